@@ -1,0 +1,85 @@
+/** MQTT over WebSocket on Bun (Bun.serve + upgrade), with the `mqtt` subprotocol. */
+import type { Server, ServerWebSocket } from "bun";
+import type { Broker, ConnectionEvents, Logger, Transport } from "../../src/mod.ts";
+import { OutgoingBuffer } from "../../src/mod.ts";
+
+interface WsState {
+  events?: ConnectionEvents;
+  outgoing?: OutgoingBuffer;
+  address: string;
+  port: number;
+  protocols: string;
+}
+
+/** Pick the subprotocol to answer with: "mqtt" when offered (or "mqttv3.1" for old clients). */
+function chooseProtocol(offered: string | null): string | undefined {
+  const list = (offered ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+  return list.find((p) => p === "mqtt") ?? list.find((p) => p === "mqttv3.1");
+}
+
+export function listenWebSocket(
+  broker: Broker,
+  host: string,
+  port: number,
+  path: string,
+  logger: Logger,
+): Server<WsState> {
+  return Bun.serve<WsState>({
+    hostname: host,
+    port,
+    fetch(req, server) {
+      const url = new URL(req.url);
+      if (path !== "*" && url.pathname !== path) {
+        return new Response(`MQTT over WebSocket is served at ${path}\n`, { status: 404 });
+      }
+      const protocol = chooseProtocol(req.headers.get("sec-websocket-protocol"));
+      const remote = server.requestIP(req);
+      const upgraded = server.upgrade(req, {
+        headers: protocol ? { "Sec-WebSocket-Protocol": protocol } : undefined,
+        data: { address: remote?.address ?? "", port: remote?.port ?? 0, protocols: protocol ?? "" },
+      });
+      return upgraded ? undefined : new Response("expected a WebSocket upgrade\n", { status: 426 });
+    },
+    websocket: {
+      maxPayloadLength: 16 * 1024 * 1024,
+      backpressureLimit: 1 << 20,
+      closeOnBackpressureLimit: false,
+      open(ws: ServerWebSocket<WsState>) {
+        const outgoing = new OutgoingBuffer((bytes) => {
+          const sent = ws.send(bytes);
+          // -1: queued by Bun, wait for drain; 0: dropped, keep it and retry on drain.
+          return sent === -1 ? -1 : sent === 0 ? 0 : bytes.length;
+        });
+        const transport: Transport = {
+          remote: { address: ws.data.address, port: ws.data.port, kind: "ws" },
+          write: (bytes) => outgoing.push(bytes),
+          pauseReading: () => {},
+          resumeReading: () => {},
+          close: () => {
+            const force = setTimeout(() => ws.terminate(), 2000);
+            outgoing.end(() => {
+              clearTimeout(force);
+              ws.close();
+            });
+          },
+        };
+        ws.data.outgoing = outgoing;
+        ws.data.events = broker.accept(transport);
+      },
+      message(ws, message) {
+        if (typeof message === "string") {
+          logger.debug("text WebSocket frame refused", { address: ws.data.address });
+          ws.close(1003, "MQTT needs binary frames");
+          return;
+        }
+        ws.data.events?.onData(message);
+      },
+      drain(ws) {
+        if (ws.data.outgoing?.flush()) ws.data.events?.onDrain();
+      },
+      close(ws) {
+        ws.data.events?.onClose();
+      },
+    },
+  });
+}

@@ -1,0 +1,60 @@
+/** Runs a list of hooks: first non-deferring decision wins; observer errors are logged. */
+import type { Logger } from "../ports/logger.ts";
+import type { ClientInfo, Decision, Hooks, Message } from "./types.ts";
+
+type DecisionHook = "authenticate" | "authorizePublish" | "authorizeSubscribe";
+type ObserverHook =
+  | "onConnected"
+  | "onDisconnected"
+  | "onSubscribed"
+  | "onUnsubscribed"
+  | "onPublished"
+  | "onDelivered";
+
+export class HookRunner {
+  constructor(private readonly hooks: Hooks[], private readonly logger: Logger) {}
+
+  add(hook: Hooks): void {
+    this.hooks.push(hook);
+  }
+
+  has(name: keyof Hooks): boolean {
+    return this.hooks.some((hook) => hook[name] !== undefined);
+  }
+
+  /** Ask each hook in turn; `fallback` applies when every hook defers. */
+  async decide<K extends DecisionHook>(
+    name: K,
+    fallback: Exclude<Decision, "defer">,
+    ...args: Parameters<NonNullable<Hooks[K]>>
+  ): Promise<Exclude<Decision, "defer">> {
+    for (const hook of this.hooks) {
+      const fn = hook[name] as ((...a: unknown[]) => Decision | Promise<Decision>) | undefined;
+      if (!fn) continue;
+      const decision = await fn.apply(hook, args);
+      if (decision !== "defer") return decision;
+    }
+    return fallback;
+  }
+
+  beforePublish(client: ClientInfo | undefined, message: Message): Message | null {
+    let current: Message | null = message;
+    for (const hook of this.hooks) {
+      if (!hook.beforePublish || current === null) continue;
+      current = hook.beforePublish(client, current);
+    }
+    return current;
+  }
+
+  notify<K extends ObserverHook>(name: K, ...args: Parameters<NonNullable<Hooks[K]>>): void {
+    for (const hook of this.hooks) {
+      const fn = hook[name] as ((...a: unknown[]) => void) | undefined;
+      if (!fn) continue;
+      try {
+        fn.apply(hook, args);
+      } catch (e: unknown) {
+        this.logger.error("hook observer failed", { hook: name, error: String(e) });
+      }
+    }
+  }
+}

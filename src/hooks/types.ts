@@ -1,0 +1,92 @@
+/**
+ * Hooks: how auth, ACL, the admin API and bridges plug into the core without touching handlers.
+ * Decisions are allow / deny / defer: the first hook that does not defer decides; when all
+ * defer, the broker's default applies. Observers are past tense; their errors are logged and
+ * never break delivery.
+ */
+import type { RemoteInfo } from "../ports/transport.ts";
+
+export type Decision = "allow" | "deny" | "defer";
+export type ProtocolVersion = 3 | 4 | 5;
+export type QoS = 0 | 1 | 2;
+export type UserProperties = Record<string, string | string[]>;
+
+/** v5 PUBLISH properties the broker carries through (message expiry is kept as an absolute deadline). */
+export interface MessageProperties {
+  payloadFormatIndicator?: boolean;
+  contentType?: string;
+  responseTopic?: string;
+  correlationData?: Uint8Array;
+  userProperties?: UserProperties;
+}
+
+/** An application message inside the broker. */
+export interface Message {
+  topic: string;
+  payload: Uint8Array;
+  qos: QoS;
+  retain: boolean;
+  properties: MessageProperties;
+  /** Clock time (ms) after which the message is dropped; undefined = never. */
+  expiresAt?: number;
+  /** Client id of the publisher (for No Local); undefined for in-process publishes. */
+  origin?: string;
+}
+
+export interface ClientInfo {
+  readonly clientId: string;
+  readonly username?: string;
+  readonly protocolVersion: ProtocolVersion;
+  readonly remote: RemoteInfo;
+}
+
+export interface AuthenticateRequest {
+  clientId: string;
+  username?: string;
+  password?: Uint8Array;
+  protocolVersion: ProtocolVersion;
+  remote: RemoteInfo;
+}
+
+/** Enhanced authentication (v5 AUTH). `continue` sends AUTH 0x18 with `data`. */
+export type EnhancedAuthResult =
+  | { result: "allow"; data?: Uint8Array }
+  | { result: "deny" }
+  | { result: "continue"; data?: Uint8Array }
+  | { result: "defer" };
+
+export interface EnhancedAuthRequest {
+  clientId: string;
+  method: string;
+  data?: Uint8Array;
+  /** 0 on CONNECT, then 1, 2, ... for each AUTH exchange. */
+  step: number;
+  reauthenticate: boolean;
+}
+
+export interface SubscriptionInfo {
+  filter: string;
+  qos: QoS;
+  noLocal: boolean;
+  retainAsPublished: boolean;
+  retainHandling: 0 | 1 | 2;
+  subscriptionIdentifier?: number;
+  /** Share name for `$share/<name>/<filter>` subscriptions. */
+  shareName?: string;
+}
+
+export interface Hooks {
+  authenticate?(request: AuthenticateRequest): Decision | Promise<Decision>;
+  enhancedAuthenticate?(request: EnhancedAuthRequest): EnhancedAuthResult | Promise<EnhancedAuthResult>;
+  authorizePublish?(client: ClientInfo, message: Message): Decision | Promise<Decision>;
+  authorizeSubscribe?(client: ClientInfo, subscription: SubscriptionInfo): Decision | Promise<Decision>;
+  /** Transform a message or return null to drop it. `client` is undefined for in-process publishes. */
+  beforePublish?(client: ClientInfo | undefined, message: Message): Message | null;
+
+  onConnected?(client: ClientInfo, sessionPresent: boolean): void;
+  onDisconnected?(client: ClientInfo, reason: string): void;
+  onSubscribed?(client: ClientInfo, subscription: SubscriptionInfo): void;
+  onUnsubscribed?(client: ClientInfo, filter: string): void;
+  onPublished?(client: ClientInfo | undefined, message: Message): void;
+  onDelivered?(client: ClientInfo, message: Message): void;
+}

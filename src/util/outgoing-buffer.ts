@@ -1,0 +1,99 @@
+/**
+ * Per-connection outgoing byte queue shared by the adapters.
+ *
+ * Why: writing one syscall per packet is what keeps Mosquitto's fan-out busy; here every packet
+ * written during one event-loop turn is coalesced into a single sink write (flushed on a
+ * microtask). It also carries the backpressure contract of the Transport port: `push` returns
+ * false once more than `highWaterMark` bytes wait, and `flush` (called by the adapter when the
+ * socket drains) reports when the queue fell below the low-water mark again.
+ */
+
+/**
+ * Hands bytes to the socket. Returns how many bytes it took: all of them (carry on), fewer
+ * (the rest stays queued until the adapter calls `flush` on drain), or -1 (took them all, but
+ * the socket asks to wait for drain before the next write).
+ */
+export type ByteSink = (bytes: Uint8Array) => number;
+
+export class OutgoingBuffer {
+  private chunks: Uint8Array[] = [];
+  private queuedBytes = 0;
+  private scheduled = false;
+  private waitingForDrain = false;
+  private signalledFull = false;
+  private onEmpty: (() => void) | null = null;
+
+  constructor(
+    private readonly sink: ByteSink,
+    private readonly highWaterMark = 1 << 20,
+    private readonly lowWaterMark = 1 << 18,
+  ) {}
+
+  get pendingBytes(): number {
+    return this.queuedBytes;
+  }
+
+  /** Queue bytes; false means "above the high-water mark: stop producing until drain". */
+  push(bytes: Uint8Array): boolean {
+    this.chunks.push(bytes);
+    this.queuedBytes += bytes.length;
+    if (!this.scheduled && !this.waitingForDrain) {
+      this.scheduled = true;
+      queueMicrotask(() => {
+        this.scheduled = false;
+        this.writeOut();
+      });
+    }
+    if (this.queuedBytes > this.highWaterMark) this.signalledFull = true;
+    return !this.signalledFull;
+  }
+
+  /** The socket can take more: write what waits. True when the producer may resume. */
+  flush(): boolean {
+    this.waitingForDrain = false;
+    this.writeOut();
+    if (this.signalledFull && this.queuedBytes <= this.lowWaterMark) {
+      this.signalledFull = false;
+      return true;
+    }
+    return false;
+  }
+
+  /** Run `done` once everything queued has been handed to the socket. */
+  end(done: () => void): void {
+    if (this.queuedBytes === 0) return done();
+    this.onEmpty = done;
+    if (!this.scheduled && !this.waitingForDrain) this.writeOut();
+  }
+
+  private writeOut(): void {
+    while (this.chunks.length > 0 && !this.waitingForDrain) {
+      const bytes = this.chunks.length === 1 ? this.chunks[0] : concat(this.chunks, this.queuedBytes);
+      const taken = this.sink(bytes);
+      if (taken === -1 || taken >= bytes.length) {
+        this.chunks = [];
+        this.queuedBytes = 0;
+        if (taken === -1) this.waitingForDrain = true;
+      } else {
+        this.chunks = [bytes.subarray(Math.max(0, taken))];
+        this.queuedBytes = bytes.length - Math.max(0, taken);
+        this.waitingForDrain = true;
+      }
+    }
+    if (this.queuedBytes === 0 && this.onEmpty) {
+      const done = this.onEmpty;
+      this.onEmpty = null;
+      done();
+    }
+  }
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
