@@ -1,9 +1,25 @@
-// placeholder: being written
+/**
+ * The broker: sessions, routing, wills and the public in-process API.
+ *
+ * Design note on connection takeover (MQTT 5 section 3.1.4): a CONNECT for a client id that is
+ * already connected detaches the session from the old connection first, then disconnects it
+ * (v5 reason 0x8E). The old connection's will is published at once unless it has a Will Delay
+ * Interval, which the new connection cancels; if the new connection starts clean, the old
+ * session ends and any will still pending is published then.
+ */
 import type { Config } from "../config/schema.ts";
-import type { Clock } from "../ports/clock.ts";
-import type { Logger } from "../ports/logger.ts";
+import { HookRunner } from "../hooks/runner.ts";
+import type { Hooks, Message, MessageProperties, QoS } from "../hooks/types.ts";
+import { type Clock, systemClock } from "../ports/clock.ts";
+import { type Logger, silentLogger } from "../ports/logger.ts";
 import type { ConnectionEvents, Transport } from "../ports/transport.ts";
-import type { Hooks, MessageProperties, QoS } from "../hooks/types.ts";
+import { ReasonCode } from "../protocol/reason-codes.ts";
+import { Connection } from "./connection.ts";
+import type { BrokerContext, Counters, WillMessage } from "./context.ts";
+import { RetainedStore } from "./retained.ts";
+import { type Delivery, Session } from "./session.ts";
+import { SysTopics } from "./sys-topics.ts";
+import { type SharedGroup, type Subscription, TopicIndex } from "./topic-index.ts";
 
 export interface PublishOptions {
   topic: string;
@@ -15,24 +31,21 @@ export interface PublishOptions {
   messageExpiryInterval?: number;
 }
 
-export interface BrokerStats {
+export interface BrokerStats extends Counters {
   startedAt: number;
   clientsConnected: number;
-  clientsTotal: number;
-  messagesReceived: number;
-  messagesSent: number;
-  bytesReceived: number;
-  bytesSent: number;
-  publishDropped: number;
+  sessions: number;
   subscriptions: number;
   retained: number;
 }
 
 export interface Broker {
   accept(transport: Transport): ConnectionEvents;
-  publish(options: PublishOptions): Promise<void>;
+  /** Publish from inside the process (admin API, bridges); returns how many sessions it reached. */
+  publish(options: PublishOptions): number;
   addHooks(hooks: Hooks): void;
   readonly stats: BrokerStats;
+  /** Disconnect every client (v5: reason 0x8B Server shutting down) and stop timers. */
   close(): Promise<void>;
 }
 
@@ -44,6 +57,299 @@ export interface BrokerPorts {
   runtime?: string;
 }
 
-export function createBroker(_config: Config, _ports: BrokerPorts = {}): Broker {
-  throw new Error("not yet");
+const NEVER_EXPIRES = 0xffffffff;
+const utf8 = new TextEncoder();
+
+/** Per-client result of matching one message: overlapping subscriptions merge into one delivery. */
+interface Target {
+  session: Session;
+  qos: QoS;
+  retainAsPublished: boolean;
+  subscriptionIdentifiers?: number[];
+}
+
+class BrokerImpl implements Broker, BrokerContext {
+  readonly limits: Config["mqtt"];
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly hooks: HookRunner;
+  readonly index = new TopicIndex();
+  readonly retained = new RetainedStore();
+  readonly counters: Counters = {
+    clientsTotal: 0,
+    messagesReceived: 0,
+    messagesSent: 0,
+    bytesReceived: 0,
+    bytesSent: 0,
+    publishDropped: 0,
+  };
+  private readonly sessions = new Map<string, Session>();
+  private readonly connections = new Set<Connection>();
+  private readonly willTimers = new Map<Session, { timer: unknown; will: WillMessage }>();
+  private readonly sys: SysTopics;
+  private readonly startedAt: number;
+
+  constructor(config: Config, ports: BrokerPorts) {
+    this.limits = config.mqtt;
+    this.clock = ports.clock ?? systemClock;
+    this.logger = ports.logger ?? silentLogger;
+    this.hooks = new HookRunner([...(ports.hooks ?? [])], this.logger);
+    this.startedAt = this.clock.now();
+    this.sys = new SysTopics(this, config.sys.interval, ports.runtime ?? "");
+  }
+
+  get stats(): BrokerStats {
+    let connected = 0;
+    for (const c of this.connections) if (c.connected) connected++;
+    return {
+      ...this.counters,
+      startedAt: this.startedAt,
+      clientsConnected: connected,
+      sessions: this.sessions.size,
+      subscriptions: this.index.size,
+      retained: this.retained.size,
+    };
+  }
+
+  accept(transport: Transport): ConnectionEvents {
+    const connection = new Connection(this, transport);
+    this.connections.add(connection);
+    const events = connection.events();
+    return {
+      onData: events.onData,
+      onDrain: events.onDrain,
+      onClose: () => {
+        events.onClose();
+        this.connections.delete(connection);
+      },
+    };
+  }
+
+  addHooks(hooks: Hooks): void {
+    this.hooks.add(hooks);
+  }
+
+  assignClientId(): string {
+    return `gannet-${crypto.randomUUID()}`;
+  }
+
+  // ---- sessions -------------------------------------------------------------------------
+
+  openSession(connection: Connection, clientId: string, cleanStart: boolean): { session: Session; present: boolean } {
+    this.counters.clientsTotal++;
+    let session = this.sessions.get(clientId);
+    if (session?.owner) {
+      const old = session.owner as Connection;
+      session.owner = null;
+      old.logger.info("session taken over by a new connection", { clientId });
+      this.handleTakenOverWill(old, cleanStart);
+      old.disconnect(ReasonCode.SessionTakenOver, "session taken over");
+    }
+    if (session) {
+      this.clock.clearTimeout(session.expiryTimer);
+      const pending = this.willTimers.get(session);
+      if (pending) {
+        // A new connection before the Will Delay Interval cancels the will, unless the session ends now.
+        this.clock.clearTimeout(pending.timer);
+        this.willTimers.delete(session);
+        if (cleanStart) this.publishWill(pending.will);
+      }
+    }
+    const present = !!session && !cleanStart;
+    if (session && cleanStart) this.endSession(session);
+    if (!present) {
+      session = new Session(clientId);
+      this.sessions.set(clientId, session);
+    }
+    session!.owner = connection;
+    return { session: session!, present };
+  }
+
+  /** The old connection of a takeover: its will goes now unless delayed (the new connection cancels it). */
+  private handleTakenOverWill(old: Connection, cleanStart: boolean): void {
+    const will = old.will;
+    old.discardWill();
+    if (will && (will.delayInterval === 0 || cleanStart)) this.publishWill(will);
+  }
+
+  connectionClosed(connection: Connection, will: WillMessage | null): void {
+    const session = connection.session;
+    this.hooks.notify("onDisconnected", connection.info, "closed");
+    if (!session || session.owner !== connection) return;
+    session.owner = null;
+    session.disconnectedAt = this.clock.now();
+    connection.logger.info("client gone", { sessionExpiry: session.expiryInterval });
+    if (will) {
+      const delay = Math.min(will.delayInterval, session.expiryInterval);
+      if (delay === 0) this.publishWill(will);
+      else {
+        const timer = this.clock.setTimeout(() => {
+          this.willTimers.delete(session);
+          this.publishWill(will);
+        }, delay * 1000);
+        this.willTimers.set(session, { timer, will });
+      }
+    }
+    if (session.expiryInterval === 0) this.endSession(session);
+    else if (session.expiryInterval !== NEVER_EXPIRES) {
+      session.expiryTimer = this.clock.setTimeout(() => {
+        this.logger.info("session expired", { clientId: session.clientId });
+        this.endSession(session);
+      }, session.expiryInterval * 1000);
+    }
+  }
+
+  /** Remove a session and its subscriptions; a will still waiting goes out now (the session ended). */
+  private endSession(session: Session): void {
+    for (const subscription of session.subscriptions.values()) this.index.remove(subscription);
+    session.subscriptions.clear();
+    this.clock.clearTimeout(session.expiryTimer);
+    const pending = this.willTimers.get(session);
+    if (pending) {
+      this.clock.clearTimeout(pending.timer);
+      this.willTimers.delete(session);
+      this.publishWill(pending.will);
+    }
+    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+  }
+
+  private publishWill(will: WillMessage): void {
+    const message: Message = { ...will.message };
+    if (will.messageExpiryInterval !== undefined) {
+      message.expiresAt = this.clock.now() + will.messageExpiryInterval * 1000;
+    }
+    this.logger.debug("publishing will", { clientId: message.origin, topic: message.topic });
+    this.route(message);
+  }
+
+  subscribe(session: Session, subscription: Subscription): boolean {
+    const existed = session.subscriptions.has(subscription.key);
+    session.subscriptions.set(subscription.key, subscription);
+    this.index.add(subscription);
+    return existed;
+  }
+
+  unsubscribe(session: Session, key: string): boolean {
+    const subscription = session.subscriptions.get(key);
+    if (!subscription) return false;
+    session.subscriptions.delete(key);
+    this.index.remove(subscription);
+    return true;
+  }
+
+  // ---- routing --------------------------------------------------------------------------
+
+  route(original: Message): number {
+    const message = this.hooks.beforePublish(undefined, original);
+    if (!message) return 0;
+    if (message.retain) this.retained.set(message);
+    const targets = new Map<string, Target>();
+    const groups: SharedGroup[] = [];
+    this.index.match(message.topic, {
+      subscription: (s) => this.addTarget(targets, s, message),
+      sharedGroup: (g) => groups.push(g),
+    });
+    let count = 0;
+    for (const target of targets.values()) {
+      count++;
+      this.deliverTo(target.session, {
+        message,
+        qos: Math.min(message.qos, target.qos) as QoS,
+        retain: target.retainAsPublished && message.retain,
+        subscriptionIdentifiers: target.subscriptionIdentifiers,
+      });
+    }
+    for (const group of groups) {
+      const member = this.pickMember(group);
+      if (!member) continue;
+      count++;
+      this.deliverTo(this.sessions.get(member.clientId)!, {
+        message,
+        qos: Math.min(message.qos, member.qos) as QoS,
+        retain: member.retainAsPublished && message.retain,
+        subscriptionIdentifiers: member.subscriptionIdentifier !== undefined ? [member.subscriptionIdentifier] : undefined,
+      });
+    }
+    this.hooks.notify("onPublished", undefined, message);
+    return count;
+  }
+
+  private addTarget(targets: Map<string, Target>, s: Subscription, message: Message): void {
+    if (s.noLocal && s.clientId === message.origin) return; // [MQTT-3.8.3-3]
+    const existing = targets.get(s.clientId);
+    if (!existing) {
+      const session = this.sessions.get(s.clientId);
+      if (!session) return;
+      targets.set(s.clientId, {
+        session,
+        qos: s.qos,
+        retainAsPublished: s.retainAsPublished,
+        subscriptionIdentifiers: s.subscriptionIdentifier !== undefined ? [s.subscriptionIdentifier] : undefined,
+      });
+      return;
+    }
+    // Overlapping subscriptions: one message at the highest QoS with every identifier [MQTT-3.3.4-2, -3].
+    existing.qos = Math.max(existing.qos, s.qos) as QoS;
+    existing.retainAsPublished ||= s.retainAsPublished;
+    if (s.subscriptionIdentifier !== undefined) {
+      (existing.subscriptionIdentifiers ??= []).push(s.subscriptionIdentifier);
+    }
+  }
+
+  /** Round-robin over the group, preferring members that are online. */
+  private pickMember(group: SharedGroup): Subscription | undefined {
+    let fallback: Subscription | undefined;
+    for (const member of group.rotation()) {
+      const session = this.sessions.get(member.clientId);
+      if (!session) continue;
+      if (session.owner?.connected) {
+        group.advancePast(member);
+        return member;
+      }
+      fallback ??= member;
+    }
+    if (fallback) group.advancePast(fallback);
+    return fallback;
+  }
+
+  deliverTo(session: Session, delivery: Delivery): void {
+    if (session.owner) {
+      session.owner.deliver(delivery);
+      return;
+    }
+    if (delivery.qos === 0 && !this.limits.queueQos0) return;
+    if (!session.enqueue(delivery, this.limits)) {
+      this.counters.publishDropped++;
+      this.logger.debug("queue full, message dropped", { clientId: session.clientId, topic: delivery.message.topic });
+    }
+  }
+
+  publish(options: PublishOptions): number {
+    const message: Message = {
+      topic: options.topic,
+      payload: typeof options.payload === "string" ? utf8.encode(options.payload) : options.payload,
+      qos: options.qos ?? 0,
+      retain: options.retain ?? false,
+      properties: options.properties ?? {},
+    };
+    if (options.messageExpiryInterval !== undefined) {
+      message.expiresAt = this.clock.now() + options.messageExpiryInterval * 1000;
+    }
+    return this.route(message);
+  }
+
+  async close(): Promise<void> {
+    this.sys.stop();
+    for (const connection of [...this.connections]) {
+      connection.disconnect(ReasonCode.ServerShuttingDown, "server shutting down");
+    }
+    for (const session of this.sessions.values()) this.clock.clearTimeout(session.expiryTimer);
+    for (const { timer } of this.willTimers.values()) this.clock.clearTimeout(timer);
+    // Let the adapters flush the DISCONNECT packets.
+    await new Promise((resolve) => this.clock.setTimeout(() => resolve(undefined), 50));
+  }
+}
+
+export function createBroker(config: Config, ports: BrokerPorts = {}): Broker {
+  return new BrokerImpl(config, ports);
 }

@@ -1,6 +1,6 @@
 /** Runs a list of hooks: first non-deferring decision wins; observer errors are logged. */
 import type { Logger } from "../ports/logger.ts";
-import type { ClientInfo, Decision, Hooks, Message } from "./types.ts";
+import type { ClientInfo, Decision, EnhancedAuthRequest, EnhancedAuthResult, Hooks, Message } from "./types.ts";
 
 type DecisionHook = "authenticate" | "authorizePublish" | "authorizeSubscribe";
 type ObserverHook =
@@ -35,6 +35,15 @@ export class HookRunner {
       if (decision !== "defer") return decision;
     }
     return fallback;
+  }
+
+  async enhancedAuth(request: EnhancedAuthRequest): Promise<EnhancedAuthResult> {
+    for (const hook of this.hooks) {
+      if (!hook.enhancedAuthenticate) continue;
+      const result = await hook.enhancedAuthenticate(request);
+      if (result.result !== "defer") return result;
+    }
+    return { result: "deny" };
   }
 
   beforePublish(client: ClientInfo | undefined, message: Message): Message | null {

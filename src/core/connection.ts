@@ -1,0 +1,403 @@
+/**
+ * One client connection: framing, the connection state machine, keepalive, outbound delivery
+ * with flow control, and the single place where errors become a DISCONNECT (v5) or a close.
+ *
+ * Design note: packets are handled strictly in arrival order. A handler may be asynchronous
+ * (authentication, ACL hooks); while one runs, further frames wait in `backlog` and reading is
+ * paused, so ordering and the packet-before-CONNACK rules hold without locks.
+ */
+import type { ClientInfo, ProtocolVersion } from "../hooks/types.ts";
+import type { Logger } from "../ports/logger.ts";
+import type { ConnectionEvents, Transport } from "../ports/transport.ts";
+import { encodePacket, type Packet, PacketDecoder } from "../protocol/codec.ts";
+import { PacketFramer } from "../protocol/framer.ts";
+import { encodePublish, withPacketId } from "../protocol/publish-encoder.ts";
+import { ProtocolError, ReasonCode } from "../protocol/reason-codes.ts";
+import type { BrokerContext, WillMessage } from "./context.ts";
+import { handleAuth, handleDisconnect } from "./handlers/disconnect.ts";
+import { handleConnect } from "./handlers/connect.ts";
+import { handlePuback, handlePubcomp, handlePubrec } from "./handlers/outbound-acks.ts";
+import { handlePublish, handlePubrel } from "./handlers/publish.ts";
+import { handleSubscribe, handleUnsubscribe } from "./handlers/subscribe.ts";
+import type { Delivery, InflightEntry, Session, SessionOwner } from "./session.ts";
+
+type State = "awaitingConnect" | "connecting" | "connected" | "closed";
+
+/** Packets written while the client is not reading before it is cut off as a slow consumer. */
+const MAX_WRITES_WHILE_CONGESTED = 10_000;
+
+export class Connection implements SessionOwner {
+  state: State = "awaitingConnect";
+  version: ProtocolVersion = 4;
+  clientId = "";
+  username?: string;
+  session: Session | null = null;
+  will: WillMessage | null = null;
+  logger: Logger;
+  /** v5 limits the client announced in CONNECT. */
+  clientReceiveMaximum = 65_535;
+  clientMaximumPacketSize = 268_435_460;
+  clientTopicAliasMaximum = 0;
+  requestProblemInformation = true;
+  /** Inbound topic aliases (v5). */
+  readonly topicAliases = new Map<number, string>();
+  /** Session Expiry Interval given in CONNECT (v5: a DISCONNECT may not raise it from 0). */
+  connectSessionExpiry = 0;
+  authMethod?: string;
+  authStep = 0;
+  /** Completes CONNECT once enhanced authentication succeeds. */
+  pendingConnect?: () => void;
+  keepalive = 0;
+  private lastActivity = 0;
+  private keepaliveTimer: unknown = null;
+  private connectTimer: unknown = null;
+  private readonly framer: PacketFramer;
+  private readonly decoder = new PacketDecoder();
+  private backlog: Uint8Array[] = [];
+  private busy = false;
+  private congested = false;
+  private writesWhileCongested = 0;
+  private willPending = true;
+
+  constructor(readonly ctx: BrokerContext, readonly transport: Transport) {
+    this.framer = new PacketFramer(ctx.limits.maxPacketSize);
+    this.logger = ctx.logger.child({ remote: `${transport.remote.address}:${transport.remote.port}` });
+    this.connectTimer = ctx.clock.setTimeout(() => {
+      this.logger.info("closing connection: no CONNECT in time", { timeout: ctx.limits.connectTimeout });
+      this.closeTransport();
+    }, ctx.limits.connectTimeout * 1000);
+  }
+
+  setDecoderVersion(version: number): void {
+    this.decoder.setVersion(version);
+  }
+
+  get connected(): boolean {
+    return this.state === "connected";
+  }
+
+  get info(): ClientInfo {
+    return { clientId: this.clientId, username: this.username, protocolVersion: this.version, remote: this.transport.remote };
+  }
+
+  /** The events the adapter drives. */
+  events(): ConnectionEvents {
+    return {
+      onData: (bytes) => this.onData(bytes),
+      onDrain: () => this.onDrain(),
+      onClose: () => this.onClose(),
+    };
+  }
+
+  // ---- input ----------------------------------------------------------------------------
+
+  private onData(bytes: Uint8Array): void {
+    if (this.state === "closed") return;
+    this.ctx.counters.bytesReceived += bytes.length;
+    this.lastActivity = this.ctx.clock.now();
+    try {
+      this.framer.push(bytes, (frame) => {
+        if (this.busy) this.backlog.push(frame);
+        else this.handleFrame(frame);
+      });
+    } catch (e: unknown) {
+      this.fail(e);
+    }
+  }
+
+  private handleFrame(frame: Uint8Array): void {
+    if (this.state === "closed") return;
+    try {
+      const result = this.dispatch(frame);
+      if (result) this.waitFor(result);
+    } catch (e: unknown) {
+      this.fail(e);
+    }
+  }
+
+  /** An async handler is running: hold further frames until it settles. */
+  private waitFor(pending: Promise<void>): void {
+    this.busy = true;
+    this.transport.pauseReading();
+    pending.then(
+      () => {
+        this.busy = false;
+        while (this.backlog.length > 0 && !this.busy && this.state !== "closed") {
+          this.handleFrame(this.backlog.shift()!);
+        }
+        if (!this.busy && !this.congested && this.state !== "closed") this.transport.resumeReading();
+      },
+      (e: unknown) => {
+        this.busy = false;
+        this.fail(e);
+      },
+    );
+  }
+
+  private dispatch(frame: Uint8Array): void | Promise<void> {
+    const type = frame[0] >> 4;
+    if (this.state === "awaitingConnect") {
+      if (type !== 1) {
+        throw new ProtocolError(ReasonCode.ProtocolError, `first packet must be CONNECT, got type ${type}`);
+      }
+      if (this.refuseUnsupportedLevel(frame)) return;
+      this.ctx.clock.clearTimeout(this.connectTimer);
+      const packet = this.decoder.decode(frame);
+      return handleConnect(this, packet as Extract<Packet, { cmd: "connect" }>, frame);
+    }
+    const packet = this.decoder.decode(frame);
+    if (this.state === "connecting" && packet.cmd !== "auth" && packet.cmd !== "disconnect") {
+      throw new ProtocolError(ReasonCode.ProtocolError, `${packet.cmd} before authentication completed`);
+    }
+    switch (packet.cmd) {
+      case "publish":
+        this.ctx.counters.messagesReceived++;
+        return handlePublish(this, packet, frame);
+      case "puback":
+        return handlePuback(this, packet);
+      case "pubrec":
+        return handlePubrec(this, packet);
+      case "pubrel":
+        return handlePubrel(this, packet);
+      case "pubcomp":
+        return handlePubcomp(this, packet);
+      case "subscribe":
+        return handleSubscribe(this, packet, frame);
+      case "unsubscribe":
+        return handleUnsubscribe(this, packet, frame);
+      case "pingreq":
+        this.send({ cmd: "pingresp" });
+        return;
+      case "disconnect":
+        return handleDisconnect(this, packet);
+      case "auth":
+        return handleAuth(this, packet);
+      case "connect":
+        throw new ProtocolError(ReasonCode.ProtocolError, "second CONNECT on a connection");
+      default:
+        throw new ProtocolError(ReasonCode.ProtocolError, `unexpected ${packet.cmd} from a client`);
+    }
+  }
+
+  /**
+   * A CONNECT whose protocol level the broker does not speak gets CONNACK 0x01 and a close
+   * [MQTT-3.1.2-2] (3.1.1); mqtt-packet cannot parse such a packet, so look at the raw bytes.
+   */
+  private refuseUnsupportedLevel(frame: Uint8Array): boolean {
+    let i = 1;
+    while (frame[i] & 0x80 && i < 5) i++;
+    const nameLength = (frame[i + 1] << 8) | frame[i + 2];
+    const name = String.fromCharCode(...frame.subarray(i + 3, i + 3 + nameLength));
+    const level = frame[i + 3 + nameLength];
+    if (name !== "MQTT" && name !== "MQIsdp") return false; // malformed: the decoder says so
+    const supported = name === "MQTT" ? level === 4 || level === 5 : level === 3;
+    if (supported || level === undefined) return false;
+    this.logger.info("refusing connection: unsupported protocol level", { protocol: name, level });
+    this.writeBytes(new Uint8Array([0x20, 0x02, 0x00, 0x01]));
+    this.closeTransport();
+    return true;
+  }
+
+  // ---- output ---------------------------------------------------------------------------
+
+  /** Encode and send a control packet (anything but an outbound PUBLISH). */
+  send(packet: Packet): void {
+    if (this.state === "closed") return;
+    let bytes = encodePacket(packet, this.version);
+    if (bytes.length > this.clientMaximumPacketSize && "properties" in packet && packet.properties) {
+      // Reason strings and user properties may be dropped to fit [MQTT-3.1.2-25].
+      const { reasonString: _r, userProperties: _u, ...rest } = packet.properties as Record<string, unknown>;
+      bytes = encodePacket({ ...packet, properties: rest } as Packet, this.version);
+      if (bytes.length > this.clientMaximumPacketSize) return;
+    }
+    this.writeBytes(bytes);
+  }
+
+  private writeBytes(bytes: Uint8Array): void {
+    this.ctx.counters.bytesSent += bytes.length;
+    if (this.congested && ++this.writesWhileCongested > MAX_WRITES_WHILE_CONGESTED) {
+      this.logger.warn("disconnecting slow client: it stopped reading", { clientId: this.clientId });
+      this.disconnect(ReasonCode.QuotaExceeded, "client is not reading");
+      return;
+    }
+    if (!this.transport.write(bytes) && !this.congested) {
+      this.congested = true;
+      this.writesWhileCongested = 0;
+      this.transport.pauseReading();
+    }
+  }
+
+  private onDrain(): void {
+    if (!this.congested) return;
+    this.congested = false;
+    if (!this.busy && this.state !== "closed") this.transport.resumeReading();
+    this.pump();
+  }
+
+  /** How many more QoS 1/2 messages may be in flight to this client right now. */
+  private get sendQuota(): number {
+    const window = Math.min(this.clientReceiveMaximum, this.ctx.limits.maxInflight);
+    return window - (this.session?.inflight.size ?? 0);
+  }
+
+  /** SessionOwner: a message for this client. */
+  deliver(delivery: Delivery): void {
+    const session = this.session!;
+    if (delivery.qos === 0) {
+      if (this.congested) {
+        this.ctx.counters.publishDropped++;
+        return;
+      }
+      this.sendPublish(delivery, 0);
+      return;
+    }
+    if (this.congested || session.queue.length > 0 || this.sendQuota <= 0) {
+      if (!session.enqueue(delivery, this.ctx.limits)) this.ctx.counters.publishDropped++;
+      return;
+    }
+    this.sendInflight(delivery);
+  }
+
+  /** Send queued messages while the flow-control window allows. */
+  pump(): void {
+    const session = this.session;
+    if (!session || this.state !== "connected") return;
+    while (!this.congested && this.sendQuota > 0 && session.queue.length > 0) {
+      const delivery = session.dequeue()!;
+      if (delivery.qos === 0) this.sendPublish(delivery, 0);
+      else this.sendInflight(delivery);
+    }
+  }
+
+  private sendInflight(delivery: Delivery): void {
+    const session = this.session!;
+    const packetId = session.allocatePacketId();
+    if (packetId === null) {
+      session.enqueue(delivery, this.ctx.limits);
+      return;
+    }
+    if (this.sendPublish(delivery, packetId)) {
+      session.inflight.set(packetId, { packetId, delivery, state: "awaitingAck" });
+    }
+  }
+
+  /** Encode and write one PUBLISH. False when it was not sent (expired or too large for the client). */
+  sendPublish(delivery: Delivery, packetId: number, dup = false): boolean {
+    const { message } = delivery;
+    let messageExpiryInterval: number | undefined;
+    if (message.expiresAt !== undefined) {
+      const left = message.expiresAt - this.ctx.clock.now();
+      if (left <= 0 && !dup) return false;
+      messageExpiryInterval = Math.max(0, Math.ceil(left / 1000));
+    }
+    const encoded = encodePublish({
+      topic: message.topic,
+      payload: message.payload,
+      qos: delivery.qos,
+      retain: delivery.retain,
+      dup,
+      properties: message.properties,
+      messageExpiryInterval,
+      subscriptionIdentifiers: delivery.subscriptionIdentifiers,
+    }, this.version);
+    if (encoded.bytes.length > this.clientMaximumPacketSize) {
+      // Never send a client more than it allows; treat as delivered [MQTT-3.1.2-25].
+      this.logger.debug("dropping message larger than the client's maximum packet size", {
+        clientId: this.clientId,
+        size: encoded.bytes.length,
+      });
+      this.ctx.counters.publishDropped++;
+      return false;
+    }
+    this.ctx.counters.messagesSent++;
+    this.writeBytes(delivery.qos === 0 ? encoded.bytes : withPacketId(encoded, packetId, dup));
+    this.ctx.hooks.notify("onDelivered", this.info, message);
+    return true;
+  }
+
+  /** After CONNACK on a resumed session: resend what is in flight, then the queue [MQTT-4.4.0-1]. */
+  resumeSession(): void {
+    const session = this.session!;
+    for (const entry of [...session.inflight.values()]) this.resend(entry);
+    this.pump();
+  }
+
+  private resend(entry: InflightEntry): void {
+    if (entry.state === "awaitingComp") {
+      this.send({ cmd: "pubrel", messageId: entry.packetId });
+    } else if (!this.sendPublish(entry.delivery, entry.packetId, true)) {
+      this.session!.inflight.delete(entry.packetId);
+    }
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------
+
+  startKeepalive(seconds: number): void {
+    this.keepalive = seconds;
+    if (seconds === 0) return;
+    const limit = seconds * 1500; // 1.5 times the keepalive [MQTT-3.1.2-24]
+    const check = () => {
+      if (this.state === "closed") return;
+      const idle = this.ctx.clock.now() - this.lastActivity;
+      if (idle >= limit) {
+        this.logger.info("keepalive timeout", { clientId: this.clientId, keepalive: seconds });
+        this.disconnect(ReasonCode.KeepAliveTimeout, "keepalive timeout");
+        return;
+      }
+      this.keepaliveTimer = this.ctx.clock.setTimeout(check, limit - idle);
+    };
+    this.keepaliveTimer = this.ctx.clock.setTimeout(check, limit);
+  }
+
+  /** A normal DISCONNECT (reason 0x00) removes the will [MQTT-3.14.4-3]. */
+  discardWill(): void {
+    this.willPending = false;
+  }
+
+  /** Server-side end: DISCONNECT with a reason for v5 clients past CONNACK, then close. */
+  disconnect(reasonCode: number, reasonString?: string): void {
+    if (this.state === "closed") return;
+    if (this.version === 5 && this.state === "connected") {
+      const properties = reasonString && this.requestProblemInformation ? { reasonString } : undefined;
+      this.send({ cmd: "disconnect", reasonCode, properties });
+    }
+    this.closeTransport();
+  }
+
+  /** The one place where a thrown error ends a connection. */
+  fail(e: unknown): void {
+    if (this.state === "closed") return;
+    const reasonCode = e instanceof ProtocolError ? e.reasonCode : ReasonCode.UnspecifiedError;
+    const message = e instanceof Error ? e.message : String(e);
+    const fields = { clientId: this.clientId || undefined, reason: message, reasonCode };
+    if (e instanceof ProtocolError) this.logger.warn("closing connection: protocol violation", fields);
+    else this.logger.error("closing connection: internal error", { ...fields, stack: (e as Error)?.stack });
+    if (this.state === "connecting" && this.version === 5) {
+      this.send({ cmd: "connack", sessionPresent: false, reasonCode });
+      this.closeTransport();
+      return;
+    }
+    this.disconnect(reasonCode, message);
+  }
+
+  closeTransport(): void {
+    if (this.state === "closed") return;
+    this.finish();
+    this.transport.close();
+  }
+
+  private onClose(): void {
+    if (this.state === "closed") return;
+    this.finish();
+  }
+
+  private finish(): void {
+    const wasConnected = this.state === "connected";
+    this.state = "closed";
+    this.ctx.clock.clearTimeout(this.connectTimer);
+    this.ctx.clock.clearTimeout(this.keepaliveTimer);
+    this.backlog = [];
+    if (!wasConnected) return;
+    this.ctx.connectionClosed(this, this.willPending ? this.will : null);
+  }
+}

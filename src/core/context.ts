@@ -1,0 +1,48 @@
+/** What connections and handlers need from the broker: its services, limits and routing. */
+import type { MqttLimits } from "../config/schema.ts";
+import type { Message } from "../hooks/types.ts";
+import type { HookRunner } from "../hooks/runner.ts";
+import type { Clock } from "../ports/clock.ts";
+import type { Logger } from "../ports/logger.ts";
+import type { RetainedStore } from "./retained.ts";
+import type { Delivery, Session } from "./session.ts";
+import type { Subscription, TopicIndex } from "./topic-index.ts";
+import type { Connection } from "./connection.ts";
+
+export interface Counters {
+  clientsTotal: number;
+  messagesReceived: number;
+  messagesSent: number;
+  bytesReceived: number;
+  bytesSent: number;
+  publishDropped: number;
+}
+
+export interface WillMessage {
+  message: Message;
+  /** Seconds (v5 Will Delay Interval). */
+  delayInterval: number;
+  /** Seconds (v5 Message Expiry Interval of the will), applied when it is published. */
+  messageExpiryInterval?: number;
+}
+
+export interface BrokerContext {
+  readonly limits: MqttLimits;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly hooks: HookRunner;
+  readonly counters: Counters;
+  readonly index: TopicIndex;
+  readonly retained: RetainedStore;
+  /** Attach a connection to its session, taking over any current connection. */
+  openSession(connection: Connection, clientId: string, cleanStart: boolean): { session: Session; present: boolean };
+  /** The connection ended: publish or schedule its will, start session expiry. */
+  connectionClosed(connection: Connection, will: WillMessage | null): void;
+  /** Route a message to matching subscribers; returns how many sessions it went to. */
+  route(message: Message): number;
+  /** Hand a delivery to a session (online: send or queue; offline: queue by policy). */
+  deliverTo(session: Session, delivery: Delivery): void;
+  subscribe(session: Session, subscription: Subscription): boolean;
+  unsubscribe(session: Session, key: string): boolean;
+  assignClientId(): string;
+}

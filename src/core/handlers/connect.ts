@@ -1,0 +1,196 @@
+/** CONNECT (3.1.1 section 3.1, 5.0 section 3.1): validation, authentication, session, CONNACK. */
+import type { Message, ProtocolVersion } from "../../hooks/types.ts";
+import { checkUtf8String, type IConnectPacket, RawReader } from "../../protocol/codec.ts";
+import { ConnectReturnCode, ProtocolError, ReasonCode, toV3ConnectReturnCode } from "../../protocol/reason-codes.ts";
+import { isValidTopicName } from "../../protocol/topics.ts";
+import type { Connection } from "../connection.ts";
+import type { WillMessage } from "../context.ts";
+import { messageProperties } from "./publish.ts";
+
+const NEVER_EXPIRES = 0xffffffff;
+
+/** Raw UTF-8 fields of a CONNECT, read only when a decoded string held U+FFFD. */
+function rawConnectStrings(frame: Uint8Array, version: number, flags: { will: boolean; username: boolean }) {
+  const r = new RawReader(frame);
+  r.bytes(); // protocol name
+  r.skip(4); // level, flags, keepalive
+  if (version === 5) r.skipProperties();
+  const clientId = r.bytes();
+  let willTopic: Uint8Array | undefined;
+  if (flags.will) {
+    if (version === 5) r.skipProperties();
+    willTopic = r.bytes();
+    r.bytes(); // will payload
+  }
+  const username = flags.username ? r.bytes() : undefined;
+  return { clientId, willTopic, username };
+}
+
+function refuse(conn: Connection, reasonCode: number, why: string): void {
+  conn.logger.info("connection refused", { clientId: conn.clientId || undefined, reason: why, reasonCode });
+  if (conn.version === 5) {
+    const properties = conn.requestProblemInformation ? { reasonString: why } : undefined;
+    conn.send({ cmd: "connack", sessionPresent: false, reasonCode, properties });
+  } else {
+    conn.send({ cmd: "connack", sessionPresent: false, returnCode: toV3ConnectReturnCode(reasonCode) });
+  }
+  conn.closeTransport();
+}
+
+function buildWill(conn: Connection, packet: IConnectPacket): WillMessage | null {
+  const will = packet.will;
+  if (!will) return null;
+  const props = will.properties ?? {};
+  const message: Message = {
+    topic: will.topic,
+    payload: typeof will.payload === "string" ? new TextEncoder().encode(will.payload) : will.payload,
+    qos: will.qos ?? 0,
+    retain: will.retain ?? false,
+    properties: messageProperties(props),
+    origin: conn.clientId,
+  };
+  return {
+    message,
+    delayInterval: conn.version === 5 ? props.willDelayInterval ?? 0 : 0,
+    messageExpiryInterval: props.messageExpiryInterval,
+  };
+}
+
+export function handleConnect(conn: Connection, packet: IConnectPacket, frame: Uint8Array): Promise<void> | void {
+  const { limits } = conn.ctx;
+  conn.state = "connecting";
+  conn.version = (packet.protocolVersion ?? 4) as ProtocolVersion;
+  const v5 = conn.version === 5;
+  const props = packet.properties ?? {};
+  if (v5) {
+    conn.requestProblemInformation = props.requestProblemInformation ?? true;
+    conn.clientReceiveMaximum = props.receiveMaximum ?? 65_535;
+    conn.clientMaximumPacketSize = props.maximumPacketSize ?? 268_435_460;
+    conn.clientTopicAliasMaximum = props.topicAliasMaximum ?? 0;
+    if (props.receiveMaximum === 0 || props.maximumPacketSize === 0) {
+      throw new ProtocolError(ReasonCode.ProtocolError, "Receive Maximum and Maximum Packet Size must not be 0");
+    }
+  }
+  conn.setDecoderVersion(conn.version);
+
+  const raw = () => rawConnectStrings(frame, conn.version, { will: !!packet.will, username: packet.username !== undefined });
+  checkUtf8String(packet.clientId, () => raw().clientId, "client identifier");
+  checkUtf8String(packet.will?.topic, () => raw().willTopic, "will topic");
+  checkUtf8String(packet.username, () => raw().username, "user name");
+
+  // Client identifier rules [MQTT-3.1.3-6..8] (3.1.1) and Assigned Client Identifier (5.0).
+  const cleanStart = packet.clean ?? true;
+  let clientId = packet.clientId;
+  let assigned: string | undefined;
+  if (clientId === "") {
+    if (!v5 && (!cleanStart || conn.version === 3)) {
+      const why = conn.version === 3 ? "MQTT 3.1 needs a client identifier" : "empty client identifier needs clean session";
+      return refuse(conn, ReasonCode.ClientIdentifierNotValid, why);
+    }
+    clientId = assigned = conn.ctx.assignClientId();
+  }
+  conn.clientId = clientId;
+  conn.username = packet.username;
+  conn.logger = conn.ctx.logger.child({ clientId, remote: `${conn.transport.remote.address}:${conn.transport.remote.port}` });
+
+  if (packet.will) {
+    if (!isValidTopicName(packet.will.topic)) return refuse(conn, ReasonCode.TopicNameInvalid, "invalid will topic");
+    if ((packet.will.qos ?? 0) > limits.maxQos) return refuse(conn, ReasonCode.QoSNotSupported, "will QoS not supported");
+    if (packet.will.retain && !limits.retainAvailable) {
+      return refuse(conn, ReasonCode.RetainNotSupported, "retained messages are disabled");
+    }
+  }
+
+  let keepalive = packet.keepalive ?? 0;
+  let serverKeepAlive: number | undefined;
+  if (keepalive > limits.maxKeepalive) {
+    if (!v5) return refuse(conn, ReasonCode.ClientIdentifierNotValid, `keepalive above ${limits.maxKeepalive}`);
+    keepalive = serverKeepAlive = limits.maxKeepalive;
+  }
+
+  let sessionExpiry = v5 ? props.sessionExpiryInterval ?? 0 : cleanStart ? 0 : NEVER_EXPIRES;
+  let cappedExpiry: number | undefined;
+  if (sessionExpiry > limits.maxSessionExpiryInterval) sessionExpiry = cappedExpiry = limits.maxSessionExpiryInterval;
+  conn.connectSessionExpiry = sessionExpiry;
+
+  const finish = (): void => {
+    if (conn.state !== "connecting") return; // closed while authenticating
+    conn.will = buildWill(conn, packet);
+    const { session, present } = conn.ctx.openSession(conn, clientId, cleanStart);
+    session.expiryInterval = sessionExpiry;
+    conn.session = session;
+    const connackProps: Record<string, unknown> = {};
+    if (v5) {
+      if (limits.receiveMaximum < 65_535) connackProps.receiveMaximum = limits.receiveMaximum;
+      connackProps.maximumPacketSize = limits.maxPacketSize;
+      connackProps.topicAliasMaximum = limits.topicAliasMaximum;
+      if (limits.maxQos < 2) connackProps.maximumQoS = limits.maxQos;
+      if (!limits.retainAvailable) connackProps.retainAvailable = false;
+      if (!limits.wildcardSubscriptions) connackProps.wildcardSubscriptionAvailable = false;
+      if (!limits.subscriptionIdentifiers) connackProps.subscriptionIdentifiersAvailable = false;
+      if (!limits.sharedSubscriptions) connackProps.sharedSubscriptionAvailable = false;
+      if (assigned) connackProps.assignedClientIdentifier = assigned;
+      if (serverKeepAlive !== undefined) connackProps.serverKeepAlive = serverKeepAlive;
+      if (cappedExpiry !== undefined) connackProps.sessionExpiryInterval = cappedExpiry;
+      if (conn.authMethod) connackProps.authenticationMethod = conn.authMethod;
+    }
+    conn.state = "connected";
+    conn.send(
+      v5
+        ? { cmd: "connack", sessionPresent: present, reasonCode: ReasonCode.Success, properties: connackProps }
+        : { cmd: "connack", sessionPresent: present, returnCode: ConnectReturnCode.Accepted },
+    );
+    conn.startKeepalive(keepalive);
+    conn.logger.info("client connected", {
+      protocolVersion: conn.version,
+      cleanStart,
+      sessionPresent: present,
+      keepalive,
+      username: conn.username,
+    });
+    conn.ctx.hooks.notify("onConnected", conn.info, present);
+    if (present) conn.resumeSession();
+  };
+
+  if (v5 && props.authenticationMethod !== undefined) {
+    return enhancedAuthentication(conn, props.authenticationMethod, props.authenticationData, finish);
+  }
+  const request = {
+    clientId,
+    username: packet.username,
+    password: packet.password,
+    protocolVersion: conn.version,
+    remote: conn.transport.remote,
+  };
+  if (!conn.ctx.hooks.has("authenticate")) {
+    if (!limits.allowAnonymous) return refuse(conn, ReasonCode.NotAuthorized, "anonymous access is disabled");
+    return finish();
+  }
+  return conn.ctx.hooks.decide("authenticate", limits.allowAnonymous ? "allow" : "deny", request).then((decision) => {
+    if (decision === "allow") return finish();
+    const code = packet.username !== undefined ? ReasonCode.BadUserNameOrPassword : ReasonCode.NotAuthorized;
+    refuse(conn, code, "authentication failed");
+  });
+}
+
+/** v5 enhanced authentication through the `enhancedAuthenticate` hook; refused when none is set. */
+async function enhancedAuthentication(
+  conn: Connection,
+  method: string,
+  data: Uint8Array | undefined,
+  finish: () => void,
+): Promise<void> {
+  if (!conn.ctx.hooks.has("enhancedAuthenticate")) {
+    return refuse(conn, ReasonCode.BadAuthenticationMethod, `authentication method "${method}" not supported`);
+  }
+  conn.authMethod = method;
+  const result = await conn.ctx.hooks.enhancedAuth({ clientId: conn.clientId, method, data, step: 0, reauthenticate: false });
+  if (result.result === "allow") return finish();
+  if (result.result === "continue") {
+    conn.authStep = 1;
+    conn.pendingConnect = finish;
+    conn.send({ cmd: "auth", reasonCode: ReasonCode.ContinueAuthentication, properties: { authenticationMethod: method, authenticationData: result.data as never } });
+    return;
+  }
+  refuse(conn, result.result === "deny" ? ReasonCode.NotAuthorized : ReasonCode.BadAuthenticationMethod, "authentication failed");
+}

@@ -1,0 +1,130 @@
+/** Inbound PUBLISH and PUBREL (3.1.1 section 3.3/3.6, 5.0 section 3.3/3.6). */
+import type { Message, MessageProperties } from "../../hooks/types.ts";
+import { checkUtf8String, type IPublishPacket, type IPubrelPacket, RawReader } from "../../protocol/codec.ts";
+import { ProtocolError, ReasonCode } from "../../protocol/reason-codes.ts";
+import { isValidTopicName } from "../../protocol/topics.ts";
+import type { Connection } from "../connection.ts";
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The v5 properties a message carries from publisher to subscribers. */
+export function messageProperties(props: {
+  payloadFormatIndicator?: boolean;
+  contentType?: string;
+  responseTopic?: string;
+  correlationData?: Uint8Array;
+  userProperties?: Record<string, string | string[]>;
+}): MessageProperties {
+  const out: MessageProperties = {};
+  if (props.payloadFormatIndicator !== undefined) out.payloadFormatIndicator = props.payloadFormatIndicator;
+  if (props.contentType !== undefined) out.contentType = props.contentType;
+  if (props.responseTopic !== undefined) out.responseTopic = props.responseTopic;
+  if (props.correlationData !== undefined) out.correlationData = props.correlationData;
+  if (props.userProperties !== undefined) out.userProperties = props.userProperties;
+  return out;
+}
+
+/** Resolve a v5 Topic Alias [MQTT-3.3.2-7..12]: set it with a topic, use it with an empty one. */
+function resolveTopic(conn: Connection, packet: IPublishPacket): string {
+  const alias = packet.properties?.topicAlias;
+  if (alias === undefined || conn.version !== 5) return packet.topic;
+  if (alias === 0 || alias > conn.ctx.limits.topicAliasMaximum) {
+    throw new ProtocolError(ReasonCode.TopicAliasInvalid, `topic alias ${alias} is outside 1..${conn.ctx.limits.topicAliasMaximum}`);
+  }
+  if (packet.topic !== "") {
+    conn.topicAliases.set(alias, packet.topic);
+    return packet.topic;
+  }
+  const topic = conn.topicAliases.get(alias);
+  if (topic === undefined) throw new ProtocolError(ReasonCode.ProtocolError, `topic alias ${alias} was never set`);
+  return topic;
+}
+
+function acknowledge(conn: Connection, packet: IPublishPacket, reasonCode: number, reasonString?: string): void {
+  if (packet.qos === 0) return;
+  const cmd = packet.qos === 1 ? "puback" : "pubrec";
+  if (conn.version !== 5) {
+    conn.send({ cmd, messageId: packet.messageId });
+    return;
+  }
+  const properties = reasonString && conn.requestProblemInformation ? { reasonString } : undefined;
+  conn.send({ cmd, messageId: packet.messageId, reasonCode, properties });
+}
+
+export function handlePublish(conn: Connection, packet: IPublishPacket, frame: Uint8Array): void | Promise<void> {
+  const { limits } = conn.ctx;
+  const session = conn.session!;
+  const topic = resolveTopic(conn, packet);
+  checkUtf8String(topic, () => new RawReader(frame).bytes(), "topic name");
+  if (!isValidTopicName(topic)) {
+    throw new ProtocolError(
+      topic === "" ? ReasonCode.ProtocolError : ReasonCode.TopicNameInvalid,
+      `invalid topic name ${JSON.stringify(topic.slice(0, 100))}`,
+    );
+  }
+  if (packet.qos > limits.maxQos) throw new ProtocolError(ReasonCode.QoSNotSupported, `QoS ${packet.qos} not supported`);
+  if (packet.retain && !limits.retainAvailable) throw new ProtocolError(ReasonCode.RetainNotSupported, "retain not supported");
+  const props = packet.properties ?? {};
+  if (props.subscriptionIdentifier !== undefined) {
+    throw new ProtocolError(ReasonCode.ProtocolError, "a client must not send a Subscription Identifier in PUBLISH");
+  }
+
+  // Exactly once, inbound: a resent QoS 2 PUBLISH whose PUBREC went out is not routed again.
+  if (packet.qos === 2 && session.awaitingRelease.has(packet.messageId!)) {
+    acknowledge(conn, packet, ReasonCode.Success);
+    return;
+  }
+  if (packet.qos === 2 && session.awaitingRelease.size >= limits.receiveMaximum) {
+    throw new ProtocolError(ReasonCode.ReceiveMaximumExceeded, `more than ${limits.receiveMaximum} QoS 2 messages unacknowledged`);
+  }
+
+  const payload = packet.payload as Uint8Array;
+  if (props.payloadFormatIndicator && conn.version === 5) {
+    try {
+      strictUtf8.decode(payload);
+    } catch {
+      conn.logger.info("publish refused: payload is not UTF-8 as its format indicator says", { topic });
+      acknowledge(conn, packet, ReasonCode.PayloadFormatInvalid, "payload is not valid UTF-8");
+      return;
+    }
+  }
+
+  const message: Message = {
+    topic,
+    payload,
+    qos: packet.qos,
+    retain: packet.retain,
+    properties: messageProperties(props as Parameters<typeof messageProperties>[0]),
+    origin: conn.clientId,
+  };
+  if (props.messageExpiryInterval !== undefined) {
+    message.expiresAt = conn.ctx.clock.now() + props.messageExpiryInterval * 1000;
+  }
+
+  const accept = (): void => {
+    const matched = conn.ctx.route(message);
+    if (packet.qos === 2) session.awaitingRelease.add(packet.messageId!);
+    acknowledge(conn, packet, matched > 0 ? ReasonCode.Success : ReasonCode.NoMatchingSubscribers);
+  };
+  if (!conn.ctx.hooks.has("authorizePublish")) return accept();
+  return conn.ctx.hooks.decide("authorizePublish", "allow", conn.info, message).then((decision) => {
+    if (decision === "allow") return accept();
+    conn.logger.info("publish denied", { topic, qos: packet.qos });
+    // v5 says so with 0x87; 3.1.1 has no negative ack, the message is dropped silently.
+    if (packet.qos === 2 && conn.version !== 5) session.awaitingRelease.add(packet.messageId!);
+    acknowledge(conn, packet, ReasonCode.NotAuthorized, "not authorized");
+  });
+}
+
+export function handlePubrel(conn: Connection, packet: IPubrelPacket): void {
+  const known = conn.session!.awaitingRelease.delete(packet.messageId);
+  if (conn.version !== 5) {
+    conn.send({ cmd: "pubcomp", messageId: packet.messageId });
+    return;
+  }
+  conn.send({
+    cmd: "pubcomp",
+    messageId: packet.messageId,
+    reasonCode: known ? ReasonCode.Success : ReasonCode.PacketIdentifierNotFound,
+  });
+}

@@ -1,0 +1,145 @@
+/** SUBSCRIBE and UNSUBSCRIBE (3.1.1 sections 3.8-3.11, 5.0 sections 3.8-3.11). */
+import type { QoS, SubscriptionInfo } from "../../hooks/types.ts";
+import { checkUtf8String, type ISubscribePacket, type IUnsubscribePacket, RawReader } from "../../protocol/codec.ts";
+import { ProtocolError, ReasonCode } from "../../protocol/reason-codes.ts";
+import { hasWildcard, isValidTopicFilter, parseSharedFilter } from "../../protocol/topics.ts";
+import type { Connection } from "../connection.ts";
+import type { Subscription } from "../topic-index.ts";
+
+/** Raw topic filters of a SUBSCRIBE/UNSUBSCRIBE, read only when a decoded one held U+FFFD. */
+function rawFilters(frame: Uint8Array, version: number, withOptions: boolean): Uint8Array[] {
+  const r = new RawReader(frame).skip(2);
+  if (version === 5) r.skipProperties();
+  const filters: Uint8Array[] = [];
+  while (!r.done) {
+    filters.push(r.bytes());
+    if (withOptions) r.skip(1);
+  }
+  return filters;
+}
+
+type Checked = { subscription: Subscription } | { reasonCode: number };
+
+/** Validate one requested subscription; per-filter problems are SUBACK codes, some are protocol errors. */
+function checkRequest(
+  conn: Connection,
+  request: ISubscribePacket["subscriptions"][number],
+  subscriptionIdentifier: number | undefined,
+): Checked {
+  const { limits } = conn.ctx;
+  const shared = parseSharedFilter(request.topic);
+  const filter = shared && shared !== "invalid" ? shared.filter : request.topic;
+  if (shared === "invalid" || !isValidTopicFilter(request.topic)) {
+    // 3.1.1 has no reason code for this: the connection is closed, as Mosquitto does.
+    if (conn.version !== 5) throw new ProtocolError(ReasonCode.TopicFilterInvalid, `invalid topic filter ${JSON.stringify(request.topic)}`);
+    return { reasonCode: ReasonCode.TopicFilterInvalid };
+  }
+  if (shared && !limits.sharedSubscriptions) return { reasonCode: ReasonCode.SharedSubscriptionsNotSupported };
+  if (shared && request.nl) {
+    throw new ProtocolError(ReasonCode.ProtocolError, "No Local on a shared subscription [MQTT-3.8.3-4]");
+  }
+  if (hasWildcard(filter) && !limits.wildcardSubscriptions) return { reasonCode: ReasonCode.WildcardSubscriptionsNotSupported };
+  const qos = Math.min(request.qos, limits.maxQos) as QoS;
+  return {
+    subscription: {
+      clientId: conn.clientId,
+      key: request.topic,
+      filter,
+      shareName: shared ? shared.shareName : undefined,
+      qos,
+      noLocal: conn.version === 5 ? request.nl ?? false : false,
+      retainAsPublished: conn.version === 5 ? request.rap ?? false : false,
+      retainHandling: (conn.version === 5 ? request.rh ?? 0 : 0) as 0 | 1 | 2,
+      subscriptionIdentifier,
+    },
+  };
+}
+
+function toInfo(s: Subscription): SubscriptionInfo {
+  return {
+    filter: s.filter,
+    qos: s.qos,
+    noLocal: s.noLocal,
+    retainAsPublished: s.retainAsPublished,
+    retainHandling: s.retainHandling,
+    subscriptionIdentifier: s.subscriptionIdentifier,
+    shareName: s.shareName,
+  };
+}
+
+export async function handleSubscribe(conn: Connection, packet: ISubscribePacket, frame: Uint8Array): Promise<void> {
+  const { ctx } = conn;
+  const session = conn.session!;
+  packet.subscriptions.forEach((request, i) => {
+    checkUtf8String(request.topic, () => rawFilters(frame, conn.version, true)[i], "topic filter");
+  });
+  const subscriptionIdentifier = packet.properties?.subscriptionIdentifier as number | undefined;
+  if (subscriptionIdentifier === 0) {
+    throw new ProtocolError(ReasonCode.ProtocolError, "Subscription Identifier 0 is not allowed");
+  }
+  const granted: number[] = [];
+  const added: Array<{ subscription: Subscription; existed: boolean }> = [];
+  for (const request of packet.subscriptions) {
+    if (subscriptionIdentifier !== undefined && !ctx.limits.subscriptionIdentifiers) {
+      granted.push(ReasonCode.SubscriptionIdentifiersNotSupported);
+      continue;
+    }
+    const checked = checkRequest(conn, request, subscriptionIdentifier);
+    if ("reasonCode" in checked) {
+      conn.logger.info("subscription refused", { filter: request.topic, reasonCode: checked.reasonCode });
+      granted.push(conn.version === 5 ? checked.reasonCode : 0x80);
+      continue;
+    }
+    const { subscription } = checked;
+    if (ctx.hooks.has("authorizeSubscribe")) {
+      const decision = await ctx.hooks.decide("authorizeSubscribe", "allow", conn.info, toInfo(subscription));
+      if (decision === "deny") {
+        conn.logger.info("subscription denied", { filter: request.topic });
+        granted.push(conn.version === 5 ? ReasonCode.NotAuthorized : 0x80);
+        continue;
+      }
+    }
+    const existed = ctx.subscribe(session, subscription);
+    added.push({ subscription, existed });
+    granted.push(subscription.qos);
+    ctx.hooks.notify("onSubscribed", conn.info, toInfo(subscription));
+  }
+  if (conn.state !== "connected") return;
+  conn.send({ cmd: "suback", messageId: packet.messageId, granted });
+  for (const { subscription, existed } of added) sendRetained(conn, subscription, existed);
+}
+
+/** Retained messages for a new subscription, per Retain Handling [MQTT-3.3.1-9..11]; none for shared ones. */
+function sendRetained(conn: Connection, subscription: Subscription, existed: boolean): void {
+  if (subscription.shareName !== undefined) return;
+  if (subscription.retainHandling === 2 || (subscription.retainHandling === 1 && existed)) return;
+  const { ctx } = conn;
+  for (const message of ctx.retained.match(subscription.filter, ctx.clock.now())) {
+    ctx.deliverTo(conn.session!, {
+      message,
+      qos: Math.min(message.qos, subscription.qos) as QoS,
+      retain: true,
+      subscriptionIdentifiers: subscription.subscriptionIdentifier !== undefined ? [subscription.subscriptionIdentifier] : undefined,
+    });
+  }
+}
+
+export function handleUnsubscribe(conn: Connection, packet: IUnsubscribePacket, frame: Uint8Array): void {
+  const { ctx } = conn;
+  const session = conn.session!;
+  const reasonCodes: number[] = [];
+  packet.unsubscriptions.forEach((filter, i) => {
+    checkUtf8String(filter, () => rawFilters(frame, conn.version, false)[i], "topic filter");
+    const shared = parseSharedFilter(filter);
+    if (shared === "invalid" || !isValidTopicFilter(filter)) {
+      if (conn.version !== 5) throw new ProtocolError(ReasonCode.TopicFilterInvalid, `invalid topic filter ${JSON.stringify(filter)}`);
+      reasonCodes.push(ReasonCode.TopicFilterInvalid);
+      return;
+    }
+    const removed = ctx.unsubscribe(session, filter);
+    if (removed) ctx.hooks.notify("onUnsubscribed", conn.info, filter);
+    reasonCodes.push(removed ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted);
+  });
+  if (conn.version === 5) conn.send({ cmd: "unsuback", messageId: packet.messageId, reasonCodes });
+  else conn.send({ cmd: "unsuback", messageId: packet.messageId });
+}

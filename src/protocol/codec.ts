@@ -1,0 +1,133 @@
+/**
+ * Codec facade over mqtt-packet: decode one framed packet, encode packets for a protocol version,
+ * and the UTF-8 rules mqtt-packet does not check (it decodes invalid UTF-8 to U+FFFD).
+ */
+import mqttPacket from "mqtt-packet";
+import type { Packet } from "mqtt-packet";
+import { ProtocolError, ReasonCode } from "./reason-codes.ts";
+
+export type { Packet } from "mqtt-packet";
+export type {
+  IAuthPacket,
+  IConnectPacket,
+  IDisconnectPacket,
+  IPubackPacket,
+  IPubcompPacket,
+  IPublishPacket,
+  IPubrecPacket,
+  IPubrelPacket,
+  ISubscribePacket,
+  IUnsubscribePacket,
+} from "mqtt-packet";
+
+interface ParserLike {
+  parse(bytes: Uint8Array): number;
+  on(event: "packet", fn: (packet: Packet) => void): void;
+  on(event: "error", fn: (error: Error) => void): void;
+}
+
+/** Decodes framed packets for one connection. The protocol version is set once CONNECT is read. */
+export class PacketDecoder {
+  private parser!: ParserLike;
+  private decoded: Packet | null = null;
+  private failure: Error | null = null;
+
+  constructor(private version: number = 4) {
+    this.reset();
+  }
+
+  setVersion(version: number): void {
+    if (version === this.version) return;
+    this.version = version;
+    this.reset();
+  }
+
+  private reset(): void {
+    this.parser = mqttPacket.parser({ protocolVersion: this.version }) as unknown as ParserLike;
+    this.parser.on("packet", (packet) => (this.decoded = packet));
+    this.parser.on("error", (error) => (this.failure = error));
+  }
+
+  /** Decode one whole packet (as cut by PacketFramer). Throws ProtocolError for malformed input. */
+  decode(frame: Uint8Array): Packet {
+    this.decoded = null;
+    this.failure = null;
+    this.parser.parse(frame);
+    const failure = this.failure as Error | null;
+    if (failure) {
+      this.reset();
+      throw new ProtocolError(ReasonCode.MalformedPacket, `malformed packet: ${failure.message}`, { cause: failure });
+    }
+    const packet = this.decoded as Packet | null;
+    if (!packet) {
+      this.reset();
+      throw new ProtocolError(ReasonCode.MalformedPacket, "malformed packet: incomplete body");
+    }
+    return packet;
+  }
+}
+
+export function encodePacket(packet: Packet, protocolVersion: number): Uint8Array {
+  return mqttPacket.generate(packet, { protocolVersion });
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Throws MalformedPacket when a UTF-8 string field is invalid [MQTT-1.5.3-1] or holds U+0000 [MQTT-1.5.3-2]. */
+export function checkUtf8String(value: string | undefined, rawBytes: () => Uint8Array | undefined, what: string): void {
+  if (value === undefined) return;
+  if (value.includes("\u0000")) {
+    throw new ProtocolError(ReasonCode.MalformedPacket, `${what} contains U+0000`);
+  }
+  // mqtt-packet decodes invalid sequences to U+FFFD; only then is it worth looking at the bytes.
+  if (!value.includes("\uFFFD")) return;
+  const bytes = rawBytes();
+  if (!bytes) return;
+  try {
+    strictUtf8.decode(bytes);
+  } catch (e: unknown) {
+    throw new ProtocolError(ReasonCode.MalformedPacket, `${what} is not valid UTF-8`, { cause: e });
+  }
+}
+
+/** Walks a packet's raw bytes to find its UTF-8 string fields (only needed when U+FFFD was seen). */
+export class RawReader {
+  offset: number;
+  constructor(private readonly frame: Uint8Array) {
+    let i = 1;
+    while (frame[i] & 0x80) i++;
+    this.offset = i + 1;
+  }
+  skip(n: number): this {
+    this.offset += n;
+    return this;
+  }
+  u16(): number {
+    const v = (this.frame[this.offset] << 8) | this.frame[this.offset + 1];
+    this.offset += 2;
+    return v;
+  }
+  bytes(): Uint8Array {
+    const length = this.u16();
+    const out = this.frame.subarray(this.offset, this.offset + length);
+    this.offset += length;
+    return out;
+  }
+  varint(): number {
+    let value = 0;
+    let multiplier = 1;
+    for (let i = 0; i < 4; i++) {
+      const byte = this.frame[this.offset++];
+      value += (byte & 0x7f) * multiplier;
+      if ((byte & 0x80) === 0) break;
+      multiplier *= 128;
+    }
+    return value;
+  }
+  skipProperties(): this {
+    return this.skip(this.varint());
+  }
+  get done(): boolean {
+    return this.offset >= this.frame.length;
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Topic names and filters (MQTT 3.1.1 section 4.7, MQTT 5 section 4.7): validation, matching and
+ * shared-subscription parsing. Strings here are already decoded and checked for UTF-8 validity.
+ */
+
+/** Longest topic accepted, in UTF-16 code units (the wire limit is 65,535 bytes). */
+export const MAX_TOPIC_LENGTH = 65_535;
+
+/** A PUBLISH topic: non-empty, no wildcards, no U+0000 [MQTT-4.7.3-1, MQTT-3.3.2-2, MQTT-4.7.3-2]. */
+export function isValidTopicName(topic: string): boolean {
+  if (topic.length === 0 || topic.length > MAX_TOPIC_LENGTH) return false;
+  for (let i = 0; i < topic.length; i++) {
+    const c = topic.charCodeAt(i);
+    if (c === 0x23 /* # */ || c === 0x2b /* + */ || c === 0) return false;
+  }
+  return true;
+}
+
+/** A subscription filter: `#` only last and alone in its level, `+` alone in its level [MQTT-4.7.1-2, -3]. */
+export function isValidTopicFilter(filter: string): boolean {
+  if (filter.length === 0 || filter.length > MAX_TOPIC_LENGTH || filter.includes("\u0000")) return false;
+  const levels = filter.split("/");
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i];
+    if (level.includes("#") && (level !== "#" || i !== levels.length - 1)) return false;
+    if (level.includes("+") && level !== "+") return false;
+  }
+  return true;
+}
+
+export function hasWildcard(filter: string): boolean {
+  return filter.includes("+") || filter.includes("#");
+}
+
+export interface SharedFilter {
+  shareName: string;
+  filter: string;
+}
+
+/**
+ * `$share/{ShareName}/{filter}` (MQTT 5 section 4.8.2). Returns null for a normal filter and
+ * "invalid" for a malformed shared one (empty share name, wildcard in it, no filter).
+ */
+export function parseSharedFilter(filter: string): SharedFilter | null | "invalid" {
+  if (!filter.startsWith("$share/")) return null;
+  const rest = filter.slice("$share/".length);
+  const slash = rest.indexOf("/");
+  if (slash <= 0) return "invalid";
+  const shareName = rest.slice(0, slash);
+  const inner = rest.slice(slash + 1);
+  if (shareName.includes("+") || shareName.includes("#") || !isValidTopicFilter(inner)) return "invalid";
+  return { shareName, filter: inner };
+}
+
+/** Does `filter` match `topic`? `$`-topics are not matched by a leading wildcard [MQTT-4.7.2-1]. */
+export function topicMatches(filter: string, topic: string): boolean {
+  if (topic.startsWith("$") && (filter.startsWith("+") || filter.startsWith("#"))) return false;
+  const f = filter.split("/");
+  const t = topic.split("/");
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === "#") return true;
+    if (i >= t.length) return false;
+    if (f[i] !== "+" && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
