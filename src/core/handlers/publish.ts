@@ -117,7 +117,7 @@ export function handlePublish(conn: Connection, packet: IPublishPacket, frame: U
 }
 
 export function handlePubrel(conn: Connection, packet: IPubrelPacket): void {
-  const known = conn.session!.awaitingRelease.delete(packet.messageId);
+  const known = conn.session!.awaitingRelease.delete(packet.messageId!);
   if (conn.version !== 5) {
     conn.send({ cmd: "pubcomp", messageId: packet.messageId });
     return;

@@ -140,6 +140,6 @@ export function handleUnsubscribe(conn: Connection, packet: IUnsubscribePacket, 
     if (removed) ctx.hooks.notify("onUnsubscribed", conn.info, filter);
     reasonCodes.push(removed ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted);
   });
-  if (conn.version === 5) conn.send({ cmd: "unsuback", messageId: packet.messageId, reasonCodes });
-  else conn.send({ cmd: "unsuback", messageId: packet.messageId });
+  // mqtt-packet takes UNSUBACK reason codes as `granted` (written for v5 only).
+  conn.send({ cmd: "unsuback", messageId: packet.messageId!, granted: reasonCodes });
 }
