@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests and the benchmark need, when they are missing:
+#   mosquitto-clients  mosquitto_pub / mosquitto_sub (interop tests)
+#   mosquitto          the reference broker (bench/compare.ts)
+# Idempotent and quiet. Runs `apt-get update` only when an install fails without it.
+# Fails loudly when the packages cannot be installed.
+set -euo pipefail
+
+missing=()
+command -v mosquitto_pub >/dev/null 2>&1 && command -v mosquitto_sub >/dev/null 2>&1 || missing+=(mosquitto-clients)
+[ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "test/prepare.sh: missing ${missing[*]} and apt-get is not available; install them by hand" >&2
+  exit 1
+fi
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    sudo=(sudo -n)
+  else
+    echo "test/prepare.sh: missing ${missing[*]}; not root and no sudo to install them" >&2
+    exit 1
+  fi
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+install() {
+  "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >"$log" 2>&1
+}
+if ! install; then
+  if ! "${sudo[@]}" apt-get update -q >>"$log" 2>&1 || ! install; then
+    cat "$log" >&2
+    echo "test/prepare.sh: could not install ${missing[*]} with apt-get" >&2
+    exit 1
+  fi
+fi
+
+command -v mosquitto_pub >/dev/null 2>&1 && command -v mosquitto_sub >/dev/null 2>&1 && [ -x /usr/sbin/mosquitto ] || {
+  cat "$log" >&2
+  echo "test/prepare.sh: installed ${missing[*]} but mosquitto_pub, mosquitto_sub or /usr/sbin/mosquitto is still missing" >&2
+  exit 1
+}
+echo "test/prepare.sh: installed ${missing[*]}"
