@@ -20,7 +20,7 @@ function filesUnder(dir: string): string[] {
 
 function importsOf(file: string): string[] {
   const text = readFileSync(join(root, file), "utf8");
-  return [...text.matchAll(/(?:import|export)[^"'`]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g)]
+  return [...text.matchAll(/(?:import|export)[^"'`;]*?from\s+["']([^"']+)["']|import\s*\(?\s*["']([^"']+)["']/g)]
     .map((m) => m[1] ?? m[2]);
 }
 
