@@ -39,8 +39,10 @@ export class Connection implements SessionOwner {
   clientMaximumPacketSize = 268_435_460;
   clientTopicAliasMaximum = 0;
   requestProblemInformation = true;
-  /** Inbound topic aliases (v5). */
+  /** Inbound topic aliases (v5): alias -> topic, set by the client. */
   readonly topicAliases = new Map<number, string>();
+  /** Outbound topic aliases (v5): topic -> alias, up to the client's Topic Alias Maximum. */
+  private readonly outboundAliases = new Map<string, number>();
   /** Session Expiry Interval given in CONNECT (v5: a DISCONNECT may not raise it from 0). */
   connectSessionExpiry = 0;
   authMethod?: string;
@@ -290,8 +292,15 @@ export class Connection implements SessionOwner {
       if (left <= 0 && !dup) return false;
       messageExpiryInterval = Math.max(0, Math.ceil(left / 1000));
     }
+    // Topic alias towards the client: a known topic goes as its alias alone; a new one gets an
+    // alias while the client allows more, recorded only once the packet is really written.
+    const knownAlias = this.outboundAliases.get(message.topic);
+    const newAlias = knownAlias === undefined && this.outboundAliases.size < this.clientTopicAliasMaximum
+      ? this.outboundAliases.size + 1
+      : undefined;
     const encoded = encodePublish({
-      topic: message.topic,
+      topic: knownAlias === undefined ? message.topic : "",
+      topicAlias: knownAlias ?? newAlias,
       payload: message.payload,
       qos: delivery.qos,
       retain: delivery.retain,
@@ -309,6 +318,7 @@ export class Connection implements SessionOwner {
       this.ctx.counters.publishDropped++;
       return false;
     }
+    if (newAlias !== undefined) this.outboundAliases.set(message.topic, newAlias);
     this.ctx.counters.messagesSent++;
     this.writeBytes(delivery.qos === 0 ? encoded.bytes : withPacketId(encoded, packetId, dup));
     this.ctx.hooks.notify("onDelivered", this.info, message);
