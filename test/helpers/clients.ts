@@ -10,7 +10,11 @@ export interface ReceivedMessage {
   packet: any;
 }
 
-export type ConnectOptions = IClientOptions & { transport?: "tcp" | "ws" };
+export type ConnectOptions = IClientOptions & {
+  transport?: "tcp" | "ws";
+  /** Called with the client before it connects (e.g. to attach a 'message' listener early). */
+  beforeConnect?: (c: MqttClient) => void;
+};
 
 const CONNECT_TIMEOUT_MS = 5_000;
 
@@ -19,13 +23,14 @@ const CONNECT_TIMEOUT_MS = 5_000;
  * Resolves on 'connect'; rejects on error, close or after 5 s. reconnectPeriod is 0 by default.
  */
 export function connectClient(b: RunningBroker, opts: ConnectOptions = {}): Promise<MqttClient> {
-  const { transport = "tcp", ...rest } = opts;
+  const { transport = "tcp", beforeConnect, ...rest } = opts;
   const url = transport === "ws" ? `ws://${b.host}:${b.wsPort}/mqtt` : `mqtt://${b.host}:${b.port}`;
   const client = mqtt.connect(url, {
     reconnectPeriod: 0,
     connectTimeout: CONNECT_TIMEOUT_MS,
     ...rest,
   });
+  beforeConnect?.(client);
   return new Promise((resolve, reject) => {
     let settled = false;
     const finish = (err?: Error) => {
@@ -121,6 +126,22 @@ export function collectMessages(c: MqttClient): MessageCollector {
       c.removeListener("message", onMessage);
     },
   };
+}
+
+/** Connect with a message collector attached before CONNACK (nothing sent right after CONNACK is missed). */
+export async function connectCollecting(
+  b: RunningBroker,
+  opts: ConnectOptions = {},
+): Promise<{ client: MqttClient; col: MessageCollector }> {
+  let col: MessageCollector | undefined;
+  const client = await connectClient(b, {
+    ...opts,
+    beforeConnect: (c) => {
+      col = collectMessages(c);
+      opts.beforeConnect?.(c);
+    },
+  });
+  return { client, col: col! };
 }
 
 /** Fails if any message arrives within ms (default 300). */

@@ -234,3 +234,39 @@ export function rawPublishBytes(topic: Buffer, payload: Buffer, flags = 0, messa
   ]);
   return Buffer.concat([Buffer.from([0x30 | (flags & 0x0f)]), remainingLength(body.length), body]);
 }
+
+/** SUBSCRIBE over a raw connection; resolves with the SUBACK (rejects on close/timeout). */
+export async function rawSubscribe(
+  raw: RawClient,
+  subscriptions: Array<{ topic: string; qos: 0 | 1 | 2 }>,
+  messageId = 1,
+  timeoutMs = 3_000,
+): Promise<AnyPacket> {
+  raw.sendPacket({ cmd: "subscribe", messageId, subscriptions });
+  return await raw.nextPacketOf("suback", timeoutMs);
+}
+
+/** Raw PUBLISH (valid, via mqtt-packet). */
+export function rawPublish(
+  raw: RawClient,
+  topic: string,
+  payload: string | Buffer,
+  opts: { qos?: 0 | 1 | 2; retain?: boolean; dup?: boolean; messageId?: number } = {},
+): void {
+  const qos = opts.qos ?? 0;
+  raw.sendPacket({
+    cmd: "publish",
+    topic,
+    payload: typeof payload === "string" ? Buffer.from(payload) : payload,
+    qos,
+    retain: opts.retain ?? false,
+    dup: opts.dup ?? false,
+    ...(qos > 0 ? { messageId: opts.messageId ?? 1 } : {}),
+  });
+}
+
+/** Acknowledge an incoming PUBLISH as a subscriber would: PUBACK for QoS 1, PUBREC for QoS 2. */
+export function rawAck(raw: RawClient, publish: AnyPacket): void {
+  if (publish.qos === 1) raw.sendPacket({ cmd: "puback", messageId: publish.messageId });
+  if (publish.qos === 2) raw.sendPacket({ cmd: "pubrec", messageId: publish.messageId });
+}
