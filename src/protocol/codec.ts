@@ -4,6 +4,8 @@
  */
 import mqttPacket from "mqtt-packet";
 import type { Packet } from "mqtt-packet";
+import { checkV5Properties } from "./properties.ts";
+export { RawReader } from "./raw-reader.ts";
 import { ProtocolError, ReasonCode } from "./reason-codes.ts";
 
 export type { Packet } from "mqtt-packet";
@@ -63,6 +65,8 @@ export class PacketDecoder {
       this.reset();
       throw new ProtocolError(ReasonCode.MalformedPacket, "malformed packet: incomplete body");
     }
+    const version = packet.cmd === "connect" ? packet.protocolVersion : this.version;
+    if (version === 5) checkV5Properties(frame, packet.cmd, (packet as { qos?: number }).qos ?? 0);
     return packet;
   }
 }
@@ -87,47 +91,5 @@ export function checkUtf8String(value: string | undefined, rawBytes: () => Uint8
     strictUtf8.decode(bytes);
   } catch (e: unknown) {
     throw new ProtocolError(ReasonCode.MalformedPacket, `${what} is not valid UTF-8`, { cause: e });
-  }
-}
-
-/** Walks a packet's raw bytes to find its UTF-8 string fields (only needed when U+FFFD was seen). */
-export class RawReader {
-  offset: number;
-  constructor(private readonly frame: Uint8Array) {
-    let i = 1;
-    while (frame[i] & 0x80) i++;
-    this.offset = i + 1;
-  }
-  skip(n: number): this {
-    this.offset += n;
-    return this;
-  }
-  u16(): number {
-    const v = (this.frame[this.offset] << 8) | this.frame[this.offset + 1];
-    this.offset += 2;
-    return v;
-  }
-  bytes(): Uint8Array {
-    const length = this.u16();
-    const out = this.frame.subarray(this.offset, this.offset + length);
-    this.offset += length;
-    return out;
-  }
-  varint(): number {
-    let value = 0;
-    let multiplier = 1;
-    for (let i = 0; i < 4; i++) {
-      const byte = this.frame[this.offset++];
-      value += (byte & 0x7f) * multiplier;
-      if ((byte & 0x80) === 0) break;
-      multiplier *= 128;
-    }
-    return value;
-  }
-  skipProperties(): this {
-    return this.skip(this.varint());
-  }
-  get done(): boolean {
-    return this.offset >= this.frame.length;
   }
 }

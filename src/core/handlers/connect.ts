@@ -72,6 +72,9 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
     }
   }
   conn.setDecoderVersion(conn.version);
+  if (!v5 && packet.password !== undefined && packet.username === undefined) {
+    throw new ProtocolError(ReasonCode.MalformedPacket, "password without user name [MQTT-3.1.2-22]");
+  }
 
   const raw = () => rawConnectStrings(frame, conn.version, { will: !!packet.will, username: packet.username !== undefined });
   checkUtf8String(packet.clientId, () => raw().clientId, "client identifier");
