@@ -65,6 +65,10 @@ export class PacketDecoder {
       this.reset();
       throw new ProtocolError(ReasonCode.MalformedPacket, "malformed packet: incomplete body");
     }
+    // Packets that carry a Packet Identifier need a non-zero one [MQTT-2.3.1-1] (3.1.1), 2.2.1 (5.0).
+    if ((packet as { messageId?: number }).messageId === 0) {
+      throw new ProtocolError(ReasonCode.ProtocolError, `${packet.cmd} with Packet Identifier 0`);
+    }
     const version = packet.cmd === "connect" ? packet.protocolVersion : this.version;
     if (version === 5) checkV5Properties(frame, packet.cmd, (packet as { qos?: number }).qos ?? 0);
     return packet;
