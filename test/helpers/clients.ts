@@ -170,20 +170,30 @@ export function uniqueId(prefix: string): string {
   return `${prefix}-${runTag}${counter.toString(36)}`;
 }
 
-/** Close clients forcibly; never throws, never hangs for more than ~2 s per client. */
+/**
+ * Close clients: a normal DISCONNECT after pending writes are flushed, forced after 1.5 s.
+ * Never throws; never hangs for more than ~2 s.
+ */
 export async function closeAll(...clients: Array<MqttClient | null | undefined>): Promise<void> {
   await Promise.all(
     clients.map((c) =>
       c
         ? new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 2_000);
+          const force = setTimeout(() => {
+            try {
+              c.end(true, {}, () => resolve());
+            } catch {
+              resolve();
+            }
+            setTimeout(resolve, 500);
+          }, 1_500);
           try {
-            c.end(true, {}, () => {
-              clearTimeout(timer);
+            c.end(false, {}, () => {
+              clearTimeout(force);
               resolve();
             });
           } catch {
-            clearTimeout(timer);
+            clearTimeout(force);
             resolve();
           }
         })
