@@ -9,7 +9,8 @@ import type { RemoteInfo } from "../ports/transport.ts";
 export type Decision = "allow" | "deny" | "defer";
 export type ProtocolVersion = 3 | 4 | 5;
 export type QoS = 0 | 1 | 2;
-export type UserProperties = Record<string, string | string[]>;
+/** v5 User Properties as name/value pairs, in the order they were sent (repeats allowed) [MQTT-3.3.2-18]. */
+export type UserProperties = Array<[name: string, value: string]>;
 
 /** v5 PUBLISH properties the broker carries through (message expiry is kept as an absolute deadline). */
 export interface MessageProperties {

@@ -4,7 +4,7 @@
  */
 import mqttPacket from "mqtt-packet";
 import type { Packet } from "mqtt-packet";
-import { checkV5Properties } from "./properties.ts";
+import { checkV5Properties, type OrderedUserProperties } from "./properties.ts";
 export { RawReader } from "./raw-reader.ts";
 import { ProtocolError, ReasonCode } from "./reason-codes.ts";
 
@@ -70,9 +70,19 @@ export class PacketDecoder {
       throw new ProtocolError(ReasonCode.ProtocolError, `${packet.cmd} with Packet Identifier 0`);
     }
     const version = packet.cmd === "connect" ? packet.protocolVersion : this.version;
-    if (version === 5) checkV5Properties(frame, packet.cmd, (packet as { qos?: number }).qos ?? 0);
+    if (version === 5) {
+      const ordered = checkV5Properties(frame, packet.cmd, (packet as { qos?: number }).qos ?? 0);
+      if (ordered.main.length + ordered.will.length > 0) userPropertyLists.set(packet, ordered);
+    }
     return packet;
   }
+}
+
+/** User Properties in wire order, for decoded v5 packets that have any. */
+const userPropertyLists = new WeakMap<object, OrderedUserProperties>();
+
+export function orderedUserProperties(packet: Packet): OrderedUserProperties {
+  return userPropertyLists.get(packet) ?? { main: [], will: [] };
 }
 
 export function encodePacket(packet: Packet, protocolVersion: number): Uint8Array {

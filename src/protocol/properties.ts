@@ -38,9 +38,13 @@ function skipValue(r: RawReader, id: number): void {
   }
 }
 
-function checkSection(r: RawReader, valid: ReadonlySet<number>, what: string): void {
+const utf8 = new TextDecoder();
+
+/** Check one property section; returns its User Properties in wire order. */
+function checkSection(r: RawReader, valid: ReadonlySet<number>, what: string): Array<[string, string]> {
   const end = r.varint() + r.offset;
   const seen = new Set<number>();
+  const userProperties: Array<[string, string]> = [];
   while (r.offset < end) {
     const id = r.varint();
     if (!valid.has(id)) {
@@ -50,13 +54,26 @@ function checkSection(r: RawReader, valid: ReadonlySet<number>, what: string): v
       throw new ProtocolError(ReasonCode.ProtocolError, `property 0x${id.toString(16)} appears twice in ${what}`);
     }
     seen.add(id);
-    skipValue(r, id);
+    if (id === USER_PROPERTY) userProperties.push([utf8.decode(r.bytes()), utf8.decode(r.bytes())]);
+    else skipValue(r, id);
   }
   r.offset = end;
+  return userProperties;
 }
 
-/** Check the property sections of a decoded v5 packet against its raw bytes. */
-export function checkV5Properties(frame: Uint8Array, cmd: string, qos: number): void {
+export interface OrderedUserProperties {
+  /** User Properties of the packet, in wire order. */
+  main: Array<[string, string]>;
+  /** CONNECT only: User Properties of the will. */
+  will: Array<[string, string]>;
+}
+
+/**
+ * Check the property sections of a decoded v5 packet against its raw bytes, and return the User
+ * Properties in wire order (mqtt-packet folds repeated names into arrays, losing the order).
+ */
+export function checkV5Properties(frame: Uint8Array, cmd: string, qos: number): OrderedUserProperties {
+  const none: OrderedUserProperties = { main: [], will: [] };
   const r = new RawReader(frame);
   const remaining = frame.length - r.offset;
   switch (cmd) {
@@ -65,32 +82,31 @@ export function checkV5Properties(frame: Uint8Array, cmd: string, qos: number): 
       r.skip(1);
       const flags = frame[r.offset];
       r.skip(3);
-      checkSection(r, allowed.connect, "CONNECT");
-      if (flags & 0x04) {
-        r.bytes(); // client identifier
-        checkSection(r, allowed.will, "the will properties");
-      }
-      return;
+      const main = checkSection(r, allowed.connect, "CONNECT");
+      if (!(flags & 0x04)) return { main, will: [] };
+      r.bytes(); // client identifier
+      return { main, will: checkSection(r, allowed.will, "the will properties") };
     }
     case "publish":
       r.bytes();
       if (qos > 0) r.skip(2);
-      return checkSection(r, allowed.publish, "PUBLISH");
+      return { main: checkSection(r, allowed.publish, "PUBLISH"), will: [] };
     case "puback":
     case "pubrec":
     case "pubrel":
     case "pubcomp":
-      if (remaining < 4) return;
+      if (remaining < 4) return none;
       r.skip(3);
-      return checkSection(r, allowed.ack, cmd.toUpperCase());
+      return { main: checkSection(r, allowed.ack, cmd.toUpperCase()), will: [] };
     case "subscribe":
     case "unsubscribe":
       r.skip(2);
-      return checkSection(r, cmd === "subscribe" ? allowed.subscribe : allowed.unsubscribe, cmd.toUpperCase());
+      return { main: checkSection(r, cmd === "subscribe" ? allowed.subscribe : allowed.unsubscribe, cmd.toUpperCase()), will: [] };
     case "disconnect":
     case "auth":
-      if (remaining < 2) return;
+      if (remaining < 2) return none;
       r.skip(1);
-      return checkSection(r, cmd === "auth" ? allowed.auth : allowed.disconnect, cmd.toUpperCase());
+      return { main: checkSection(r, cmd === "auth" ? allowed.auth : allowed.disconnect, cmd.toUpperCase()), will: [] };
   }
+  return none;
 }

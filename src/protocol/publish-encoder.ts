@@ -76,10 +76,8 @@ function collectProperties(form: PublishForm): Property[] {
   if (p?.correlationData !== undefined) list.push([0x09, "binary", p.correlationData]);
   for (const id of form.subscriptionIdentifiers ?? []) list.push([0x0b, "varint", id]);
   if (form.topicAlias !== undefined) list.push([0x23, "u16", form.topicAlias]);
-  for (const [name, value] of Object.entries(p?.userProperties ?? {})) {
-    for (const v of Array.isArray(value) ? value : [value]) {
-      list.push([0x26, "pair", [utf8.encode(name), utf8.encode(String(v))]]);
-    }
+  for (const [name, value] of p?.userProperties ?? []) {
+    list.push([0x26, "pair", [utf8.encode(name), utf8.encode(value)]]);
   }
   return list;
 }

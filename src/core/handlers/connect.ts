@@ -1,6 +1,6 @@
 /** CONNECT (3.1.1 section 3.1, 5.0 section 3.1): validation, authentication, session, CONNACK. */
 import type { Message, ProtocolVersion } from "../../hooks/types.ts";
-import { checkUtf8String, type IConnectPacket, RawReader } from "../../protocol/codec.ts";
+import { checkUtf8String, type IConnectPacket, orderedUserProperties, RawReader } from "../../protocol/codec.ts";
 import { ConnectReturnCode, ProtocolError, ReasonCode, toV3ConnectReturnCode } from "../../protocol/reason-codes.ts";
 import { isValidTopicName } from "../../protocol/topics.ts";
 import type { Connection } from "../connection.ts";
@@ -46,7 +46,7 @@ function buildWill(conn: Connection, packet: IConnectPacket): WillMessage | null
     payload: typeof will.payload === "string" ? new TextEncoder().encode(will.payload) : will.payload,
     qos: will.qos ?? 0,
     retain: will.retain ?? false,
-    properties: messageProperties(props),
+    properties: messageProperties(props, orderedUserProperties(packet).will),
     origin: conn.clientId,
   };
   return {

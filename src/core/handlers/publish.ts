@@ -1,6 +1,6 @@
 /** Inbound PUBLISH and PUBREL (3.1.1 section 3.3/3.6, 5.0 section 3.3/3.6). */
-import type { Message, MessageProperties } from "../../hooks/types.ts";
-import { checkUtf8String, type IPublishPacket, type IPubrelPacket, RawReader } from "../../protocol/codec.ts";
+import type { Message, MessageProperties, UserProperties } from "../../hooks/types.ts";
+import { checkUtf8String, type IPublishPacket, type IPubrelPacket, orderedUserProperties, RawReader } from "../../protocol/codec.ts";
 import { ProtocolError, ReasonCode } from "../../protocol/reason-codes.ts";
 import { isValidTopicName } from "../../protocol/topics.ts";
 import type { Connection } from "../connection.ts";
@@ -13,14 +13,13 @@ export function messageProperties(props: {
   contentType?: string;
   responseTopic?: string;
   correlationData?: Uint8Array;
-  userProperties?: Record<string, string | string[]>;
-}): MessageProperties {
+}, userProperties: UserProperties): MessageProperties {
   const out: MessageProperties = {};
   if (props.payloadFormatIndicator !== undefined) out.payloadFormatIndicator = props.payloadFormatIndicator;
   if (props.contentType !== undefined) out.contentType = props.contentType;
   if (props.responseTopic !== undefined) out.responseTopic = props.responseTopic;
   if (props.correlationData !== undefined) out.correlationData = props.correlationData;
-  if (props.userProperties !== undefined) out.userProperties = props.userProperties;
+  if (userProperties.length > 0) out.userProperties = userProperties;
   return out;
 }
 
@@ -65,6 +64,12 @@ export function handlePublish(conn: Connection, packet: IPublishPacket, frame: U
   if (packet.qos > limits.maxQos) throw new ProtocolError(ReasonCode.QoSNotSupported, `QoS ${packet.qos} not supported`);
   if (packet.retain && !limits.retainAvailable) throw new ProtocolError(ReasonCode.RetainNotSupported, "retain not supported");
   const props = packet.properties ?? {};
+  if (packet.qos === 0 && packet.dup) {
+    throw new ProtocolError(ReasonCode.MalformedPacket, "DUP set on a QoS 0 PUBLISH [MQTT-3.3.1-2]");
+  }
+  if (props.responseTopic !== undefined && !isValidTopicName(props.responseTopic)) {
+    throw new ProtocolError(ReasonCode.ProtocolError, "invalid Response Topic [MQTT-3.3.2-13, MQTT-3.3.2-14]");
+  }
   if (props.subscriptionIdentifier !== undefined) {
     throw new ProtocolError(ReasonCode.ProtocolError, "a client must not send a Subscription Identifier in PUBLISH");
   }
@@ -94,7 +99,7 @@ export function handlePublish(conn: Connection, packet: IPublishPacket, frame: U
     payload,
     qos: packet.qos,
     retain: packet.retain,
-    properties: messageProperties(props as Parameters<typeof messageProperties>[0]),
+    properties: messageProperties(props, orderedUserProperties(packet).main),
     origin: conn.clientId,
   };
   if (props.messageExpiryInterval !== undefined) {
