@@ -98,7 +98,7 @@ export async function expectDisconnect(raw: RawClient, codes: number | number[],
 /**
  * For errors where the server MAY send a packet before it MUST close (CONNECT errors): the
  * connection must close; any packet of type `cmd` it sends must carry one of `codes`, and no other
- * packet may arrive. Returns that packet, if any.
+ * packet may arrive (among those not yet consumed with nextPacket/nextPacketOf). Returns that packet.
  */
 export async function expectClosedWith(
   raw: RawClient,
@@ -107,9 +107,7 @@ export async function expectClosedWith(
   timeoutMs = 3_000,
 ): Promise<AnyPacket | undefined> {
   const closed = await raw.waitClosed(timeoutMs);
-  // After a successful handshake (errors in later packets) the CONNACK 0x00 is not part of the answer.
-  const all = raw.packets();
-  const packets = cmd === "disconnect" && all[0]?.cmd === "connack" && reasonOf(all[0]) === 0 ? all.slice(1) : all;
+  const packets = await unconsumed(raw);
   const seen = packets.map((x: AnyPacket) => `${x.cmd}${x.reasonCode !== undefined ? ":" + hex(x.reasonCode) : ""}`);
   if (!closed) throw new Error(`connection still open after ${timeoutMs} ms; packets seen: [${seen.join(", ")}]`);
   const other = packets.filter((x: AnyPacket) => x.cmd !== cmd);
@@ -117,6 +115,18 @@ export async function expectClosedWith(
   const p = packets.find((x: AnyPacket) => x.cmd === cmd);
   if (p) expect(codes.map(hex)).toContain(hex(reasonOf(p)));
   return p;
+}
+
+/** Packets received but not yet returned by nextPacket/nextPacketOf (consumes them). */
+export async function unconsumed(raw: RawClient): Promise<AnyPacket[]> {
+  const out: AnyPacket[] = [];
+  for (;;) {
+    try {
+      out.push(await raw.nextPacket(0));
+    } catch {
+      return out;
+    }
+  }
 }
 
 /** The connection must close (a packet may or may not precede the close, e.g. DISCONNECT 0x81). */
