@@ -106,7 +106,9 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
 
   let keepalive = packet.keepalive ?? 0;
   let serverKeepAlive: number | undefined;
-  if (keepalive > limits.maxKeepalive) {
+  if (v5 && keepalive === 0 && limits.maxKeepalive < 65_535) {
+    keepalive = serverKeepAlive = limits.maxKeepalive; // no "keepalive off" when the operator set a cap
+  } else if (keepalive > limits.maxKeepalive) {
     if (!v5) return refuse(conn, ReasonCode.ClientIdentifierNotValid, `keepalive above ${limits.maxKeepalive}`);
     keepalive = serverKeepAlive = limits.maxKeepalive;
   }

@@ -106,6 +106,14 @@ export function handlePublish(conn: Connection, packet: IPublishPacket, frame: U
     message.expiresAt = conn.ctx.clock.now() + props.messageExpiryInterval * 1000;
   }
 
+  // $SYS/ belongs to the broker: clients may read it but not write it (as in Mosquitto).
+  if (topic.startsWith("$SYS/")) {
+    conn.logger.info("publish denied: $SYS topics are the broker's", { topic });
+    if (packet.qos === 2 && conn.version !== 5) session.awaitingRelease.add(packet.messageId!);
+    acknowledge(conn, packet, ReasonCode.NotAuthorized, "$SYS topics are read-only");
+    return;
+  }
+
   const accept = (): void => {
     const matched = conn.ctx.route(message);
     if (packet.qos === 2) session.awaitingRelease.add(packet.messageId!);
