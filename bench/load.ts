@@ -1,0 +1,361 @@
+/**
+ * Fan-in load generator (Bun): P publishers send 64-byte PUBLISH packets to `bench/<i>` and one
+ * subscriber on `bench/#` counts what arrives. Prints one JSON line with the subscriber's msgs/s.
+ *
+ *   bun bench/load.ts --port 1883 [--host 127.0.0.1] [--qos 0|1] [--duration 10] [--warmup 2]
+ *                     [--publishers 8] [--payload 64] [--window 1000] [--pub-window 100]
+ *
+ * Design note: mqtt.js spends more CPU per message than a fast broker, so this uses raw sockets.
+ * PUBLISH packets are encoded once with mqtt-packet and copied into pipelined batches (QoS 1 patches the
+ * packet identifier in place). The subscriber does not decode: it walks the fixed headers, counts
+ * PUBLISH packets and, at QoS 1, answers each with a PUBACK built from the packet identifier bytes.
+ *
+ * Flow control keeps every broker in the same steady state instead of measuring who buffers most:
+ * - a global window: publishers stop while (published - settled) >= --window, where settled counts
+ *   the messages the subscriber received plus those it knows were dropped;
+ * - at QoS 1 each publisher also keeps at most --pub-window PUBLISH packets unacknowledged.
+ * The window (1000) fits in the queue a broker keeps per subscriber (1000 queued + inflight for
+ * Mosquitto and Gannet alike at QoS 1), so nothing should be dropped. Each payload starts with the
+ * publisher's index (1 byte) and a sequence number (4 bytes, big-endian): the subscriber sees a gap as
+ * dropped messages (per publisher and topic the order is kept), so a broker that drops does not shrink
+ * the window for good. "lost" in the output counts them, plus what never arrived by the end.
+ */
+import mqtt from "mqtt-packet";
+import type { Socket } from "bun";
+
+export interface LoadOptions {
+  host: string;
+  port: number;
+  qos: 0 | 1;
+  duration: number;
+  warmup: number;
+  publishers: number;
+  payload: number;
+  window: number;
+  pubWindow: number;
+}
+
+export interface LoadResult {
+  qos: 0 | 1;
+  publishers: number;
+  payloadBytes: number;
+  durationSeconds: number;
+  received: number;
+  msgsPerSec: number;
+  published: number;
+  /** Published but never received (dropped by the broker or still missing at the end). */
+  lost: number;
+  /** Of those, the ones the subscriber saw missing from the sequence while the run went on. */
+  lostInGaps: number;
+  /** Fairness check: fewest and most messages received from one publisher. */
+  receivedPerPublisher: { min: number; max: number };
+}
+
+const BATCH = 32; // most packets per write
+
+type Conn = {
+  socket: Socket<undefined> | null;
+  pending: Uint8Array | null; // bytes accepted by us but not yet by the kernel
+  onData: (chunk: Uint8Array) => void;
+  onDrain: () => void;
+};
+
+function connect(host: string, port: number, conn: Conn): Promise<void> {
+  return new Promise((resolve, reject) => {
+    Bun.connect({
+      hostname: host,
+      port,
+      socket: {
+        open(socket) {
+          conn.socket = socket;
+          socket.setNoDelay?.(true);
+          resolve();
+        },
+        data(_socket, chunk) {
+          conn.onData(chunk);
+        },
+        drain() {
+          flush(conn);
+          if (!conn.pending) conn.onDrain();
+        },
+        close() {
+          conn.socket = null;
+        },
+        error(_socket, err) {
+          reject(err);
+        },
+        connectError(_socket, err) {
+          reject(err);
+        },
+      },
+    }).catch(reject);
+  });
+}
+
+/** Writes as much as the kernel takes; keeps the rest in `pending` until drain. */
+function send(conn: Conn, bytes: Uint8Array): void {
+  if (!conn.socket) throw new Error("socket closed");
+  if (conn.pending) {
+    const joined = new Uint8Array(conn.pending.length + bytes.length);
+    joined.set(conn.pending);
+    joined.set(bytes, conn.pending.length);
+    conn.pending = joined;
+    return;
+  }
+  const n = conn.socket.write(bytes);
+  if (n < bytes.length) conn.pending = bytes.subarray(Math.max(n, 0));
+}
+
+function flush(conn: Conn): void {
+  if (!conn.pending || !conn.socket) return;
+  const n = conn.socket.write(conn.pending);
+  conn.pending = n >= conn.pending.length ? null : conn.pending.subarray(Math.max(n, 0));
+}
+
+/**
+ * Calls `onPacket(type, bytes, bodyStart, end)` for every complete packet in the stream, keeping a
+ * partial packet for the next chunk.
+ */
+function framer(onPacket: (type: number, buf: Uint8Array, body: number, end: number) => void) {
+  let rest: Uint8Array | null = null;
+  return (chunk: Uint8Array) => {
+    let buf = chunk;
+    if (rest) {
+      buf = new Uint8Array(rest.length + chunk.length);
+      buf.set(rest);
+      buf.set(chunk, rest.length);
+      rest = null;
+    }
+    let i = 0;
+    while (i < buf.length) {
+      let len = 0;
+      let mul = 1;
+      let j = i + 1;
+      let complete = false;
+      while (j < buf.length && j < i + 5) {
+        const b = buf[j++];
+        len += (b & 127) * mul;
+        mul *= 128;
+        if ((b & 128) === 0) {
+          complete = true;
+          break;
+        }
+      }
+      if (!complete || j + len > buf.length) break;
+      onPacket(buf[i] >> 4, buf, j, j + len);
+      i = j + len;
+    }
+    if (i < buf.length) rest = buf.slice(i);
+  };
+}
+
+function waitFor(conn: Conn, type: number, what: string, ms = 5000): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
+    conn.onData = framer((t, buf, body, end) => {
+      if (t === type) {
+        clearTimeout(timer);
+        resolve(buf.slice(body, end));
+      }
+    });
+  });
+}
+
+export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+  const connectPacket = (id: string) =>
+    mqtt.generate({ cmd: "connect", clientId: id, protocolVersion: 4, clean: true, keepalive: 600 });
+  const tag = `${process.pid}-${Date.now().toString(36)}`;
+  const P = o.publishers;
+  // Each publisher gets an equal share of the window, so none can starve the others.
+  const share = Math.max(1, Math.floor(o.window / P));
+
+  // Per publisher: sent, received by the subscriber, seen missing (gaps), next expected sequence.
+  const sent = new Array<number>(P).fill(0);
+  const recv = new Array<number>(P).fill(0);
+  const gaps = new Array<number>(P).fill(0);
+  const unacked = new Array<number>(P).fill(0);
+  let counting = false;
+  let counted = 0;
+
+  // --- subscriber ---
+  const sub: Conn = { socket: null, pending: null, onData: () => {}, onDrain: () => {} };
+  await connect(o.host, o.port, sub);
+  let ack = waitFor(sub, 2, "CONNACK");
+  send(sub, connectPacket(`bench-sub-${tag}`));
+  const connack = await ack;
+  if (connack[1] !== 0) throw new Error(`subscriber CONNACK return code ${connack[1]}`);
+  ack = waitFor(sub, 9, "SUBACK");
+  send(sub, mqtt.generate({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "bench/#", qos: o.qos }] }));
+  const suback = await ack;
+  if (suback[2] !== o.qos) throw new Error(`SUBACK granted ${suback[2]}, wanted QoS ${o.qos}`);
+
+  let acks: number[] = []; // PUBACKs of one data event go out in one write
+  const subFramer = framer((type, buf, body) => {
+    if (type !== 3) return;
+    if (counting) counted++;
+    const topicLen = (buf[body] << 8) | buf[body + 1];
+    let at = body + 2 + topicLen;
+    if (o.qos === 1) {
+      acks.push(0x40, 2, buf[at], buf[at + 1]);
+      at += 2;
+    }
+    const i = buf[at];
+    if (i >= P) return;
+    const seq = ((buf[at + 1] << 24) | (buf[at + 2] << 16) | (buf[at + 3] << 8) | buf[at + 4]) >>> 0;
+    const expected = recv[i] + gaps[i];
+    if (seq > expected) gaps[i] += seq - expected;
+    recv[i]++;
+  });
+  const pubs: Conn[] = [];
+  sub.onData = (chunk) => {
+    subFramer(chunk);
+    if (acks.length) {
+      send(sub, Uint8Array.from(acks));
+      acks = [];
+    }
+    for (const p of pubs) pump(p);
+  };
+
+  // --- publishers ---
+  let running = true;
+  const templates: Array<{ batch: Uint8Array; size: number; idOffset: number; seqOffset: number }> = [];
+  const nextId = new Array<number>(P).fill(1);
+  const pump = (p: Conn) => {
+    const i = pubs.indexOf(p);
+    const t = templates[i];
+    while (running && !p.pending && p.socket) {
+      let room = Math.min(BATCH, share - (sent[i] - recv[i] - gaps[i]));
+      if (o.qos === 1) room = Math.min(room, o.pubWindow - unacked[i]);
+      if (room <= 0) return;
+      for (let k = 0; k < room; k++) {
+        const base = k * t.size;
+        if (o.qos === 1) {
+          const id = nextId[i];
+          t.batch[base + t.idOffset] = id >> 8;
+          t.batch[base + t.idOffset + 1] = id & 255;
+          nextId[i] = id === 65535 ? 1 : id + 1;
+        }
+        const seq = sent[i] + k;
+        const at = base + t.seqOffset;
+        t.batch[at] = seq >>> 24;
+        t.batch[at + 1] = (seq >>> 16) & 255;
+        t.batch[at + 2] = (seq >>> 8) & 255;
+        t.batch[at + 3] = seq & 255;
+      }
+      sent[i] += room;
+      if (o.qos === 1) unacked[i] += room;
+      send(p, t.batch.slice(0, room * t.size));
+    }
+  };
+  for (let i = 0; i < P; i++) {
+    const p: Conn = { socket: null, pending: null, onData: () => {}, onDrain: () => pump(p) };
+    await connect(o.host, o.port, p);
+    const ca = waitFor(p, 2, "CONNACK");
+    send(p, connectPacket(`bench-pub-${i}-${tag}`));
+    if ((await ca)[1] !== 0) throw new Error(`publisher ${i} refused`);
+    const topic = `bench/${i}`;
+    const payload = Buffer.alloc(o.payload, 0x61);
+    payload[0] = i; // publisher index; bytes 1-4: sequence number, patched per message
+    const one = mqtt.generate({
+      cmd: "publish",
+      topic,
+      payload,
+      qos: o.qos,
+      messageId: o.qos ? 1 : undefined,
+      retain: false,
+      dup: false,
+    });
+    // fixed header byte + remaining-length bytes, then topic length (2) + topic, [packet id], payload
+    const headerLen = one.length - (2 + Buffer.byteLength(topic) + (o.qos ? 2 : 0) + payload.length);
+    const idOffset = headerLen + 2 + Buffer.byteLength(topic);
+    const batch = new Uint8Array(one.length * BATCH);
+    for (let k = 0; k < BATCH; k++) batch.set(one, k * one.length);
+    templates.push({ batch, size: one.length, idOffset, seqOffset: idOffset + (o.qos ? 2 : 0) + 1 });
+    const pubFramer = framer((type) => {
+      if (type === 4) unacked[i]--;
+    });
+    p.onData = (chunk) => {
+      pubFramer(chunk);
+      pump(p);
+    };
+    pubs.push(p);
+  }
+  const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
+  const outstanding = () => sum(sent) - sum(recv) - sum(gaps);
+
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  for (const p of pubs) pump(p);
+  await sleep(o.warmup * 1000);
+  counting = true;
+  const t0 = performance.now();
+  await sleep(o.duration * 1000);
+  counting = false;
+  const elapsed = (performance.now() - t0) / 1000;
+  running = false;
+  // Let what is in flight arrive, to report losses.
+  for (let waited = 0; waited < 3000 && outstanding() > 0; waited += 50) await sleep(50);
+
+  const disconnect = mqtt.generate({ cmd: "disconnect" });
+  for (const c of [...pubs, sub]) {
+    if (c.socket) {
+      c.socket.write(disconnect);
+      c.socket.end();
+    }
+  }
+  return {
+    qos: o.qos,
+    publishers: o.publishers,
+    payloadBytes: o.payload,
+    durationSeconds: Math.round(elapsed * 100) / 100,
+    received: counted,
+    msgsPerSec: Math.round(counted / elapsed),
+    published: sum(sent),
+    lost: sum(sent) - sum(recv),
+    lostInGaps: sum(gaps),
+    receivedPerPublisher: { min: Math.min(...recv), max: Math.max(...recv) },
+  };
+}
+
+function parseCli(argv: string[]): LoadOptions {
+  const o: LoadOptions = {
+    host: "127.0.0.1",
+    port: 1883,
+    qos: 0,
+    duration: 10,
+    warmup: 2,
+    publishers: 8,
+    payload: 64,
+    window: 1000,
+    pubWindow: 100,
+  };
+  for (let i = 0; i < argv.length; i += 2) {
+    const [flag, value] = [argv[i], argv[i + 1]];
+    if (value === undefined) throw new Error(`${flag} needs a value`);
+    switch (flag) {
+      case "--host": o.host = value; break;
+      case "--port": o.port = Number(value); break;
+      case "--qos": o.qos = Number(value) === 1 ? 1 : 0; break;
+      case "--duration": o.duration = Number(value); break;
+      case "--warmup": o.warmup = Number(value); break;
+      case "--publishers": o.publishers = Number(value); break;
+      case "--payload": o.payload = Number(value); break;
+      case "--window": o.window = Number(value); break;
+      case "--pub-window": o.pubWindow = Number(value); break;
+      default: throw new Error(`unknown flag ${flag}`);
+    }
+  }
+  if (!(o.payload >= 5)) throw new Error("--payload must be at least 5 bytes (index and sequence number)");
+  if (o.publishers > 255) throw new Error("--publishers must be at most 255");
+  return o;
+}
+
+if (import.meta.main) {
+  try {
+    const result = await runLoad(parseCli(process.argv.slice(2)));
+    console.log(JSON.stringify(result));
+    process.exit(0);
+  } catch (e: unknown) {
+    console.error(`load: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  }
+}
