@@ -70,6 +70,9 @@ function toInfo(s: Subscription): SubscriptionInfo {
 export async function handleSubscribe(conn: Connection, packet: ISubscribePacket, frame: Uint8Array): Promise<void> {
   const { ctx } = conn;
   const session = conn.session!;
+  if (packet.subscriptions.length === 0) {
+    throw new ProtocolError(ReasonCode.ProtocolError, "SUBSCRIBE without a Topic Filter [MQTT-3.8.3-3]");
+  }
   packet.subscriptions.forEach((request, i) => {
     checkUtf8String(request.topic, () => rawFilters(frame, conn.version, true)[i], "topic filter");
   });
@@ -128,6 +131,9 @@ export function handleUnsubscribe(conn: Connection, packet: IUnsubscribePacket, 
   const { ctx } = conn;
   const session = conn.session!;
   const reasonCodes: number[] = [];
+  if (packet.unsubscriptions.length === 0) {
+    throw new ProtocolError(ReasonCode.ProtocolError, "UNSUBSCRIBE without a Topic Filter [MQTT-3.10.3-2]");
+  }
   packet.unsubscriptions.forEach((filter, i) => {
     checkUtf8String(filter, () => rawFilters(frame, conn.version, false)[i], "topic filter");
     const shared = parseSharedFilter(filter);
