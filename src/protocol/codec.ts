@@ -58,7 +58,11 @@ export class PacketDecoder {
     const failure = this.failure as Error | null;
     if (failure) {
       this.reset();
-      throw new ProtocolError(ReasonCode.MalformedPacket, `malformed packet: ${failure.message}`, { cause: failure });
+      // MQTT 5 section 3.8.3.1 calls these two a Protocol Error; everything else here is malformed.
+      const code = /Invalid subscribe QoS|Invalid retain handling/.test(failure.message)
+        ? ReasonCode.ProtocolError
+        : ReasonCode.MalformedPacket;
+      throw new ProtocolError(code, `malformed packet: ${failure.message}`, { cause: failure });
     }
     const packet = this.decoded as Packet | null;
     if (!packet) {
