@@ -67,6 +67,9 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
     conn.clientReceiveMaximum = props.receiveMaximum ?? 65_535;
     conn.clientMaximumPacketSize = props.maximumPacketSize ?? 268_435_460;
     conn.clientTopicAliasMaximum = props.topicAliasMaximum ?? 0;
+    if (props.authenticationData !== undefined && props.authenticationMethod === undefined) {
+      throw new ProtocolError(ReasonCode.ProtocolError, "Authentication Data without an Authentication Method");
+    }
     if (props.receiveMaximum === 0 || props.maximumPacketSize === 0) {
       throw new ProtocolError(ReasonCode.ProtocolError, "Receive Maximum and Maximum Packet Size must not be 0");
     }
