@@ -1,0 +1,163 @@
+/**
+ * MQTT over TCP on Deno: wraps each Deno.TcpConn as a core Transport with bounded, batched writes.
+ *
+ * Deno sockets are pulled, not pushed: one read loop per connection awaits `conn.read` into a reused
+ * 64 KiB buffer (bytes are copied out before the core sees them). Pausing makes that loop await a
+ * gate, so a flooding client is not read from while the core pushes back. Writes go through the
+ * shared OutgoingBuffer; the sink starts one async write (looped, `conn.write` may be short) and
+ * answers -1, so the buffer keeps everything else queued until that write completes and we flush.
+ */
+import type { Broker, ConnectionEvents, Logger, Transport } from "../../src/mod.ts";
+import { OutgoingBuffer } from "../../src/mod.ts";
+
+const READ_BUFFER_BYTES = 64 * 1024;
+const CLOSE_GRACE_MS = 2000;
+const ACCEPT_RETRY_MS = 100;
+
+/** Errors that only mean "the peer or we went away": logged at debug, never thrown further. */
+function isDisconnect(e: unknown): boolean {
+  return e instanceof Deno.errors.BadResource || e instanceof Deno.errors.ConnectionReset ||
+    e instanceof Deno.errors.BrokenPipe || e instanceof Deno.errors.Interrupted ||
+    e instanceof Deno.errors.ConnectionAborted || e instanceof Deno.errors.NotConnected;
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
+}
+
+function serveConnection(broker: Broker, conn: Deno.TcpConn, logger: Logger): void {
+  let events: ConnectionEvents | undefined;
+  let finished = false; // socket closed and onClose due (exactly once)
+  let closing = false; // transport.close() was called
+  let force: ReturnType<typeof setTimeout> | undefined;
+  const reading: { gate: PromiseWithResolvers<void> | null } = { gate: null }; // gate set while paused
+  const whilePaused = async () => {
+    while (reading.gate && !finished) await reading.gate.promise;
+  };
+  let writing: Promise<void> | null = null; // the write in progress, if any
+
+  const notifyClose = () => {
+    const e = events;
+    events = undefined;
+    try {
+      e?.onClose();
+    } catch (error: unknown) {
+      logger.error("onClose failed", { error: error instanceof Error ? error.message : String(error) });
+    }
+  };
+  /** Release the socket and tell the core, once, whatever ended the connection. */
+  const finish = (reason?: unknown) => {
+    if (finished) return;
+    finished = true;
+    if (force !== undefined) clearTimeout(force);
+    if (reason !== undefined) {
+      if (isDisconnect(reason)) logger.debug("socket error", { error: String(reason) });
+      else logger.error("connection failed", { error: reason instanceof Error ? reason.message : String(reason) });
+    }
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+    reading.gate?.resolve(); // let a paused read loop see the end
+    notifyClose();
+  };
+
+  const outgoing = new OutgoingBuffer((bytes) => {
+    if (finished) return bytes.length; // nobody to send to: discard
+    writing = writeAll(conn, bytes).then(() => {
+      writing = null; // flush() may start the next write right away
+      if (!finished && outgoing.flush()) events?.onDrain();
+    }).catch((e: unknown) => {
+      writing = null;
+      finish(e); // a write error, or a throw from the core's onDrain: never an unhandled rejection
+    });
+    return -1;
+  });
+
+  const transport: Transport = {
+    remote: { address: conn.remoteAddr.hostname, port: conn.remoteAddr.port, kind: "tcp" },
+    write: (bytes) => outgoing.push(bytes),
+    pauseReading: () => {
+      reading.gate ??= Promise.withResolvers<void>();
+    },
+    resumeReading: () => {
+      reading.gate?.resolve();
+      reading.gate = null;
+    },
+    close: () => {
+      if (closing || finished) return;
+      closing = true;
+      // A peer that never reads cannot hold the socket open past the grace time.
+      force = setTimeout(() => finish(), CLOSE_GRACE_MS);
+      // end() fires once the queue is handed over; the last write may still be in flight.
+      outgoing.end(async () => {
+        while (writing) await writing;
+        finish();
+      });
+    },
+  };
+
+  try {
+    conn.setNoDelay(true);
+    events = broker.accept(transport);
+  } catch (e: unknown) {
+    finish(e);
+    return;
+  }
+  if (finished) return notifyClose(); // closed synchronously inside accept()
+
+  void (async () => {
+    const buf = new Uint8Array(READ_BUFFER_BYTES);
+    try {
+      while (!finished) {
+        if (reading.gate) await whilePaused();
+        if (finished) break;
+        const n = await conn.read(buf);
+        if (n === null) break;
+        const bytes = buf.slice(0, n);
+        if (reading.gate) await whilePaused(); // a pause that came while the read was pending
+        if (finished) break;
+        events?.onData(bytes);
+      }
+      finish();
+    } catch (e: unknown) {
+      finish(finished ? undefined : e);
+    }
+  })();
+}
+
+export interface TcpServer {
+  readonly port: number;
+  /** Stop accepting; open connections stay until the broker closes them. */
+  stop(): void;
+}
+
+export function listenTcp(broker: Broker, host: string, port: number, logger: Logger): TcpServer {
+  const listener = Deno.listen({ hostname: host, port, transport: "tcp" });
+  let stopped = false;
+  void (async () => {
+    while (!stopped) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await listener.accept();
+      } catch (e: unknown) {
+        if (stopped || e instanceof Deno.errors.BadResource) break;
+        // e.g. too many open files: back off instead of giving up the listener.
+        logger.warn("accept failed", { error: e instanceof Error ? e.message : String(e) });
+        await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
+        continue;
+      }
+      serveConnection(broker, conn, logger);
+    }
+  })();
+  return {
+    port: listener.addr.port,
+    stop: () => {
+      if (stopped) return;
+      stopped = true;
+      try {
+        listener.close();
+      } catch { /* already closed */ }
+    },
+  };
+}
