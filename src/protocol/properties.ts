@@ -55,7 +55,10 @@ function checkSection(r: RawReader, valid: ReadonlySet<number>, what: string): A
     }
     seen.add(id);
     if (id === USER_PROPERTY) userProperties.push([utf8.decode(r.bytes()), utf8.decode(r.bytes())]);
-    else skipValue(r, id);
+    else if (BYTE.includes(id) && r.peek() > 1) {
+      // The one-byte flags are 0 or 1; the decoder turns any value into a boolean.
+      throw new ProtocolError(ReasonCode.ProtocolError, `property 0x${id.toString(16)} has value ${r.peek()} in ${what}`);
+    } else skipValue(r, id);
   }
   r.offset = end;
   return userProperties;

@@ -9,6 +9,9 @@ export class RawReader {
     while (frame[i] & 0x80) i++;
     this.offset = i + 1;
   }
+  peek(): number {
+    return this.frame[this.offset];
+  }
   skip(n: number): this {
     this.offset += n;
     return this;
