@@ -112,7 +112,7 @@ export function collectMessages(c: MqttClient): MessageCollector {
           reject(
             new Error(
               `expected ${n} messages within ${timeoutMs} ms, got ${messages.length}: ` +
-                JSON.stringify(messages.map((m) => [m.topic, m.payload.toString()]).slice(0, 20)),
+                JSON.stringify(messages.slice(0, 20).map((m) => [m.topic, m.payload.subarray(0, 40).toString()])),
             ),
           );
         }, timeoutMs);
