@@ -331,6 +331,37 @@ for (const runtime of RUNTIMES) {
       }
     });
 
+    test("[§3.1.2.9] a Password without a User Name is allowed in MQTT 5 (accepted by a server allowing anonymous clients)", async () => {
+      const raw = await openV5(b);
+      try {
+        raw.send(connectBytes({ clientId: uniqueId("pwonly"), flags: 0x02 | 0x40, payloadRest: utf8("secret") }));
+        const p = await raw.nextPacket(2_000);
+        expect(p.cmd).toBe("connack");
+        expect(p.reasonCode ?? 0).toBe(RC.success);
+      } finally {
+        raw.close();
+      }
+    });
+
+    test("[MQTT-3.1.2-29] Request Problem Information 0: no Reason String or User Property on SUBACK, PUBACK, PUBREC or UNSUBACK", async () => {
+      const { raw } = await connectV5Ok(b, uniqueId("noproblem"), { properties: { requestProblemInformation: false } });
+      try {
+        const suback = await rawSubscribe(raw, [{ topic: "a/#/b", qos: 0 }, { topic: uniqueId("t/ok"), qos: 1 }]);
+        raw.sendPacket({ cmd: "publish", topic: uniqueId("t/nobody"), payload: "x", qos: 1, messageId: 2 });
+        const puback = await raw.nextPacketOf("puback", 2_000);
+        raw.sendPacket({ cmd: "publish", topic: uniqueId("t/nobody"), payload: "x", qos: 2, messageId: 3 });
+        const pubrec = await raw.nextPacketOf("pubrec", 2_000);
+        raw.sendPacket({ cmd: "unsubscribe", messageId: 4, unsubscriptions: [uniqueId("t/never")] });
+        const unsuback = await raw.nextPacketOf("unsuback", 2_000);
+        for (const p of [suback, puback, pubrec, unsuback]) {
+          expect({ cmd: p.cmd, reasonString: p.properties?.reasonString, userProperties: p.properties?.userProperties })
+            .toEqual({ cmd: p.cmd, reasonString: undefined, userProperties: undefined });
+        }
+      } finally {
+        raw.close();
+      }
+    });
+
     test("[MQTT-3.1.3-5] a 1 to 23 character alphanumeric Client Identifier is accepted", async () => {
       const id = "A" + Math.random().toString(36).slice(2, 12) + "z9";
       const { raw, connack } = await connectV5(b, id);

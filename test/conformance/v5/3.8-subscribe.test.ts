@@ -144,6 +144,22 @@ for (const runtime of RUNTIMES) {
       }
     });
 
+    test("[MQTT-3.3.4-3] a retained message sent because of a new subscription carries that subscription's Subscription Identifier", async () => {
+      const topic = uniqueId("t/retsid");
+      const pub = await retained(topic, "with-id");
+      const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
+      try {
+        const got = nextMessage(sub);
+        await subscribe(sub, topic, { qos: 1, properties: { subscriptionIdentifier: 77 } });
+        const m = await got;
+        expect(m.payload.toString()).toBe("with-id");
+        expect(m.packet.properties?.subscriptionIdentifier).toBe(77);
+      } finally {
+        await publish(pub, topic, "", { qos: 1, retain: true }).catch(() => {});
+        await closeAll(pub, sub);
+      }
+    });
+
     test("[MQTT-3.3.1-9] Retain Handling 0: retained messages are sent on every SUBSCRIBE, also when the subscription exists", async () => {
       const topic = uniqueId("t/rh0");
       const pub = await retained(topic, "r");
