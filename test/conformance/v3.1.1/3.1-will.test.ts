@@ -59,6 +59,24 @@ for (const runtime of RUNTIMES) {
       }
     });
 
+    test("[MQTT-3.14.1-1] a DISCONNECT with reserved flags set is a protocol violation: connection closed and the will published", async () => {
+      const topic = uniqueId("will/baddisconnect");
+      const sub = await connectClient(b(), { clientId: uniqueId("sub") });
+      try {
+        await subscribe(sub, topic, { qos: 1 });
+        const { raw } = await connectRaw(b(), {
+          clientId: uniqueId("baddisc"),
+          will: { topic, payload: Buffer.from("not a real DISCONNECT"), qos: 1, retain: false },
+        });
+        const got = nextMessage(sub, 3_000);
+        raw.send(Buffer.from([0xe1, 0x00])); // DISCONNECT with flag bit 0 set
+        await expectClosed(raw);
+        expect((await got).payload.toString()).toBe("not a real DISCONNECT");
+      } finally {
+        await closeAll(sub);
+      }
+    });
+
     test("[MQTT-3.1.2-12] without the Will Flag nothing is published when the connection drops", async () => {
       const prefix = uniqueId("will/none");
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });
