@@ -30,7 +30,7 @@ export DEBIAN_FRONTEND=noninteractive
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 install() {
-  "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >"$log" 2>&1
+  "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >>"$log" 2>&1
 }
 if ! install; then
   if ! "${sudo[@]}" apt-get update -q >>"$log" 2>&1 || ! install; then
