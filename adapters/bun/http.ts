@@ -49,7 +49,7 @@ export function listenWebSocket(
           const sent = ws.send(bytes);
           // -1: queued by Bun, wait for drain; 0: dropped, keep it and retry on drain.
           return sent === -1 ? -1 : sent === 0 ? 0 : bytes.length;
-        });
+        }, () => ws.data.events?.onDrain());
         const transport: Transport = {
           remote: { address: ws.data.address, port: ws.data.port, kind: "ws" },
           write: (bytes) => outgoing.push(bytes),
@@ -75,7 +75,7 @@ export function listenWebSocket(
         ws.data.events?.onData(message);
       },
       drain(ws) {
-        if (ws.data.outgoing?.flush()) ws.data.events?.onDrain();
+        ws.data.outgoing?.flush();
       },
       close(ws) {
         ws.data.events?.onClose();

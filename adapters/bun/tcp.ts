@@ -25,7 +25,7 @@ export function listenTcp(broker: Broker, host: string, port: number, logger: Lo
     port,
     socket: {
       open(socket) {
-        const outgoing = new OutgoingBuffer((bytes) => socket.write(bytes));
+        const outgoing = new OutgoingBuffer((bytes) => socket.write(bytes), () => socket.data?.events.onDrain());
         const transport: Transport = {
           remote: { address: socket.remoteAddress, port: socket.remotePort ?? 0, kind: "tcp" },
           write: (bytes) => outgoing.push(bytes),
@@ -39,7 +39,7 @@ export function listenTcp(broker: Broker, host: string, port: number, logger: Lo
         socket.data.events.onData(bytes);
       },
       drain(socket) {
-        if (socket.data.outgoing.flush()) socket.data.events.onDrain();
+        socket.data.outgoing.flush();
       },
       close(socket) {
         socket.data?.events.onClose();

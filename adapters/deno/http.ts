@@ -91,12 +91,10 @@ function attach(broker: Broker, ws: WebSocket, address: string, port: number, lo
       if (ws.readyState !== WebSocket.OPEN || ws.bufferedAmount > LOW_WATER_BYTES) return;
       clearInterval(poll);
       poll = undefined;
-      guarded(() => {
-        if (outgoing.flush()) events?.onDrain();
-      });
+      guarded(() => outgoing.flush());
     }, DRAIN_POLL_MS);
     return -1;
-  });
+  }, () => events?.onDrain());
 
   const transport: Transport = {
     remote: { address, port, kind: "ws" },

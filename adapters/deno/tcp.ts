@@ -66,13 +66,13 @@ function serveConnection(broker: Broker, conn: Deno.TcpConn, logger: Logger): vo
     if (finished) return bytes.length; // nobody to send to: discard
     writing = writeAll(conn, bytes).then(() => {
       writing = null; // flush() may start the next write right away
-      if (!finished && outgoing.flush()) events?.onDrain();
+      if (!finished) outgoing.flush();
     }).catch((e: unknown) => {
       writing = null;
       finish(e); // a write error, or a throw from the core's onDrain: never an unhandled rejection
     });
     return -1;
-  });
+  }, () => events?.onDrain());
 
   const transport: Transport = {
     remote: { address: conn.remoteAddr.hostname, port: conn.remoteAddr.port, kind: "tcp" },

@@ -345,8 +345,11 @@ class BrokerImpl implements Broker, BrokerContext {
     }
     for (const session of this.sessions.values()) this.clock.clearTimeout(session.expiryTimer);
     for (const { timer } of this.willTimers.values()) this.clock.clearTimeout(timer);
-    // Let the adapters flush the DISCONNECT packets.
-    await new Promise((resolve) => this.clock.setTimeout(() => resolve(undefined), 50));
+    // Give the adapters time to flush the DISCONNECT packets and close (bounded: 2 s).
+    const deadline = this.clock.now() + 2000;
+    while (this.connections.size > 0 && this.clock.now() < deadline) {
+      await new Promise((resolve) => this.clock.setTimeout(() => resolve(undefined), 20));
+    }
   }
 }
 

@@ -25,6 +25,11 @@ type State = "awaitingConnect" | "connecting" | "connected" | "closed";
 
 /** Packets written while the client is not reading before it is cut off as a slow consumer. */
 const MAX_WRITES_WHILE_CONGESTED = 10_000;
+/**
+ * Frames held while an async handler runs. Adapters that cannot pause reading (Bun's WebSocket)
+ * keep delivering; past this a client is sending far faster than it is served and is cut off.
+ */
+const MAX_BACKLOG_FRAMES = 10_000;
 
 export class Connection implements SessionOwner {
   state: State = "awaitingConnect";
@@ -99,8 +104,11 @@ export class Connection implements SessionOwner {
     this.lastActivity = this.ctx.clock.now();
     try {
       this.framer.push(bytes, (frame) => {
-        if (this.busy) this.backlog.push(frame);
-        else this.handleFrame(frame);
+        if (!this.busy) return this.handleFrame(frame);
+        if (this.backlog.length >= MAX_BACKLOG_FRAMES) {
+          throw new ProtocolError(ReasonCode.MessageRateTooHigh, "client keeps sending while its packets wait");
+        }
+        this.backlog.push(frame);
       });
     } catch (e: unknown) {
       this.fail(e);

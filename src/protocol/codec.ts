@@ -70,8 +70,11 @@ export class PacketDecoder {
       throw new ProtocolError(ReasonCode.MalformedPacket, "malformed packet: incomplete body");
     }
     // Packets that carry a Packet Identifier need a non-zero one [MQTT-2.3.1-1] (3.1.1), 2.2.1 (5.0).
-    if ((packet as { messageId?: number }).messageId === 0) {
-      throw new ProtocolError(ReasonCode.ProtocolError, `${packet.cmd} with Packet Identifier 0`);
+    const packetId = (packet as { messageId?: number }).messageId;
+    if (packetId === 0) throw new ProtocolError(ReasonCode.ProtocolError, `${packet.cmd} with Packet Identifier 0`);
+    // mqtt-packet reports a Packet Identifier cut off by the packet's end as -1.
+    if (packetId !== undefined && packetId < 0) {
+      throw new ProtocolError(ReasonCode.MalformedPacket, `${packet.cmd} too short for its Packet Identifier`);
     }
     const version = packet.cmd === "connect" ? packet.protocolVersion : this.version;
     if (version === 5) {

@@ -4,8 +4,9 @@
  * Why: writing one syscall per packet is what keeps Mosquitto's fan-out busy; here every packet
  * written during one event-loop turn is coalesced into a single sink write (flushed on a
  * microtask). It also carries the backpressure contract of the Transport port: `push` returns
- * false once more than `highWaterMark` bytes wait, and `flush` (called by the adapter when the
- * socket drains) reports when the queue fell below the low-water mark again.
+ * false once more than `highWaterMark` bytes wait, and `onWritable` is called once the queue
+ * has fallen below the low-water mark again, whether that happened in the same tick (the socket
+ * took everything) or later, when the adapter calls `flush` on the socket's drain event.
  */
 
 /**
@@ -25,6 +26,8 @@ export class OutgoingBuffer {
 
   constructor(
     private readonly sink: ByteSink,
+    /** Called when a producer told to stop (push returned false) may write again. */
+    private readonly onWritable: () => void,
     private readonly highWaterMark = 1 << 20,
     private readonly lowWaterMark = 1 << 18,
   ) {}
@@ -48,15 +51,10 @@ export class OutgoingBuffer {
     return !this.signalledFull;
   }
 
-  /** The socket can take more: write what waits. True when the producer may resume. */
-  flush(): boolean {
+  /** The socket can take more (its drain event): write what waits. */
+  flush(): void {
     this.waitingForDrain = false;
     this.writeOut();
-    if (this.signalledFull && this.queuedBytes <= this.lowWaterMark) {
-      this.signalledFull = false;
-      return true;
-    }
-    return false;
   }
 
   /** Run `done` once everything queued has been handed to the socket. */
@@ -84,6 +82,10 @@ export class OutgoingBuffer {
       const done = this.onEmpty;
       this.onEmpty = null;
       done();
+    }
+    if (this.signalledFull && this.queuedBytes <= this.lowWaterMark) {
+      this.signalledFull = false;
+      this.onWritable();
     }
   }
 }

@@ -43,7 +43,7 @@ function buildWill(conn: Connection, packet: IConnectPacket): WillMessage | null
   const props = will.properties ?? {};
   const message: Message = {
     topic: will.topic,
-    payload: typeof will.payload === "string" ? new TextEncoder().encode(will.payload) : will.payload,
+    payload: typeof will.payload === "string" ? new TextEncoder().encode(will.payload) : new Uint8Array(will.payload),
     qos: will.qos ?? 0,
     retain: will.retain ?? false,
     properties: messageProperties(props, orderedUserProperties(packet).will),

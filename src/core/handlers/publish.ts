@@ -83,7 +83,9 @@ export function handlePublish(conn: Connection, packet: IPublishPacket, frame: U
     throw new ProtocolError(ReasonCode.ReceiveMaximumExceeded, `more than ${limits.receiveMaximum} QoS 2 messages unacknowledged`);
   }
 
-  const payload = packet.payload as Uint8Array;
+  // A copy, not a view: the decoded payload may share a whole read chunk of the adapter, which a
+  // queued or retained message would otherwise keep alive.
+  const payload = new Uint8Array(packet.payload as Uint8Array);
   if (props.payloadFormatIndicator && conn.version === 5) {
     try {
       strictUtf8.decode(payload);
