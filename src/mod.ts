@@ -13,3 +13,5 @@ export { configSchema, defaultConfig } from "./config/schema.ts";
 export type { Config, ListenerConfig, MqttLimits } from "./config/schema.ts";
 export { parseArgs, USAGE, VERSION } from "./config/cli.ts";
 export type { CliResult } from "./config/cli.ts";
+export { serve } from "./app/serve.ts";
+export type { Listener, RuntimeAdapter } from "./app/serve.ts";
