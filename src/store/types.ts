@@ -1,0 +1,90 @@
+/**
+ * Store port: durable state. The core issues writes as plain calls (queued, never awaited one by
+ * one) and awaits `commit()` where the protocol needs durability — before acknowledging a QoS 1/2
+ * PUBLISH. Implementations group-commit: every write issued before a `commit()` call is durable
+ * when its promise resolves, and many writes share one transaction.
+ *
+ * What is stored is exactly what must survive a restart: persistent sessions (those with a
+ * Session Expiry Interval > 0, or 3.1.1 clean-session 0) with their subscriptions, QoS 1/2
+ * deliveries queued or in flight to them, inbound QoS 2 packet ids awaiting PUBREL, delayed wills,
+ * and retained messages.
+ */
+import type { Message, QoS } from "../hooks/types.ts";
+
+export interface StoredSession {
+  clientId: string;
+  /** Seconds (0xFFFFFFFF = never expires). */
+  expiryInterval: number;
+  /** Clock time (ms) when the last connection closed; null while connected. */
+  disconnectedAt: number | null;
+}
+
+export interface StoredSubscription {
+  /** The filter as the client sent it, `$share/name/` prefix included. */
+  key: string;
+  qos: QoS;
+  noLocal: boolean;
+  retainAsPublished: boolean;
+  retainHandling: 0 | 1 | 2;
+  subscriptionIdentifier?: number;
+}
+
+/** A QoS 1/2 message on its way to one persistent session: queued, or in flight once it has a packet id. */
+export interface StoredDelivery {
+  /** Unique per broker (the core's sequence), also the delivery order within a session. */
+  id: number;
+  message: Message;
+  qos: QoS;
+  retain: boolean;
+  subscriptionIdentifiers?: number[];
+  /** Set once sent: the packet id, and whether PUBREC came back (QoS 2). */
+  packetId?: number;
+  state?: "awaitingAck" | "awaitingComp";
+}
+
+export interface StoredWill {
+  message: Message;
+  /** Clock time (ms) at which the will is due. */
+  publishAt: number;
+  messageExpiryInterval?: number;
+}
+
+export interface LoadedSession extends StoredSession {
+  subscriptions: StoredSubscription[];
+  deliveries: StoredDelivery[];
+  awaitingRelease: number[];
+  will?: StoredWill;
+}
+
+export interface LoadedState {
+  sessions: LoadedSession[];
+  retained: Message[];
+}
+
+export interface Store {
+  /** True when writes survive a restart (false for the memory store: the core then skips the waits). */
+  readonly durable: boolean;
+  /** Everything stored, for the broker to rebuild its memory at start. */
+  load(): Promise<LoadedState>;
+
+  saveSession(session: StoredSession): void;
+  /** Deletes the session with its subscriptions, deliveries, packet ids and will. */
+  deleteSession(clientId: string): void;
+  saveSubscription(clientId: string, subscription: StoredSubscription): void;
+  deleteSubscription(clientId: string, key: string): void;
+  /** Insert or update (by id). */
+  saveDelivery(clientId: string, delivery: StoredDelivery): void;
+  deleteDelivery(clientId: string, id: number): void;
+  saveAwaitingRelease(clientId: string, packetId: number): void;
+  deleteAwaitingRelease(clientId: string, packetId: number): void;
+  saveWill(clientId: string, will: StoredWill): void;
+  deleteWill(clientId: string): void;
+  /** Store or replace the retained message of `message.topic`. */
+  saveRetained(message: Message): void;
+  deleteRetained(topic: string): void;
+
+  /** Resolves when every write issued before this call is durable; rejects if it cannot be. */
+  commit(): Promise<void>;
+  /** Commit what is pending and release the database. */
+  close(): Promise<void>;
+}
