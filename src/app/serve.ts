@@ -53,6 +53,12 @@ export async function serve(runtime: RuntimeAdapter): Promise<void> {
     write: (line, level) => runtime.print(level === "error" || level === "warn" ? "stderr" : "stdout", line + "\n"),
   });
   const broker = createBroker(config, { logger, runtime: runtime.name });
+  try {
+    await broker.start();
+  } catch (e: unknown) {
+    logger.error("cannot load the stored state", { error: errorText(e) });
+    return runtime.exit(1);
+  }
 
   const listeners: Listener[] = [];
   try {

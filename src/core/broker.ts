@@ -14,8 +14,11 @@ import { type Clock, systemClock } from "../ports/clock.ts";
 import { type Logger, silentLogger } from "../ports/logger.ts";
 import type { ConnectionEvents, Transport } from "../ports/transport.ts";
 import { ReasonCode } from "../protocol/reason-codes.ts";
+import { MemoryStore } from "../store/memory.ts";
+import type { Store, StoredWill } from "../store/types.ts";
 import { Connection } from "./connection.ts";
 import type { BrokerContext, Counters, WillMessage } from "./context.ts";
+import { Persistence } from "./persistence.ts";
 import { RetainedStore } from "./retained.ts";
 import { type Delivery, Session } from "./session.ts";
 import { SysTopics } from "./sys-topics.ts";
@@ -40,12 +43,14 @@ export interface BrokerStats extends Counters {
 }
 
 export interface Broker {
+  /** Load the store's state (sessions, subscriptions, queued messages, retained, wills). Call once before accepting. */
+  start(): Promise<void>;
   accept(transport: Transport): ConnectionEvents;
   /** Publish from inside the process (admin API, bridges); returns how many sessions it reached. */
   publish(options: PublishOptions): number;
   addHooks(hooks: Hooks): void;
   readonly stats: BrokerStats;
-  /** Disconnect every client (v5: reason 0x8B Server shutting down) and stop timers. */
+  /** Disconnect every client (v5: reason 0x8B Server shutting down), stop timers, close the store. */
   close(): Promise<void>;
 }
 
@@ -53,6 +58,8 @@ export interface BrokerPorts {
   logger?: Logger;
   clock?: Clock;
   hooks?: Hooks[];
+  /** Durable state; the memory store (nothing survives a restart) when absent. */
+  store?: Store;
   /** Shown in $SYS/broker/version, e.g. "bun 1.4.5". */
   runtime?: string;
 }
@@ -75,6 +82,7 @@ class BrokerImpl implements Broker, BrokerContext {
   readonly hooks: HookRunner;
   readonly index = new TopicIndex();
   readonly retained = new RetainedStore();
+  readonly persistence: Persistence;
   readonly counters: Counters = {
     clientsTotal: 0,
     messagesReceived: 0,
@@ -94,6 +102,7 @@ class BrokerImpl implements Broker, BrokerContext {
     this.clock = ports.clock ?? systemClock;
     this.logger = ports.logger ?? silentLogger;
     this.hooks = new HookRunner([...(ports.hooks ?? [])], this.logger);
+    this.persistence = new Persistence(ports.store ?? new MemoryStore());
     this.startedAt = this.clock.now();
     this.sys = new SysTopics(this, config.sys.interval, ports.runtime ?? "");
   }
@@ -109,6 +118,21 @@ class BrokerImpl implements Broker, BrokerContext {
       subscriptions: this.index.size,
       retained: this.retained.size,
     };
+  }
+
+  async start(): Promise<void> {
+    const { sessions, retained } = await this.persistence.restore();
+    const now = this.clock.now();
+    for (const message of retained) this.retained.set(message);
+    for (const { session, will } of sessions) {
+      this.sessions.set(session.clientId, session);
+      for (const subscription of session.subscriptions.values()) this.index.add(subscription);
+      // A session that was connected when the broker stopped counts as disconnected now.
+      if (session.disconnectedAt === 0) session.disconnectedAt = now;
+      if (will) this.scheduleWill(session, willFromStore(session.clientId, will), Math.max(0, will.publishAt - now));
+      this.startExpiry(session, session.disconnectedAt + session.expiryInterval * 1000 - now);
+    }
+    this.logger.info("state restored", { sessions: sessions.length, retained: retained.length });
   }
 
   accept(transport: Transport): ConnectionEvents {
@@ -135,7 +159,12 @@ class BrokerImpl implements Broker, BrokerContext {
 
   // ---- sessions -------------------------------------------------------------------------
 
-  openSession(connection: Connection, clientId: string, cleanStart: boolean): { session: Session; present: boolean } {
+  openSession(
+    connection: Connection,
+    clientId: string,
+    cleanStart: boolean,
+    expiryInterval: number,
+  ): { session: Session; present: boolean } {
     this.counters.clientsTotal++;
     let session = this.sessions.get(clientId);
     if (session?.owner) {
@@ -147,22 +176,20 @@ class BrokerImpl implements Broker, BrokerContext {
     }
     if (session) {
       this.clock.clearTimeout(session.expiryTimer);
-      const pending = this.willTimers.get(session);
-      if (pending) {
-        // A new connection before the Will Delay Interval cancels the will, unless the session ends now.
-        this.clock.clearTimeout(pending.timer);
-        this.willTimers.delete(session);
-        if (cleanStart) this.publishWill(pending.will);
-      }
+      // A new connection before the Will Delay Interval cancels the will, unless the session ends now.
+      const will = this.cancelWill(session);
+      if (will && cleanStart) this.publishWill(will);
     }
     const present = !!session && !cleanStart;
     if (session && cleanStart) this.endSession(session);
-    if (!present) {
+    if (!session || !present) {
       session = new Session(clientId);
       this.sessions.set(clientId, session);
     }
-    session!.owner = connection;
-    return { session: session!, present };
+    session.owner = connection;
+    session.expiryInterval = expiryInterval;
+    this.persistence.setPersistent(session, expiryInterval > 0, true);
+    return { session, present };
   }
 
   /** The old connection of a takeover: its will goes now unless delayed (the new connection cancels it). */
@@ -179,24 +206,44 @@ class BrokerImpl implements Broker, BrokerContext {
     session.owner = null;
     session.disconnectedAt = this.clock.now();
     connection.logger.info("client gone", { sessionExpiry: session.expiryInterval });
+    if (session.journal) this.persistence.saveSession(session, false);
     if (will) {
       const delay = Math.min(will.delayInterval, session.expiryInterval);
       if (delay === 0) this.publishWill(will);
       else {
-        const timer = this.clock.setTimeout(() => {
-          this.willTimers.delete(session);
-          this.publishWill(will);
-        }, delay * 1000);
-        this.willTimers.set(session, { timer, will });
+        this.scheduleWill(session, will, delay * 1000);
+        if (session.journal) this.persistence.saveWill(session.clientId, willToStore(will, this.clock.now() + delay * 1000));
       }
     }
     if (session.expiryInterval === 0) this.endSession(session);
-    else if (session.expiryInterval !== NEVER_EXPIRES) {
-      session.expiryTimer = this.clock.setTimeout(() => {
-        this.logger.info("session expired", { clientId: session.clientId });
-        this.endSession(session);
-      }, session.expiryInterval * 1000);
-    }
+    else this.startExpiry(session, session.expiryInterval * 1000);
+  }
+
+  private startExpiry(session: Session, remainingMs: number): void {
+    if (session.expiryInterval === NEVER_EXPIRES) return;
+    if (remainingMs <= 0) return this.endSession(session);
+    session.expiryTimer = this.clock.setTimeout(() => {
+      this.logger.info("session expired", { clientId: session.clientId });
+      this.endSession(session);
+    }, remainingMs);
+  }
+
+  private scheduleWill(session: Session, will: WillMessage, delayMs: number): void {
+    const timer = this.clock.setTimeout(() => {
+      this.cancelWill(session);
+      this.publishWill(will);
+    }, delayMs);
+    this.willTimers.set(session, { timer, will });
+  }
+
+  /** Drop a pending delayed will (in memory and store); returns it. */
+  private cancelWill(session: Session): WillMessage | undefined {
+    const pending = this.willTimers.get(session);
+    if (!pending) return undefined;
+    this.clock.clearTimeout(pending.timer);
+    this.willTimers.delete(session);
+    if (session.journal) this.persistence.deleteWill(session.clientId);
+    return pending.will;
   }
 
   /** Remove a session and its subscriptions; a will still waiting goes out now (the session ended). */
@@ -204,12 +251,9 @@ class BrokerImpl implements Broker, BrokerContext {
     for (const subscription of session.subscriptions.values()) this.index.remove(subscription);
     session.subscriptions.clear();
     this.clock.clearTimeout(session.expiryTimer);
-    const pending = this.willTimers.get(session);
-    if (pending) {
-      this.clock.clearTimeout(pending.timer);
-      this.willTimers.delete(session);
-      this.publishWill(pending.will);
-    }
+    const will = this.cancelWill(session);
+    if (will) this.publishWill(will);
+    this.persistence.setPersistent(session, false, false);
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
   }
 
@@ -223,16 +267,14 @@ class BrokerImpl implements Broker, BrokerContext {
   }
 
   subscribe(session: Session, subscription: Subscription): boolean {
-    const existed = session.subscriptions.has(subscription.key);
-    session.subscriptions.set(subscription.key, subscription);
+    const existed = session.setSubscription(subscription);
     this.index.add(subscription);
     return existed;
   }
 
   unsubscribe(session: Session, key: string): boolean {
-    const subscription = session.subscriptions.get(key);
+    const subscription = session.deleteSubscription(key);
     if (!subscription) return false;
-    session.subscriptions.delete(key);
     this.index.remove(subscription);
     return true;
   }
@@ -242,7 +284,10 @@ class BrokerImpl implements Broker, BrokerContext {
   route(original: Message): number {
     const message = this.hooks.beforePublish(undefined, original);
     if (!message) return 0;
-    if (message.retain) this.retained.set(message);
+    if (message.retain) {
+      this.retained.set(message);
+      this.persistence.saveRetained(message);
+    }
     const targets = new Map<string, Target>();
     const groups: SharedGroup[] = [];
     this.index.match(message.topic, {
@@ -350,7 +395,23 @@ class BrokerImpl implements Broker, BrokerContext {
     while (this.connections.size > 0 && this.clock.now() < deadline) {
       await new Promise((resolve) => this.clock.setTimeout(() => resolve(undefined), 20));
     }
+    // Pending delayed wills and session expiry stay in the store and resume at the next start.
+    await this.persistence.store.close();
   }
+}
+
+function willToStore(will: WillMessage, publishAt: number): StoredWill {
+  const stored: StoredWill = { message: will.message, publishAt };
+  if (will.messageExpiryInterval !== undefined) stored.messageExpiryInterval = will.messageExpiryInterval;
+  return stored;
+}
+
+function willFromStore(clientId: string, stored: StoredWill): WillMessage {
+  return {
+    message: { ...stored.message, origin: clientId },
+    delayInterval: 0,
+    messageExpiryInterval: stored.messageExpiryInterval,
+  };
 }
 
 export function createBroker(config: Config, ports: BrokerPorts = {}): Broker {

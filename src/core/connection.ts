@@ -63,6 +63,10 @@ export class Connection implements SessionOwner {
   private backlog: Uint8Array[] = [];
   private busy = false;
   private congested = false;
+  private readingPaused = false;
+  /** Acks waiting for a store commit, chained so they leave in order [MQTT-4.6.0-2]. */
+  private ackTail: Promise<void> | null = null;
+  private acksWaiting = 0;
   private writesWhileCongested = 0;
   private willPending = true;
 
@@ -125,17 +129,30 @@ export class Connection implements SessionOwner {
     }
   }
 
+  /**
+   * Reading pauses while a handler runs, while the client is not reading what we send, and while
+   * too many of its acks wait for the store (3.1.1 clients have no Receive Maximum to respect).
+   */
+  private updateReading(): void {
+    if (this.state === "closed") return;
+    const pause = this.busy || this.congested || this.acksWaiting >= this.ctx.limits.receiveMaximum;
+    if (pause === this.readingPaused) return;
+    this.readingPaused = pause;
+    if (pause) this.transport.pauseReading();
+    else this.transport.resumeReading();
+  }
+
   /** An async handler is running: hold further frames until it settles. */
   private waitFor(pending: Promise<void>): void {
     this.busy = true;
-    this.transport.pauseReading();
+    this.updateReading();
     pending.then(
       () => {
         this.busy = false;
         while (this.backlog.length > 0 && !this.busy && this.state !== "closed") {
           this.handleFrame(this.backlog.shift()!);
         }
-        if (!this.busy && !this.congested && this.state !== "closed") this.transport.resumeReading();
+        this.updateReading();
       },
       (e: unknown) => {
         this.busy = false;
@@ -233,15 +250,50 @@ export class Connection implements SessionOwner {
     if (!this.transport.write(bytes) && !this.congested) {
       this.congested = true;
       this.writesWhileCongested = 0;
-      this.transport.pauseReading();
+      this.updateReading();
     }
   }
 
   private onDrain(): void {
     if (!this.congested) return;
     this.congested = false;
-    if (!this.busy && this.state !== "closed") this.transport.resumeReading();
+    this.updateReading();
     this.pump();
+  }
+
+  /**
+   * Send an acknowledgement once `durable` (a store commit) resolves, after any ack already
+   * waiting. If the store fails, `refusal` (v5: the same ack with 0x80/0x97) goes instead; a
+   * 3.1.1 client, which has no negative ack, is disconnected so it resends after reconnecting.
+   */
+  sendAfter(ack: Packet, durable: Promise<void> | null, refusal?: (reasonCode: number) => Packet): void {
+    if (!durable && this.acksWaiting === 0) {
+      this.send(ack);
+      return;
+    }
+    this.acksWaiting++;
+    this.updateReading();
+    const previous = this.ackTail ?? Promise.resolve();
+    this.ackTail = previous
+      .then(() => durable ?? undefined)
+      .then(
+        () => this.send(ack),
+        (e: unknown) => this.storeFailed(e, refusal),
+      )
+      .finally(() => {
+        if (--this.acksWaiting === 0) this.ackTail = null;
+        this.updateReading();
+      });
+  }
+
+  private storeFailed(e: unknown, refusal?: (reasonCode: number) => Packet): void {
+    const full = e instanceof Error && e.name === "StoreFullError";
+    this.logger.error("store write failed: message not acknowledged", {
+      error: e instanceof Error ? e.message : String(e),
+      cause: e instanceof Error && e.cause ? String(e.cause) : undefined,
+    });
+    if (this.version === 5 && refusal) this.send(refusal(full ? ReasonCode.QuotaExceeded : ReasonCode.UnspecifiedError));
+    else this.disconnect(ReasonCode.UnspecifiedError, "store failure");
   }
 
   /** How many more QoS 1/2 messages may be in flight to this client right now. */
@@ -274,8 +326,8 @@ export class Connection implements SessionOwner {
     if (!session || this.state !== "connected") return;
     while (!this.congested && this.sendQuota > 0 && session.queue.length > 0) {
       const delivery = session.dequeue()!;
-      if (delivery.qos === 0) this.sendPublish(delivery, 0);
-      else this.sendInflight(delivery);
+      if (delivery.qos > 0) this.sendInflight(delivery);
+      else this.sendPublish(delivery, 0);
     }
   }
 
@@ -286,9 +338,8 @@ export class Connection implements SessionOwner {
       session.enqueue(delivery, this.ctx.limits);
       return;
     }
-    if (this.sendPublish(delivery, packetId)) {
-      session.inflight.set(packetId, { packetId, delivery, state: "awaitingAck" });
-    }
+    if (this.sendPublish(delivery, packetId)) session.startInflight(packetId, delivery);
+    else session.discard(delivery);
   }
 
   /** Encode and write one PUBLISH. False when it was not sent (expired or too large for the client). */
@@ -344,7 +395,7 @@ export class Connection implements SessionOwner {
     if (entry.state === "awaitingComp") {
       this.send({ cmd: "pubrel", messageId: entry.packetId });
     } else if (!this.sendPublish(entry.delivery, entry.packetId, true)) {
-      this.session!.inflight.delete(entry.packetId);
+      this.session!.complete(entry.packetId);
     }
   }
 

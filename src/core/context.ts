@@ -8,6 +8,7 @@ import type { RetainedStore } from "./retained.ts";
 import type { Delivery, Session } from "./session.ts";
 import type { Subscription, TopicIndex } from "./topic-index.ts";
 import type { Connection } from "./connection.ts";
+import type { Persistence } from "./persistence.ts";
 
 export interface Counters {
   clientsTotal: number;
@@ -34,8 +35,14 @@ export interface BrokerContext {
   readonly counters: Counters;
   readonly index: TopicIndex;
   readonly retained: RetainedStore;
+  readonly persistence: Persistence;
   /** Attach a connection to its session, taking over any current connection. */
-  openSession(connection: Connection, clientId: string, cleanStart: boolean): { session: Session; present: boolean };
+  openSession(
+    connection: Connection,
+    clientId: string,
+    cleanStart: boolean,
+    expiryInterval: number,
+  ): { session: Session; present: boolean };
   /** The connection ended: publish or schedule its will, start session expiry. */
   connectionClosed(connection: Connection, will: WillMessage | null): void;
   /** Route a message to matching subscribers; returns how many sessions it went to. */

@@ -8,6 +8,9 @@
  * bytes and drops the newest message when full (Mosquitto's policy), counting each drop.
  * Inbound QoS 2 packet ids whose PUBREC went out and whose PUBREL has not arrived are kept in
  * `awaitingRelease`, so a resent PUBLISH with the same id is not delivered twice.
+ *
+ * Every change to that state goes through the methods below, which also tell the session's
+ * journal (persistent sessions only), so memory and the store cannot drift apart.
  */
 import type { Message, QoS } from "../hooks/types.ts";
 import type { Subscription } from "./topic-index.ts";
@@ -18,6 +21,8 @@ export interface Delivery {
   qos: QoS;
   retain: boolean;
   subscriptionIdentifiers?: number[];
+  /** Store id, set when the delivery is journaled (QoS 1/2 to a persistent session). */
+  id?: number;
 }
 
 export interface InflightEntry {
@@ -37,6 +42,16 @@ export interface SessionOwner {
   readonly connected: boolean;
 }
 
+/** Where a persistent session writes its changes (see persistence.ts). */
+export interface SessionJournal {
+  saveDelivery(delivery: Delivery, inflight?: { packetId: number; state: InflightEntry["state"] }): void;
+  deleteDelivery(delivery: Delivery): void;
+  saveAwaitingRelease(packetId: number): void;
+  deleteAwaitingRelease(packetId: number): void;
+  saveSubscription(subscription: Subscription): void;
+  deleteSubscription(key: string): void;
+}
+
 export class Session {
   readonly subscriptions = new Map<string, Subscription>();
   readonly inflight = new Map<number, InflightEntry>();
@@ -50,6 +65,8 @@ export class Session {
   expiryTimer: unknown = null;
   /** Clock time when the last connection closed (for $SYS and expiry bookkeeping). */
   disconnectedAt = 0;
+  /** Set while the session is persistent (kept in the store). */
+  journal: SessionJournal | null = null;
   private lastPacketId = 0;
 
   constructor(readonly clientId: string) {}
@@ -74,12 +91,66 @@ export class Session {
     }
     this.queue.push(delivery);
     this.queuedBytes += size;
+    if (delivery.qos > 0 && delivery.id === undefined) this.journal?.saveDelivery(delivery);
     return true;
   }
 
+  /** Take the oldest queued delivery (it stays journaled until it is completed or dropped). */
   dequeue(): Delivery | undefined {
     const delivery = this.queue.shift();
     if (delivery) this.queuedBytes -= delivery.message.payload.length;
     return delivery;
+  }
+
+  /** A queued or new delivery will not be sent after all (expired, too large for the client). */
+  discard(delivery: Delivery): void {
+    if (delivery.id !== undefined) this.journal?.deleteDelivery(delivery);
+  }
+
+  startInflight(packetId: number, delivery: Delivery): void {
+    this.inflight.set(packetId, { packetId, delivery, state: "awaitingAck" });
+    this.journal?.saveDelivery(delivery, { packetId, state: "awaitingAck" });
+  }
+
+  /** PUBREC came back for a QoS 2 delivery: the broker now owes PUBREL. */
+  received(entry: InflightEntry): void {
+    entry.state = "awaitingComp";
+    this.journal?.saveDelivery(entry.delivery, { packetId: entry.packetId, state: "awaitingComp" });
+  }
+
+  /** The flow of an outbound message ended (PUBACK, PUBCOMP, or a refusing PUBREC). */
+  complete(packetId: number): void {
+    const entry = this.inflight.get(packetId);
+    if (!entry) return;
+    this.inflight.delete(packetId);
+    this.discard(entry.delivery);
+  }
+
+  addAwaitingRelease(packetId: number): void {
+    this.awaitingRelease.add(packetId);
+    this.journal?.saveAwaitingRelease(packetId);
+  }
+
+  /** PUBREL arrived: true when the packet id was known. */
+  release(packetId: number): boolean {
+    if (!this.awaitingRelease.delete(packetId)) return false;
+    this.journal?.deleteAwaitingRelease(packetId);
+    return true;
+  }
+
+  /** Add or replace a subscription; true when one with the same filter existed. */
+  setSubscription(subscription: Subscription): boolean {
+    const existed = this.subscriptions.has(subscription.key);
+    this.subscriptions.set(subscription.key, subscription);
+    this.journal?.saveSubscription(subscription);
+    return existed;
+  }
+
+  deleteSubscription(key: string): Subscription | undefined {
+    const subscription = this.subscriptions.get(key);
+    if (!subscription) return undefined;
+    this.subscriptions.delete(key);
+    this.journal?.deleteSubscription(key);
+    return subscription;
   }
 }

@@ -124,8 +124,7 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
   const finish = (): void => {
     if (conn.state !== "connecting") return; // closed while authenticating
     conn.will = buildWill(conn, packet);
-    const { session, present } = conn.ctx.openSession(conn, clientId, cleanStart);
-    session.expiryInterval = sessionExpiry;
+    const { session, present } = conn.ctx.openSession(conn, clientId, cleanStart, sessionExpiry);
     conn.session = session;
     const connackProps: Record<string, unknown> = {};
     if (v5) {

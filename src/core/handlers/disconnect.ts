@@ -12,6 +12,7 @@ export function handleDisconnect(conn: Connection, packet: IDisconnectPacket): v
       throw new ProtocolError(ReasonCode.ProtocolError, "Session Expiry Interval set on DISCONNECT after 0 on CONNECT");
     }
     conn.session.expiryInterval = Math.min(expiry, conn.ctx.limits.maxSessionExpiryInterval);
+    conn.ctx.persistence.setPersistent(conn.session, conn.session.expiryInterval > 0, true);
   }
   // 0x04 Disconnect with Will Message keeps the will; any other DISCONNECT deletes it [MQTT-3.14.4-3].
   if (reasonCode !== ReasonCode.DisconnectWithWill) conn.discardWill();

@@ -11,7 +11,7 @@ export function handlePuback(conn: Connection, packet: IPubackPacket): void {
   const session = conn.session!;
   const entry = session.inflight.get(packet.messageId!);
   if (!entry || entry.delivery.qos !== 1) return;
-  session.inflight.delete(packet.messageId!);
+  session.complete(packet.messageId!);
   conn.pump();
 }
 
@@ -28,11 +28,11 @@ export function handlePubrec(conn: Connection, packet: IPubrecPacket): void {
   }
   if ((packet.reasonCode ?? 0) >= 0x80) {
     // The receiver refused the message: the flow ends here (MQTT 5 section 4.3.3).
-    session.inflight.delete(packet.messageId!);
+    session.complete(packet.messageId!);
     conn.pump();
     return;
   }
-  entry.state = "awaitingComp";
+  session.received(entry);
   conn.send({ cmd: "pubrel", messageId: packet.messageId! });
 }
 
@@ -40,6 +40,6 @@ export function handlePubcomp(conn: Connection, packet: IPubcompPacket): void {
   const session = conn.session!;
   const entry = session.inflight.get(packet.messageId!);
   if (!entry || entry.state !== "awaitingComp") return;
-  session.inflight.delete(packet.messageId!);
+  session.complete(packet.messageId!);
   conn.pump();
 }

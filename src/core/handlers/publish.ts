@@ -1,6 +1,13 @@
 /** Inbound PUBLISH and PUBREL (3.1.1 section 3.3/3.6, 5.0 section 3.3/3.6). */
 import type { Message, MessageProperties, UserProperties } from "../../hooks/types.ts";
-import { checkUtf8String, type IPublishPacket, type IPubrelPacket, orderedUserProperties, RawReader } from "../../protocol/codec.ts";
+import {
+  checkUtf8String,
+  type IPublishPacket,
+  type IPubrelPacket,
+  orderedUserProperties,
+  type Packet,
+  RawReader,
+} from "../../protocol/codec.ts";
 import { ProtocolError, ReasonCode } from "../../protocol/reason-codes.ts";
 import { isValidTopicName } from "../../protocol/topics.ts";
 import type { Connection } from "../connection.ts";
@@ -39,15 +46,25 @@ function resolveTopic(conn: Connection, packet: IPublishPacket): string {
   return topic;
 }
 
-function acknowledge(conn: Connection, packet: IPublishPacket, reasonCode: number, reasonString?: string): void {
+/** PUBACK / PUBREC for `packet`, once `durable` (the store commit holding the message) resolves. */
+function acknowledge(
+  conn: Connection,
+  packet: IPublishPacket,
+  reasonCode: number,
+  reasonString?: string,
+  durable: Promise<void> | null = null,
+): void {
   if (packet.qos === 0) return;
   const cmd = packet.qos === 1 ? "puback" : "pubrec";
-  if (conn.version !== 5) {
-    conn.send({ cmd, messageId: packet.messageId });
-    return;
-  }
-  const properties = reasonString && conn.requestProblemInformation ? { reasonString } : undefined;
-  conn.send({ cmd, messageId: packet.messageId, reasonCode, properties });
+  const ack = (code: number, text?: string): Packet => {
+    if (conn.version !== 5) return { cmd, messageId: packet.messageId };
+    const properties = text && conn.requestProblemInformation ? { reasonString: text } : undefined;
+    return { cmd, messageId: packet.messageId, reasonCode: code, properties };
+  };
+  conn.sendAfter(ack(reasonCode, reasonString), durable, (code) => {
+    conn.session!.release(packet.messageId!); // a refused QoS 2 message ends here
+    return ack(code, "the message could not be stored");
+  });
 }
 
 export function handlePublish(conn: Connection, packet: IPublishPacket, frame: Uint8Array): void | Promise<void> {
@@ -111,35 +128,36 @@ export function handlePublish(conn: Connection, packet: IPublishPacket, frame: U
   // $SYS/ belongs to the broker: clients may read it but not write it (as in Mosquitto).
   if (topic.startsWith("$SYS/")) {
     conn.logger.info("publish denied: $SYS topics are the broker's", { topic });
-    if (packet.qos === 2 && conn.version !== 5) session.awaitingRelease.add(packet.messageId!);
+    if (packet.qos === 2 && conn.version !== 5) session.addAwaitingRelease(packet.messageId!);
     acknowledge(conn, packet, ReasonCode.NotAuthorized, "$SYS topics are read-only");
     return;
   }
 
   const accept = (): void => {
+    // The ack waits for whatever this message made the store write (queued copies, retained).
+    const before = conn.ctx.persistence.writes;
     const matched = conn.ctx.route(message);
-    if (packet.qos === 2) session.awaitingRelease.add(packet.messageId!);
-    acknowledge(conn, packet, matched > 0 ? ReasonCode.Success : ReasonCode.NoMatchingSubscribers);
+    if (packet.qos === 2) session.addAwaitingRelease(packet.messageId!);
+    const durable = packet.qos > 0 ? conn.ctx.persistence.commitSince(before) : null;
+    acknowledge(conn, packet, matched > 0 ? ReasonCode.Success : ReasonCode.NoMatchingSubscribers, undefined, durable);
   };
   if (!conn.ctx.hooks.has("authorizePublish")) return accept();
   return conn.ctx.hooks.decide("authorizePublish", "allow", conn.info, message).then((decision) => {
     if (decision === "allow") return accept();
     conn.logger.info("publish denied", { topic, qos: packet.qos });
     // v5 says so with 0x87; 3.1.1 has no negative ack, the message is dropped silently.
-    if (packet.qos === 2 && conn.version !== 5) session.awaitingRelease.add(packet.messageId!);
+    if (packet.qos === 2 && conn.version !== 5) session.addAwaitingRelease(packet.messageId!);
     acknowledge(conn, packet, ReasonCode.NotAuthorized, "not authorized");
   });
 }
 
 export function handlePubrel(conn: Connection, packet: IPubrelPacket): void {
-  const known = conn.session!.awaitingRelease.delete(packet.messageId!);
-  if (conn.version !== 5) {
-    conn.send({ cmd: "pubcomp", messageId: packet.messageId });
-    return;
-  }
-  conn.send({
-    cmd: "pubcomp",
-    messageId: packet.messageId,
-    reasonCode: known ? ReasonCode.Success : ReasonCode.PacketIdentifierNotFound,
-  });
+  // PUBCOMP waits until the store forgot the packet id: a restart must not take a new message
+  // that reuses the id for a duplicate.
+  const before = conn.ctx.persistence.writes;
+  const known = conn.session!.release(packet.messageId!);
+  const pubcomp: Packet = conn.version === 5
+    ? { cmd: "pubcomp", messageId: packet.messageId, reasonCode: known ? ReasonCode.Success : ReasonCode.PacketIdentifierNotFound }
+    : { cmd: "pubcomp", messageId: packet.messageId };
+  conn.sendAfter(pubcomp, conn.ctx.persistence.commitSince(before));
 }

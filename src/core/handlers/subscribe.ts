@@ -82,6 +82,7 @@ export async function handleSubscribe(conn: Connection, packet: ISubscribePacket
   }
   const granted: number[] = [];
   const added: Array<{ subscription: Subscription; existed: boolean }> = [];
+  const before = ctx.persistence.writes;
   for (const request of packet.subscriptions) {
     if (subscriptionIdentifier !== undefined && !ctx.limits.subscriptionIdentifiers) {
       granted.push(ReasonCode.SubscriptionIdentifiersNotSupported);
@@ -106,6 +107,17 @@ export async function handleSubscribe(conn: Connection, packet: ISubscribePacket
     added.push({ subscription, existed });
     granted.push(subscription.qos);
     ctx.hooks.notify("onSubscribed", conn.info, toInfo(subscription));
+  }
+  // SUBACK (and the retained messages after it) wait until a persistent session's subscriptions are stored.
+  const durable = ctx.persistence.commitSince(before);
+  if (durable) {
+    try {
+      await durable;
+    } catch (e: unknown) {
+      conn.logger.error("store write failed: subscriptions not stored", { error: e instanceof Error ? e.message : String(e) });
+      granted.fill(conn.version === 5 ? ReasonCode.UnspecifiedError : 0x80);
+      added.length = 0;
+    }
   }
   if (conn.state !== "connected") return;
   conn.send({ cmd: "suback", messageId: packet.messageId, granted });
@@ -134,6 +146,7 @@ export function handleUnsubscribe(conn: Connection, packet: IUnsubscribePacket, 
   if (packet.unsubscriptions.length === 0) {
     throw new ProtocolError(ReasonCode.ProtocolError, "UNSUBSCRIBE without a Topic Filter [MQTT-3.10.3-2]");
   }
+  const before = ctx.persistence.writes;
   packet.unsubscriptions.forEach((filter, i) => {
     checkUtf8String(filter, () => rawFilters(frame, conn.version, false)[i], "topic filter");
     const shared = parseSharedFilter(filter);
@@ -147,5 +160,5 @@ export function handleUnsubscribe(conn: Connection, packet: IUnsubscribePacket, 
     reasonCodes.push(removed ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted);
   });
   // mqtt-packet takes UNSUBACK reason codes as `granted` (written for v5 only).
-  conn.send({ cmd: "unsuback", messageId: packet.messageId!, granted: reasonCodes });
+  conn.sendAfter({ cmd: "unsuback", messageId: packet.messageId!, granted: reasonCodes }, ctx.persistence.commitSince(before));
 }
