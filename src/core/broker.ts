@@ -286,7 +286,8 @@ class BrokerImpl implements Broker, BrokerContext {
     if (!message) return 0;
     if (message.retain) {
       this.retained.set(message);
-      this.persistence.saveRetained(message);
+      // $SYS is recomputed every interval: storing it would only wear the gateway's flash.
+      if (!message.topic.startsWith("$SYS/")) this.persistence.saveRetained(message);
     }
     const targets = new Map<string, Target>();
     const groups: SharedGroup[] = [];
