@@ -11,6 +11,7 @@ import type { Logger } from "../ports/logger.ts";
 import type { ConnectionEvents, Transport } from "../ports/transport.ts";
 import { encodePacket, type Packet, PacketDecoder } from "../protocol/codec.ts";
 import { PacketFramer } from "../protocol/framer.ts";
+import { decodePublish } from "../protocol/publish-decoder.ts";
 import { encodePublish, withPacketId } from "../protocol/publish-encoder.ts";
 import { ProtocolError, ReasonCode } from "../protocol/reason-codes.ts";
 import type { BrokerContext, WillMessage } from "./context.ts";
@@ -172,14 +173,15 @@ export class Connection implements SessionOwner {
       const packet = this.decoder.decode(frame);
       return handleConnect(this, packet as Extract<Packet, { cmd: "connect" }>, frame);
     }
+    if (type === 3 && this.state === "connected") {
+      this.ctx.counters.messagesReceived++;
+      return handlePublish(this, decodePublish(frame, this.version));
+    }
     const packet = this.decoder.decode(frame);
     if (this.state === "connecting" && packet.cmd !== "auth" && packet.cmd !== "disconnect") {
       throw new ProtocolError(ReasonCode.ProtocolError, `${packet.cmd} before authentication completed`);
     }
     switch (packet.cmd) {
-      case "publish":
-        this.ctx.counters.messagesReceived++;
-        return handlePublish(this, packet, frame);
       case "puback":
         return handlePuback(this, packet);
       case "pubrec":

@@ -1,13 +1,7 @@
 /** Inbound PUBLISH and PUBREL (3.1.1 section 3.3/3.6, 5.0 section 3.3/3.6). */
 import type { Message, MessageProperties, UserProperties } from "../../hooks/types.ts";
-import {
-  checkUtf8String,
-  type IPublishPacket,
-  type IPubrelPacket,
-  orderedUserProperties,
-  type Packet,
-  RawReader,
-} from "../../protocol/codec.ts";
+import type { IPubrelPacket, Packet } from "../../protocol/codec.ts";
+import type { DecodedPublish } from "../../protocol/publish-decoder.ts";
 import { ProtocolError, ReasonCode } from "../../protocol/reason-codes.ts";
 import { isValidTopicName } from "../../protocol/topics.ts";
 import type { Connection } from "../connection.ts";
@@ -31,8 +25,8 @@ export function messageProperties(props: {
 }
 
 /** Resolve a v5 Topic Alias [MQTT-3.3.2-7..12]: set it with a topic, use it with an empty one. */
-function resolveTopic(conn: Connection, packet: IPublishPacket): string {
-  const alias = packet.properties?.topicAlias;
+function resolveTopic(conn: Connection, packet: DecodedPublish): string {
+  const alias = packet.properties.topicAlias;
   if (alias === undefined || conn.version !== 5) return packet.topic;
   if (alias === 0 || alias > conn.ctx.limits.topicAliasMaximum) {
     throw new ProtocolError(ReasonCode.TopicAliasInvalid, `topic alias ${alias} is outside 1..${conn.ctx.limits.topicAliasMaximum}`);
@@ -49,7 +43,7 @@ function resolveTopic(conn: Connection, packet: IPublishPacket): string {
 /** PUBACK / PUBREC for `packet`, once `durable` (the store commit holding the message) resolves. */
 function acknowledge(
   conn: Connection,
-  packet: IPublishPacket,
+  packet: DecodedPublish,
   reasonCode: number,
   reasonString?: string,
   durable: Promise<void> | null = null,
@@ -67,11 +61,10 @@ function acknowledge(
   });
 }
 
-export function handlePublish(conn: Connection, packet: IPublishPacket, frame: Uint8Array): void | Promise<void> {
+export function handlePublish(conn: Connection, packet: DecodedPublish): void | Promise<void> {
   const { limits } = conn.ctx;
   const session = conn.session!;
   const topic = resolveTopic(conn, packet);
-  checkUtf8String(topic, () => new RawReader(frame).bytes(), "topic name");
   if (!isValidTopicName(topic)) {
     throw new ProtocolError(
       topic === "" ? ReasonCode.ProtocolError : ReasonCode.TopicNameInvalid,
@@ -80,7 +73,7 @@ export function handlePublish(conn: Connection, packet: IPublishPacket, frame: U
   }
   if (packet.qos > limits.maxQos) throw new ProtocolError(ReasonCode.QoSNotSupported, `QoS ${packet.qos} not supported`);
   if (packet.retain && !limits.retainAvailable) throw new ProtocolError(ReasonCode.RetainNotSupported, "retain not supported");
-  const props = packet.properties ?? {};
+  const props = packet.properties;
   if (packet.qos === 0 && packet.dup) {
     throw new ProtocolError(ReasonCode.MalformedPacket, "DUP set on a QoS 0 PUBLISH [MQTT-3.3.1-2]");
   }
@@ -100,9 +93,7 @@ export function handlePublish(conn: Connection, packet: IPublishPacket, frame: U
     throw new ProtocolError(ReasonCode.ReceiveMaximumExceeded, `more than ${limits.receiveMaximum} QoS 2 messages unacknowledged`);
   }
 
-  // A copy, not a view: the decoded payload may share a whole read chunk of the adapter, which a
-  // queued or retained message would otherwise keep alive.
-  const payload = new Uint8Array(packet.payload as Uint8Array);
+  const { payload } = packet;
   if (props.payloadFormatIndicator && conn.version === 5) {
     try {
       strictUtf8.decode(payload);
@@ -118,7 +109,7 @@ export function handlePublish(conn: Connection, packet: IPublishPacket, frame: U
     payload,
     qos: packet.qos,
     retain: packet.retain,
-    properties: messageProperties(props, orderedUserProperties(packet).main),
+    properties: messageProperties(props, props.userProperties ?? []),
     origin: conn.clientId,
   };
   if (props.messageExpiryInterval !== undefined) {
