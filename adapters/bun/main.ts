@@ -1,11 +1,24 @@
 /** Gannet on Bun: composition only; the process logic is src/app/serve.ts. */
+import { readFileSync } from "node:fs";
 import { serve } from "../../src/mod.ts";
+import { assets, serveHttp } from "./admin.ts";
 import { listenWebSocket } from "./http.ts";
 import { listenTcp } from "./tcp.ts";
+
+function readTextFile(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e: unknown) {
+    if ((e as { code?: string }).code === "ENOENT") return undefined;
+    throw e;
+  }
+}
 
 await serve({
   name: `bun ${Bun.version}`,
   args: Bun.argv.slice(2),
+  env: process.env,
+  readTextFile,
   print: (stream, text) => void (stream === "stdout" ? process.stdout : process.stderr).write(text),
   exit: (code) => process.exit(code),
   onSignal: (signal, handler) => void process.on(signal, handler),
@@ -17,4 +30,6 @@ await serve({
     const server = listenWebSocket(broker, host, port, path, logger);
     return { port: server.port ?? port, stop: () => server.stop() };
   },
+  serveHttp,
+  assets,
 });

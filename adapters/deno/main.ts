@@ -1,5 +1,6 @@
 /** Gannet on Deno: composition only; the process logic is src/app/serve.ts. */
 import { serve } from "../../src/mod.ts";
+import { assets, readTextFile, serveHttp } from "./admin.ts";
 import { listenWebSocket } from "./http.ts";
 import { listenTcp } from "./tcp.ts";
 
@@ -15,9 +16,13 @@ function print(stream: typeof Deno.stdout | typeof Deno.stderr, text: string): v
 await serve({
   name: `deno ${Deno.version.deno}`,
   args: Deno.args,
+  env: Deno.env.toObject(),
+  readTextFile,
   print: (stream, text) => print(stream === "stdout" ? Deno.stdout : Deno.stderr, text),
   exit: (code) => Deno.exit(code),
   onSignal: (signal, handler) => Deno.addSignalListener(signal, handler),
   listenTcp,
   listenWebSocket,
+  serveHttp,
+  assets,
 });

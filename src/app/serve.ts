@@ -1,12 +1,25 @@
 /**
- * The broker process, written once for both runtimes: parse the command line, build the logger
- * and broker, start the listeners, stop cleanly on SIGTERM/SIGINT. Each adapter's main.ts hands
- * in the few runtime functions this needs (as Hono's adapters do), and nothing else.
+ * The broker process, written once for both runtimes: parse the command line, build the effective
+ * configuration (nothing starts when it is invalid: exit 2), then the logger, broker, admin HTTP
+ * port and listeners; SIGHUP reloads, SIGTERM/SIGINT stop within `shutdown.timeout`. Each adapter's
+ * main.ts hands in the few runtime functions this needs (as Hono's adapters do), and nothing else.
+ *
+ * Reload note: the broker takes its MQTT limits at creation, so SIGHUP applies logging only and
+ * logs every other change as "needs restart". A core `broker.updateLimits(limits)` that new
+ * connections read would let `mqtt.*` apply live (see planReload in reload.ts).
  */
+import { createAdminApp } from "../admin/mod.ts";
+import type { AssetReader } from "../admin/mod.ts";
 import type { Broker } from "../core/broker.ts";
 import { createBroker } from "../core/broker.ts";
-import { parseArgs, USAGE, VERSION } from "../config/cli.ts";
-import { createLogger, type Logger } from "../ports/logger.ts";
+import { type ConfigOptions, parseArgs, USAGE, VERSION } from "../config/cli.ts";
+import type { Config } from "../config/schema.ts";
+import type { Logger } from "../ports/logger.ts";
+import { type CommandIo, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, reportProblems, runConfigCommand } from "./commands.ts";
+import { resolveConfig } from "./config-source.ts";
+import { Readiness } from "./readiness.ts";
+import { planReload } from "./reload.ts";
+import { createReloadableLogger } from "./reloadable-logger.ts";
 
 export interface Listener {
   /** The bound port (useful when 0 was asked for). */
@@ -15,16 +28,22 @@ export interface Listener {
   stop(): void;
 }
 
-export interface RuntimeAdapter {
+export type Fetch = (request: Request) => Response | Promise<Response>;
+
+export interface RuntimeAdapter extends CommandIo {
   /** e.g. "bun 1.4.5", shown in logs and $SYS/broker/version. */
   readonly name: string;
   readonly args: readonly string[];
   /** Write text completely and synchronously (log lines must not be lost at exit). */
   print(stream: "stdout" | "stderr", text: string): void;
   exit(code: number): never;
-  onSignal(signal: "SIGTERM" | "SIGINT", handler: () => void): void;
+  onSignal(signal: "SIGTERM" | "SIGINT" | "SIGHUP", handler: () => void): void;
   listenTcp(broker: Broker, host: string, port: number, logger: Logger): Listener;
   listenWebSocket(broker: Broker, host: string, port: number, path: string, logger: Logger): Listener;
+  /** Serve the admin app over HTTP. */
+  serveHttp(fetch: Fetch, host: string, port: number): Listener;
+  /** Reads the console's files (web/): from the disk from source, from inside the executable when compiled. */
+  readonly assets: AssetReader;
 }
 
 function errorText(e: unknown): string {
@@ -33,41 +52,77 @@ function errorText(e: unknown): string {
 
 export async function serve(runtime: RuntimeAdapter): Promise<void> {
   const cli = parseArgs(runtime.args);
-  if (cli.kind === "help") {
-    runtime.print("stdout", USAGE);
-    return runtime.exit(0);
+  switch (cli.kind) {
+    case "help":
+      runtime.print("stdout", USAGE);
+      return runtime.exit(EXIT_OK);
+    case "version":
+      runtime.print("stdout", `gannet ${VERSION} (${runtime.name})\n`);
+      return runtime.exit(EXIT_OK);
+    case "error":
+      runtime.print("stderr", `gannet: ${cli.message}\n`);
+      return runtime.exit(EXIT_CONFIG);
+    case "serve":
+      return await run(runtime, cli.options);
+    default:
+      return runtime.exit(runConfigCommand(runtime, cli));
   }
-  if (cli.kind === "version") {
-    runtime.print("stdout", `gannet ${VERSION} (${runtime.name})\n`);
-    return runtime.exit(0);
-  }
-  if (cli.kind === "error") {
-    runtime.print("stderr", `gannet: ${cli.message}\n`);
-    return runtime.exit(2);
-  }
+}
 
-  const { config } = cli;
-  const logger = createLogger({
+async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<void> {
+  const loaded = resolveConfig(runtime, runtime.env, options);
+  if (!loaded.ok) {
+    reportProblems(runtime, loaded.problems, "not started: the configuration is invalid");
+    return runtime.exit(EXIT_CONFIG);
+  }
+  let config: Config = loaded.config;
+  const logging = createReloadableLogger({
     level: config.logging.level,
     format: config.logging.format,
     write: (line, level) => runtime.print(level === "error" || level === "warn" ? "stderr" : "stdout", line + "\n"),
   });
+  const logger = logging.logger;
+  logger.info("starting", { version: VERSION, runtime: runtime.name, config: loaded.file ?? "built-in defaults" });
   const broker = createBroker(config, { logger, runtime: runtime.name });
-  try {
-    await broker.start();
-  } catch (e: unknown) {
-    logger.error("cannot load the stored state", { error: errorText(e) });
-    return runtime.exit(1);
-  }
+  const readiness = new Readiness();
+  readiness.require("listeners");
+  const startedAt = Date.now();
 
   const listeners: Listener[] = [];
+  let admin: Listener | undefined;
+  if (config.admin.enabled) {
+    const app = createAdminApp({
+      version: VERSION,
+      runtime: runtime.name,
+      readiness: () => readiness.state,
+      assets: runtime.assets,
+      uptime: () => Math.round((Date.now() - startedAt) / 1000),
+    });
+    const { host, port } = config.admin;
+    try {
+      admin = runtime.serveHttp((request) => app.fetch(request), host, port);
+      logger.info("listening", { kind: "admin", host, port: admin.port });
+    } catch (e: unknown) {
+      // The default port is best effort (another service may own 18083); a chosen one is required.
+      if (loaded.isSet(["admin", "port"])) {
+        logger.error("cannot start the admin HTTP port", { host, port, error: errorText(e) });
+        return runtime.exit(EXIT_FAILURE);
+      }
+      logger.warn("admin HTTP port not started; set admin.port (or --admin-port) to choose another", {
+        host,
+        port,
+        error: errorText(e),
+      });
+    }
+  }
+
   try {
     for (const l of config.listeners) {
       if (l.kind === "tcp") {
         const listener = runtime.listenTcp(broker, l.host, l.port, logger);
         listeners.push(listener);
         logger.info("listening", { kind: "tcp", host: l.host, port: listener.port });
-      } else {
+      } else if (l.kind === "ws") {
         const listener = runtime.listenWebSocket(broker, l.host, l.port, l.path, logger);
         listeners.push(listener);
         logger.info("listening", { kind: "ws", host: l.host, port: listener.port, path: l.path });
@@ -75,24 +130,55 @@ export async function serve(runtime: RuntimeAdapter): Promise<void> {
     }
   } catch (e: unknown) {
     logger.error("cannot start listener", { error: errorText(e) });
-    return runtime.exit(1);
+    return runtime.exit(EXIT_FAILURE);
   }
+  readiness.done("listeners");
   logger.info("ready", { version: VERSION, runtime: runtime.name });
 
   let stopping = false;
   const shutdown = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      logger.warn("second signal during shutdown: exiting now", { signal });
+      return runtime.exit(EXIT_FAILURE);
+    }
     stopping = true;
-    logger.info("shutting down", { signal });
+    readiness.shuttingDown();
+    const timeout = config.shutdown.timeout;
+    logger.info("shutting down", { signal, timeout });
+    const deadline = setTimeout(() => {
+      logger.error("shutdown took too long: exiting anyway", { timeout });
+      runtime.exit(EXIT_FAILURE);
+    }, timeout * 1000);
     for (const listener of listeners) listener.stop(); // then clients get DISCONNECT 0x8B
     try {
       await broker.close();
     } catch (e: unknown) {
       logger.error("shutdown failed", { error: errorText(e) });
-      runtime.exit(1);
+      runtime.exit(EXIT_FAILURE);
     }
-    runtime.exit(0);
+    clearTimeout(deadline);
+    admin?.stop();
+    logger.info("stopped");
+    runtime.exit(EXIT_OK);
   };
+
+  const reload = () => {
+    if (stopping) return;
+    const next = resolveConfig(runtime, runtime.env, options);
+    if (!next.ok) {
+      logger.error("reload failed: configuration invalid, keeping the running one", { problems: next.problems });
+      return;
+    }
+    const plan = planReload(config, next.config);
+    if (plan.live.length) {
+      logging.reconfigure(next.config.logging);
+      config = { ...config, logging: next.config.logging };
+    }
+    logger.info("configuration reloaded", { file: next.file ?? "built-in defaults", applied: plan.live });
+    if (plan.restart.length) logger.warn("needs restart", { keys: plan.restart });
+  };
+
   runtime.onSignal("SIGTERM", () => void shutdown("SIGTERM"));
   runtime.onSignal("SIGINT", () => void shutdown("SIGINT"));
+  runtime.onSignal("SIGHUP", reload);
 }

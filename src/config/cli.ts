@@ -1,127 +1,161 @@
 /**
- * Command-line parsing shared by both adapters. Flags are applied on top of the defaults and the
- * result is validated by the schema, so a bad flag gives the same clear error as a bad file would.
+ * Command-line parsing shared by both adapters: the command (serve, config tools, help, version)
+ * and the options that feed the configuration. Values are validated later, together with the file
+ * and the environment, so a bad flag gets the same clear error as a bad file.
  */
-import { type Config, configSchema, defaultConfig } from "./schema.ts";
+import type { ListenerFlags } from "./load.ts";
+import { type Override, parseSet } from "./overrides.ts";
+import { VERSION } from "./version.ts";
 
-export const VERSION = "0.1.0";
+export { VERSION };
 
-export const USAGE = `Usage: gannet [options]
+export const DEFAULT_CONFIG_PATH = "/etc/gannet/gannet.yaml";
 
-Starts the Gannet MQTT broker (MQTT 3.1, 3.1.1 and 5.0 over TCP and WebSocket).
+export const USAGE = `Usage: gannet [options]            start the broker
+       gannet config check FILE     validate a configuration file (exit 0 valid, 2 invalid)
+       gannet config print [options] print the effective configuration (secrets masked)
+       gannet config schema         print the JSON Schema of the configuration file
+       gannet config example        print a commented example configuration with every option
+
+Gannet: an MQTT broker (MQTT 3.1, 3.1.1 and 5.0 over TCP and WebSocket).
 
 Options:
-  --host ADDR          bind address for every listener (default 0.0.0.0)
+  --config PATH        YAML configuration file (default ${DEFAULT_CONFIG_PATH} when it exists)
+  --host ADDR          bind address for every listener and the admin port (default 0.0.0.0)
   --port N             MQTT over TCP port (default 1883; "off" disables)
   --ws-port N          MQTT over WebSocket port (default 8083, path /mqtt; "off" disables)
+  --admin-port N       admin HTTP port: /healthz, /readyz, console (default 18083; "off" disables)
   --log-level LEVEL    debug | info | warn | error (default info)
   --log-format FORMAT  text | json (default text)
   --set KEY=VALUE      set any option by its path, e.g. --set mqtt.maxPacketSize=65536
   --version            print the version and exit
   --help               print this help and exit
+
+Environment: GANNET_<SECTION>__<KEY>=VALUE sets an option, e.g. GANNET_ADMIN__PORT=18083.
+Precedence: built-in defaults < configuration file < environment < command line.
+Signals: SIGHUP reloads the configuration file; SIGTERM and SIGINT shut down gracefully.
+Exit codes: 0 success, 1 runtime failure, 2 invalid configuration or usage.
 `;
 
+export interface ConfigOptions {
+  /** --config PATH; undefined means the default path when it exists, else built-in defaults. */
+  configPath?: string;
+  overrides: Override[];
+  flags: ListenerFlags;
+}
+
 export type CliResult =
-  | { kind: "serve"; config: Config }
+  | { kind: "serve"; options: ConfigOptions }
+  | { kind: "config-check"; file: string }
+  | { kind: "config-print"; options: ConfigOptions }
+  | { kind: "config-schema" }
+  | { kind: "config-example" }
   | { kind: "help" }
   | { kind: "version" }
   | { kind: "error"; message: string };
 
-/** Parse "123" as a number, "true"/"false" as booleans, JSON arrays/objects as JSON, else a string. */
-function parseValue(text: string): unknown {
-  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
-  if (text === "true" || text === "false") return text === "true";
-  if (text.startsWith("[") || text.startsWith("{")) {
-    try {
-      return JSON.parse(text);
-    } catch {
-      return text;
-    }
-  }
-  return text;
-}
-
-function setPath(target: Record<string, unknown>, path: string, value: unknown): string | null {
-  const keys = path.split(".");
-  let node: Record<string, unknown> = target;
-  for (const key of keys.slice(0, -1)) {
-    const next = node[key];
-    if (typeof next !== "object" || next === null) return `unknown option "${path}"`;
-    node = next as Record<string, unknown>;
-  }
-  const last = keys[keys.length - 1];
-  if (!(last in node)) return `unknown option "${path}"`;
-  node[last] = value;
-  return null;
-}
-
-function parsePort(text: string | undefined, flag: string): number | "off" | string {
+function parsePort(text: string | undefined, flag: string): number | "off" | { problem: string } {
   if (text === "off") return "off";
   const n = Number(text);
-  if (text === undefined || !Number.isInteger(n) || n < 0 || n > 65535) {
-    return `${flag} expects a port number from 0 to 65535 or "off", got ${JSON.stringify(text ?? "")}`;
+  if (text === undefined || text === "" || !Number.isInteger(n) || n < 0 || n > 65535) {
+    return { problem: `${flag} expects a port number from 0 to 65535 or "off", got ${JSON.stringify(text ?? "")}` };
   }
   return n;
 }
 
-export function parseArgs(argv: readonly string[]): CliResult {
-  const raw = defaultConfig() as unknown as Record<string, unknown> & Config;
-  let host: string | undefined;
-  let tcpPort: number | "off" | undefined;
-  let wsPort: number | "off" | undefined;
+/** Options shared by `gannet` and `gannet config print`. */
+function parseOptions(argv: readonly string[]): ConfigOptions | { problem: string } | "help" | "version" {
+  const options: ConfigOptions = { overrides: [], flags: {} };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    const [flag, inline] = arg.startsWith("--") && arg.includes("=") && !arg.startsWith("--set=")
-      ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
-      : [arg, undefined];
-    const value = () => inline ?? argv[++i];
+    const eq = arg.indexOf("=");
+    const [flag, inline] = arg.startsWith("--") && eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
+    const value = (): string | undefined => inline ?? argv[++i];
     switch (flag) {
       case "--help":
       case "-h":
-        return { kind: "help" };
+        return "help";
       case "--version":
       case "-v":
-        return { kind: "version" };
-      case "--host":
-        host = value();
-        if (!host) return { kind: "error", message: "--host expects an address" };
+        return "version";
+      case "--config":
+      case "-c": {
+        const path = value();
+        if (!path) return { problem: `${flag} expects a file path` };
+        options.configPath = path;
         break;
+      }
+      case "--host": {
+        const host = value();
+        if (!host) return { problem: "--host expects an address" };
+        options.flags.host = host;
+        break;
+      }
       case "--port":
-      case "--ws-port": {
-        const p = parsePort(value(), flag);
-        if (typeof p === "string" && p !== "off") return { kind: "error", message: p };
-        if (flag === "--port") tcpPort = p as number | "off";
-        else wsPort = p as number | "off";
+      case "--ws-port":
+      case "--admin-port": {
+        const port = parsePort(value(), flag);
+        if (typeof port === "object") return port;
+        if (flag === "--port") options.flags.tcpPort = port;
+        else if (flag === "--ws-port") options.flags.wsPort = port;
+        else options.flags.adminPort = port;
         break;
       }
       case "--log-level":
-        raw.logging.level = value() as Config["logging"]["level"];
+      case "--log-format": {
+        const text = value();
+        if (text === undefined) return { problem: `${flag} expects a value` };
+        const override = parseSet(`logging.${flag === "--log-level" ? "level" : "format"}=${text}`);
+        if ("problem" in override) return override;
+        options.overrides.push({ ...override, origin: `${flag} ${text}` });
         break;
-      case "--log-format":
-        raw.logging.format = value() as Config["logging"]["format"];
-        break;
-      case "--set":
-      case "--set=": {
-        const pair = arg.startsWith("--set=") ? arg.slice(6) : argv[++i];
-        const eq = pair?.indexOf("=") ?? -1;
-        if (!pair || eq < 1) return { kind: "error", message: "--set expects KEY=VALUE" };
-        const problem = setPath(raw, pair.slice(0, eq), parseValue(pair.slice(eq + 1)));
-        if (problem) return { kind: "error", message: problem };
+      }
+      case "--set": {
+        const pair = value();
+        if (pair === undefined) return { problem: "--set expects KEY=VALUE" };
+        const override = parseSet(pair);
+        if ("problem" in override) return override;
+        options.overrides.push(override);
         break;
       }
       default:
-        return { kind: "error", message: `unknown argument "${arg}" (see --help)` };
+        return { problem: `unknown argument ${JSON.stringify(arg)} (see gannet --help)` };
     }
   }
-  raw.listeners = raw.listeners.flatMap((listener) => {
-    const port = listener.kind === "tcp" ? tcpPort : wsPort;
-    if (port === "off") return [];
-    return [{ ...listener, host: host ?? listener.host, port: port ?? listener.port }];
-  });
-  const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
-    return { kind: "error", message: `invalid option: ${issues.join("; ")}` };
+  return options;
+}
+
+function withOptions(argv: readonly string[], make: (options: ConfigOptions) => CliResult): CliResult {
+  const options = parseOptions(argv);
+  if (options === "help" || options === "version") return { kind: options };
+  if ("problem" in options) return { kind: "error", message: options.problem };
+  return make(options);
+}
+
+export function parseArgs(argv: readonly string[]): CliResult {
+  if (argv[0] === "help") return { kind: "help" };
+  if (argv[0] === "version") return { kind: "version" };
+  if (argv[0] !== "config") return withOptions(argv, (options) => ({ kind: "serve", options }));
+  const [, sub, ...rest] = argv;
+  if (rest.includes("--help") || rest.includes("-h")) return { kind: "help" };
+  switch (sub) {
+    case "check": {
+      if (rest.length !== 1 || rest[0].startsWith("-")) {
+        return { kind: "error", message: "usage: gannet config check FILE" };
+      }
+      return { kind: "config-check", file: rest[0] };
+    }
+    case "print":
+      return withOptions(rest, (options) => ({ kind: "config-print", options }));
+    case "schema":
+    case "example":
+      if (rest.length) return { kind: "error", message: `usage: gannet config ${sub} (no arguments)` };
+      return { kind: sub === "schema" ? "config-schema" : "config-example" };
+    default:
+      return {
+        kind: "error",
+        message: `${sub === undefined ? "missing" : `unknown`} config subcommand${sub ? ` ${JSON.stringify(sub)}` : ""}` +
+          "; expected check FILE, print, schema or example",
+      };
   }
-  return { kind: "serve", config: parsed.data };
 }

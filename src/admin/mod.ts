@@ -1,0 +1,4 @@
+/** The admin app's public surface. */
+export { createAdminApp } from "./app.ts";
+export type { AdminOptions, ReadinessState } from "./app.ts";
+export type { AssetReader } from "./assets.ts";

@@ -1,0 +1,55 @@
+/** `gannet config check|print|schema|example`: each prints, then returns the exit code. */
+import type { CliResult } from "../config/cli.ts";
+import { exampleYaml, jsonSchema, printableConfig } from "../config/describe.ts";
+import { loadConfig } from "../config/load.ts";
+import { type FileSystem, readConfigFile, resolveConfig } from "./config-source.ts";
+
+export interface CommandIo extends FileSystem {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  print(stream: "stdout" | "stderr", text: string): void;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_CONFIG = 2;
+
+/** Problems, one per line, then a summary line; returns the configuration exit code. */
+export function reportProblems(io: CommandIo, problems: readonly string[], summary: string): number {
+  io.print("stderr", problems.map((p) => `gannet: ${p}\n`).join("") + `gannet: ${summary}\n`);
+  return EXIT_CONFIG;
+}
+
+const count = (n: number) => `${n} problem${n === 1 ? "" : "s"}`;
+
+export function runConfigCommand(
+  io: CommandIo,
+  command: Extract<CliResult, { kind: "config-check" | "config-print" | "config-schema" | "config-example" }>,
+): number {
+  switch (command.kind) {
+    case "config-schema":
+      io.print("stdout", JSON.stringify(jsonSchema(), null, 2) + "\n");
+      return EXIT_OK;
+    case "config-example":
+      io.print("stdout", exampleYaml());
+      return EXIT_OK;
+    case "config-check": {
+      const file = readConfigFile(io, command.file);
+      if (!file.ok) return reportProblems(io, file.problems, `${command.file} is invalid`);
+      const result = loadConfig({ file: file.file });
+      if (!result.ok) {
+        return reportProblems(io, result.problems, `${command.file} is invalid (${count(result.problems.length)})`);
+      }
+      io.print("stdout", `${command.file}: ok\n`);
+      return EXIT_OK;
+    }
+    case "config-print": {
+      const result = resolveConfig(io, io.env, command.options);
+      if (!result.ok) {
+        return reportProblems(io, result.problems, `invalid configuration (${count(result.problems.length)})`);
+      }
+      io.print("stdout", `# effective configuration (${result.file ?? "built-in defaults"}; secrets masked)\n`);
+      io.print("stdout", printableConfig(result.config));
+      return EXIT_OK;
+    }
+  }
+}

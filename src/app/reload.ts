@@ -1,0 +1,42 @@
+/**
+ * SIGHUP: which changes of the configuration apply live and which need a restart.
+ * Live now: logging. Everything else is reported as needing a restart, by key path, until the
+ * core can take new limits for new connections (see the note in serve.ts).
+ */
+import type { Config } from "../config/schema.ts";
+import { formatPath, type KeyPath } from "../config/schema-walk.ts";
+
+/** Key paths whose values differ between two plain-data trees (leaves and changed list lengths). */
+export function changedPaths(before: unknown, after: unknown, path: KeyPath = []): KeyPath[] {
+  if (typeof before !== "object" || typeof after !== "object" || before === null || after === null) {
+    return Object.is(before, after) ? [] : [path];
+  }
+  if (Array.isArray(before) !== Array.isArray(after)) return [path];
+  if (Array.isArray(before) && Array.isArray(after) && before.length !== after.length) return [path];
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...keys].flatMap((key) => {
+    const segment = Array.isArray(before) ? Number(key) : key;
+    return changedPaths(
+      (before as Record<string, unknown>)[key],
+      (after as Record<string, unknown>)[key],
+      [...path, segment],
+    );
+  });
+}
+
+const LIVE_SECTIONS = new Set(["logging"]);
+
+export interface ReloadPlan {
+  /** Changes applied now (key paths). */
+  live: string[];
+  /** Changes that take effect at the next restart (key paths). */
+  restart: string[];
+}
+
+export function planReload(before: Config, after: Config): ReloadPlan {
+  const plan: ReloadPlan = { live: [], restart: [] };
+  for (const path of changedPaths(before, after)) {
+    (LIVE_SECTIONS.has(String(path[0])) ? plan.live : plan.restart).push(formatPath(path));
+  }
+  return plan;
+}

@@ -1,0 +1,113 @@
+/**
+ * The schema for people and editors: JSON Schema (`gannet config schema`), the commented example
+ * file (`gannet config example`, kept as packaging/gannet.example.yaml) and the masked effective
+ * configuration (`gannet config print`).
+ */
+import { stringify } from "yaml";
+import { z } from "zod";
+import { configSchema } from "./schema.ts";
+import { VERSION } from "./version.ts";
+
+interface JsonSchema {
+  type?: string;
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  anyOf?: JsonSchema[];
+  minimum?: number;
+  maximum?: number;
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  required?: string[];
+}
+
+export function jsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(configSchema, { io: "input" }),
+    $id: "https://gannet.invalid/schema/gannet.yaml.json",
+    title: `Gannet ${VERSION} configuration (gannet.yaml)`,
+  } as Record<string, unknown>;
+}
+
+const yamlValue = (value: unknown) => stringify(value, { flow: true }).trim();
+
+function allowed(schema: JsonSchema): string {
+  const values = schema.enum ?? schema.anyOf?.map((s) => (s as { const?: unknown }).const);
+  if (values && values.every((v) => v !== undefined)) return `one of ${values.map((v) => String(v)).join(" | ")}`;
+  if (schema.minimum !== undefined && schema.maximum !== undefined && schema.maximum < 1e15) {
+    return `${schema.minimum} to ${schema.maximum}`;
+  }
+  if (schema.minimum !== undefined) return `>= ${schema.minimum}`;
+  return "";
+}
+
+function option(key: string, schema: JsonSchema, indent: string): string[] {
+  const range = allowed(schema);
+  const lines = [`${indent}# ${schema.description ?? key}${range ? ` (${range})` : ""}`];
+  lines.push(schema.default === undefined ? `${indent}# ${key}:` : `${indent}${key}: ${yamlValue(schema.default)}`);
+  return lines;
+}
+
+function listenerExample(items: JsonSchema, defaults: unknown): string[] {
+  const lines = ["listeners:"];
+  lines.push("  # Each listener has these keys:");
+  for (const [key, schema] of Object.entries(items.properties ?? {})) {
+    const range = allowed(schema);
+    const required = items.required?.includes(key) ? "required" : schema.default !== undefined
+      ? `default ${yamlValue(schema.default)}`
+      : "optional";
+    lines.push(`  #   ${key}: ${schema.description ?? ""} (${[required, range].filter(Boolean).join("; ")})`);
+  }
+  for (const listener of Array.isArray(defaults) ? defaults : []) {
+    const entries = Object.entries(listener as Record<string, unknown>)
+      .filter(([key, value]) => key !== "path" || (listener as { kind?: string }).kind === "ws" || value !== "/mqtt");
+    entries.forEach(([key, value], i) => lines.push(`  ${i === 0 ? "- " : "  "}${key}: ${yamlValue(value)}`));
+  }
+  lines.push("  # Not yet supported (Gannet refuses to start with them):");
+  lines.push("  # - kind: tls", "  #   port: 8883", "  #   cert: /etc/gannet/tls/fullchain.pem");
+  lines.push("  #   key: /etc/gannet/tls/privkey.pem");
+  return lines;
+}
+
+/** The commented example configuration: every option, with its default value and meaning. */
+export function exampleYaml(): string {
+  const schema = z.toJSONSchema(configSchema, { io: "input" }) as JsonSchema;
+  const lines = [
+    `# Gannet ${VERSION} configuration. Generated from the schema by \`gannet config example\`.`,
+    "# Every option is listed with its default value: delete what you do not change.",
+    "# Default location: /etc/gannet/gannet.yaml (or pass --config PATH). Check a file with",
+    "# `gannet config check FILE`; see the effective configuration with `gannet config print`.",
+    "# Any option can also come from the environment, GANNET_<SECTION>__<KEY> (e.g. GANNET_ADMIN__PORT=18083,",
+    "# GANNET_MQTT__MAX_PACKET_SIZE=65536), or the command line (--set mqtt.maxPacketSize=65536).",
+    "# Precedence: defaults < this file < environment < command line.",
+    "# Editors: `gannet config schema > gannet.schema.json` gives a JSON Schema for completion.",
+  ];
+  for (const [section, sectionSchema] of Object.entries(schema.properties ?? {})) {
+    lines.push("", `# ${sectionSchema.description ?? section}`);
+    if (sectionSchema.type === "array" && sectionSchema.items) {
+      lines.push(...listenerExample(sectionSchema.items, sectionSchema.default));
+      continue;
+    }
+    lines.push(`${section}:`);
+    for (const [key, child] of Object.entries(sectionSchema.properties ?? {})) lines.push(...option(key, child, "  "));
+  }
+  return lines.join("\n") + "\n";
+}
+
+const SECRET_KEY = /password|secret|token|credential|apikey|api_key|private/i;
+
+/** A copy with secret-looking values replaced and passwords in URLs hidden. */
+export function maskSecrets(value: unknown, key = ""): unknown {
+  if (Array.isArray(value)) return value.map((v) => maskSecrets(v));
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, k)]));
+  }
+  if (typeof value === "string" && value !== "" && SECRET_KEY.test(key)) return "********";
+  if (typeof value === "string") return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, "$1:********@");
+  return value;
+}
+
+/** The effective configuration as YAML, secrets masked. */
+export function printableConfig(config: unknown): string {
+  return stringify(maskSecrets(config), { lineWidth: 0 });
+}

@@ -1,0 +1,135 @@
+/**
+ * Builds the effective configuration: built-in defaults, then the YAML file, then GANNET_*
+ * environment variables, then command-line flags, validated by the schema at each step so every
+ * problem names its source (file:line:column, the variable or the flag), the key path, what was
+ * expected and what was found. Nothing is started until this succeeds.
+ */
+import { type Problem, problemsOf } from "./issues.ts";
+import { applyOverride, type Override, parseEnv } from "./overrides.ts";
+import { type Config, configSchema } from "./schema.ts";
+import { formatPath, type KeyPath } from "./schema-walk.ts";
+import { parseYaml, type YamlSource } from "./yaml-source.ts";
+
+export interface ConfigFile {
+  path: string;
+  text: string;
+}
+
+/** Flags that edit several options at once (--host, --port, --ws-port, --admin-port). */
+export interface ListenerFlags {
+  host?: string;
+  tcpPort?: number | "off";
+  wsPort?: number | "off";
+  adminPort?: number | "off";
+}
+
+export interface LoadOptions {
+  file?: ConfigFile;
+  env?: Readonly<Record<string, string | undefined>>;
+  /** `--set` and single-option flags, in command-line order. */
+  overrides?: readonly Override[];
+  flags?: ListenerFlags;
+}
+
+export type LoadResult =
+  | {
+    ok: true;
+    config: Config;
+    /** Whether the file, the environment or a flag set this option (or a part of it). */
+    isSet(path: KeyPath): boolean;
+  }
+  | { ok: false; problems: string[] };
+
+const isPrefix = (a: KeyPath, b: KeyPath) => a.length <= b.length && a.every((s, i) => String(s) === String(b[i]));
+
+function inFile(file: ConfigFile, source: YamlSource, problem: Problem): string {
+  const { line, col } = source.locate(problem.path, problem.atKey);
+  return `${file.path}:${line}:${col}: ${formatPath(problem.path)}: ${problem.message}`;
+}
+
+/** Listener kinds the schema accepts but the adapters cannot serve yet. */
+function unsupported(config: Config): Problem[] {
+  return config.listeners.flatMap((listener, i) =>
+    listener.kind === "tls" || listener.kind === "wss"
+      ? [{
+        path: ["listeners", i, "kind"],
+        atKey: false,
+        message: `${JSON.stringify(listener.kind)} listeners are not yet supported (TLS comes with the security ` +
+          `issue); use "tcp" or "ws", or terminate TLS in front of Gannet`,
+      }]
+      : []
+  );
+}
+
+function applyFlags(data: Record<string, unknown>, flags: ListenerFlags): void {
+  const config = data as Config;
+  config.listeners = config.listeners.flatMap((listener) => {
+    const port = listener.kind === "tcp" ? flags.tcpPort : listener.kind === "ws" ? flags.wsPort : undefined;
+    if (port === "off") return [];
+    return [{ ...listener, host: flags.host ?? listener.host, port: port ?? listener.port }];
+  });
+  if (flags.host !== undefined) config.admin.host = flags.host;
+  if (flags.adminPort === "off") config.admin.enabled = false;
+  else if (flags.adminPort !== undefined) config.admin = { ...config.admin, enabled: true, port: flags.adminPort };
+}
+
+export function loadConfig(options: LoadOptions): LoadResult {
+  const { file } = options;
+  let source: YamlSource | undefined;
+  let raw: unknown = {};
+  if (file) {
+    const parsed = parseYaml(file.text);
+    if ("errors" in parsed) {
+      return {
+        ok: false,
+        problems: parsed.errors.map((e) => `${file.path}:${e.position.line}:${e.position.col}: YAML: ${e.message}`),
+      };
+    }
+    source = parsed.source;
+    raw = source.value;
+  }
+  const first = configSchema.safeParse(raw, { reportInput: true });
+  if (!first.success) {
+    const problems = problemsOf(first.error.issues);
+    if (!file || !source) return { ok: false, problems: problems.map((p) => `${formatPath(p.path)}: ${p.message}`) };
+    const located = source;
+    const order = (p: Problem) => {
+      const { line, col } = located.locate(p.path, p.atKey);
+      return line * 10_000 + col;
+    };
+    return { ok: false, problems: problems.sort((a, b) => order(a) - order(b)).map((p) => inFile(file, located, p)) };
+  }
+
+  const env = parseEnv(options.env ?? {});
+  if (env.problems.length) return { ok: false, problems: env.problems };
+  const overrides = [...env.overrides, ...(options.overrides ?? [])];
+  const data = structuredClone(first.data) as unknown as Record<string, unknown>;
+  const problems: string[] = [];
+  for (const override of overrides) {
+    const problem = applyOverride(data, override);
+    if (problem) problems.push(problem);
+  }
+  if (problems.length) return { ok: false, problems };
+  if (options.flags) applyFlags(data, options.flags);
+
+  const origin = (problem: Problem): string => {
+    const last = [...overrides].reverse().find((o) => isPrefix(o.path, problem.path) || isPrefix(problem.path, o.path));
+    if (last) return `${last.origin}: ${formatPath(problem.path)}: ${problem.message}`;
+    if (file && source) return inFile(file, source, problem);
+    return `${formatPath(problem.path)}: ${problem.message}`;
+  };
+  const second = configSchema.safeParse(data, { reportInput: true });
+  if (!second.success) return { ok: false, problems: problemsOf(second.error.issues).map(origin) };
+  const notYet = unsupported(second.data);
+  if (notYet.length) return { ok: false, problems: notYet.map(origin) };
+  const isSet = (path: KeyPath): boolean => {
+    let node: unknown = raw;
+    for (const segment of path) {
+      if (typeof node !== "object" || node === null) return false;
+      node = (node as Record<string | number, unknown>)[segment];
+    }
+    return node !== undefined || overrides.some((o) => isPrefix(o.path, path) || isPrefix(path, o.path)) ||
+      (path[0] === "admin" && options.flags?.adminPort !== undefined);
+  };
+  return { ok: true, config: second.data, isSet };
+}
