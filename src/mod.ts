@@ -19,3 +19,4 @@ export { serve } from "./app/serve.ts";
 export type { Fetch, Listener, RuntimeAdapter } from "./app/serve.ts";
 export { Readiness } from "./app/readiness.ts";
 export type { AssetReader } from "./admin/mod.ts";
+export * from "./store/mod.ts";

@@ -1,0 +1,83 @@
+/**
+ * The SQLite schema (drizzle sqlite-core). `drizzle-kit generate` turns changes here into SQL
+ * migrations under ./migrations; `bun scripts/embed-migrations.ts` embeds them in migrations.ts.
+ *
+ * A message fanned out to many offline sessions is stored once in `messages` and referenced by
+ * each delivery (and by a retained entry or a will when it is one). Triggers (migration
+ * 0001_message_gc, hand-written: drizzle-kit does not model triggers) delete a message when its
+ * last reference goes. Everything that belongs to a session references `sessions` with ON DELETE
+ * CASCADE, so deleting a session removes its subscriptions, deliveries, packet ids and will.
+ */
+import { blob, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+export const sessions = sqliteTable("sessions", {
+  clientId: text("client_id").primaryKey(),
+  /** Seconds (0xFFFFFFFF = never). */
+  expiryInterval: integer("expiry_interval").notNull(),
+  /** Clock ms when the last connection closed; null while connected. */
+  disconnectedAt: integer("disconnected_at"),
+});
+
+const sessionRef = () => text("client_id").notNull().references(() => sessions.clientId, { onDelete: "cascade" });
+
+export const subscriptions = sqliteTable("subscriptions", {
+  clientId: sessionRef(),
+  /** The filter as sent, `$share/name/` prefix included. */
+  key: text("key").notNull(),
+  qos: integer("qos").notNull(),
+  noLocal: integer("no_local", { mode: "boolean" }).notNull(),
+  retainAsPublished: integer("retain_as_published", { mode: "boolean" }).notNull(),
+  retainHandling: integer("retain_handling").notNull(),
+  subscriptionIdentifier: integer("subscription_identifier"),
+}, (t) => [primaryKey({ columns: [t.clientId, t.key] })]);
+
+export const messages = sqliteTable("messages", {
+  /** Assigned by the store (one id per Message object, shared by every reference). */
+  id: integer("id").primaryKey(),
+  topic: text("topic").notNull(),
+  payload: blob("payload", { mode: "buffer" }).notNull(),
+  qos: integer("qos").notNull(),
+  retain: integer("retain", { mode: "boolean" }).notNull(),
+  /** JSON of the v5 properties: correlationData as base64, userProperties as [name, value] pairs; null = none. */
+  properties: text("properties"),
+  /** Clock ms after which the message is dropped; null = never. */
+  expiresAt: integer("expires_at"),
+  /** Publisher's client id (No Local). */
+  origin: text("origin"),
+});
+
+const messageRef = () => integer("message_id").notNull().references(() => messages.id);
+
+export const deliveries = sqliteTable("deliveries", {
+  clientId: sessionRef(),
+  /** The core's delivery id: unique per broker, and the delivery order. */
+  id: integer("id").notNull(),
+  messageId: messageRef(),
+  qos: integer("qos").notNull(),
+  retain: integer("retain", { mode: "boolean" }).notNull(),
+  /** JSON array of subscription identifiers; null = none. */
+  subscriptionIdentifiers: text("subscription_identifiers"),
+  /** Set once sent. */
+  packetId: integer("packet_id"),
+  /** "awaitingAck" | "awaitingComp" once sent. */
+  state: text("state"),
+}, (t) => [primaryKey({ columns: [t.clientId, t.id] }), index("deliveries_message_id").on(t.messageId)]);
+
+/** Inbound QoS 2 packet ids whose PUBREL has not come yet. */
+export const awaitingRelease = sqliteTable("awaiting_release", {
+  clientId: sessionRef(),
+  packetId: integer("packet_id").notNull(),
+}, (t) => [primaryKey({ columns: [t.clientId, t.packetId] })]);
+
+export const wills = sqliteTable("wills", {
+  clientId: text("client_id").primaryKey().references(() => sessions.clientId, { onDelete: "cascade" }),
+  messageId: messageRef(),
+  /** Clock ms at which the will is due. */
+  publishAt: integer("publish_at").notNull(),
+  messageExpiryInterval: integer("message_expiry_interval"),
+}, (t) => [index("wills_message_id").on(t.messageId)]);
+
+export const retained = sqliteTable("retained", {
+  topic: text("topic").primaryKey(),
+  messageId: messageRef(),
+}, (t) => [index("retained_message_id").on(t.messageId)]);

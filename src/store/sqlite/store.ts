@@ -1,0 +1,318 @@
+/**
+ * The SQLite store. Design note:
+ *
+ * Group commit. Write calls only record into the pending WriteBatch (no I/O, no promise). The
+ * first write of a batch arms a timer of `commitIntervalMs` (0 when the batch reaches
+ * `maxBatchOps`); when it fires the batch becomes the in-flight one and is written in ONE
+ * transaction, while new writes gather in a fresh batch. One transaction runs at a time: a batch
+ * that fills up meanwhile goes next. Every non-empty batch is written this way, whether or not
+ * someone commits, so nothing waits for a later commit() to reach the disk.
+ *
+ * commit() is the barrier: it resolves once every write issued before it is in a committed
+ * transaction (it waits on the pending batch, or on the in-flight one when nothing is pending).
+ * A failed transaction (rolled back as a whole) rejects the commits that waited on it with a
+ * StoreWriteError whose `cause` is the driver's error; if no commit covered its last write, the
+ * next commit() call rejects instead, so a lost write is never silent. Later batches carry on.
+ *
+ * Coalescing. Inside a batch the last write of a key wins; a delivery saved then deleted before
+ * it was ever written is dropped altogether (delivery ids only grow, so an id above every id
+ * written so far cannot be in the database). deleteSession drops the client's earlier writes.
+ *
+ * Durability. WAL with synchronous=FULL: a resolved commit() survives power loss, not only a
+ * process crash. Payloads are stored once per Message object (see schema.ts) whatever the fan-out.
+ *
+ * Size bound. With `maxDatabaseBytes` > 0 the pages in use are measured after each transaction;
+ * past the bound (`full`), saveDelivery of a new delivery is refused and the commits issued after
+ * it reject with StoreFullError. Updates and deletes always go through, and free pages are reused
+ * first, so the file stops growing.
+ */
+import type { Message } from "../../hooks/types.ts";
+import { StoreFullError, StoreWriteError } from "../errors.ts";
+import type {
+  LoadedState,
+  Store,
+  StoredDelivery,
+  StoredSession,
+  StoredSubscription,
+  StoredWill,
+} from "../types.ts";
+import { WriteBatch } from "./batch.ts";
+import type { SqlExecutor } from "./executor.ts";
+import { loadAll } from "./load.ts";
+import { appliedMigrations, applyMigrations, checkKnown } from "./migrate.ts";
+import { type EmbeddedMigration, migrations as embeddedMigrations } from "./migrations.ts";
+import { num, str } from "./rows.ts";
+
+export interface SqliteStoreOptions {
+  /** Longest wait between a write and its transaction, in ms (default 2). */
+  commitIntervalMs?: number;
+  /** A batch this large is written without waiting for the interval (default 4096). */
+  maxBatchOps?: number;
+  /** Refuse new queued deliveries once the database uses more bytes than this (0 = unlimited, the default). */
+  maxDatabaseBytes?: number;
+  /** Clock time in ms, to drop expired messages at load (default Date.now). */
+  now?: () => number;
+  /** How long a statement waits for a lock held by another process, in ms (default 5000). */
+  busyTimeoutMs?: number;
+  /** The migrations this build knows (default: the embedded ones; tests pass others). */
+  migrations?: readonly EmbeddedMigration[];
+}
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+export class SqliteStore implements Store {
+  readonly durable = true;
+  private batch: WriteBatch;
+  private inFlight: WriteBatch | null = null;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timerImmediate = false;
+  /** No delivery id above this is in the database or in a batch taken for writing. */
+  private writtenUpTo: number;
+  private nextMessageId: number;
+  private readonly messageIds = new WeakMap<Message, number>();
+  /** A failure (or refusal) no commit() has reported yet: the next commit() rejects with it. */
+  private unreported: Error | undefined;
+  private closed = false;
+  private closing: Promise<void> | null = null;
+  private usedBytesValue = 0;
+  private readonly commitIntervalMs: number;
+  private readonly maxBatchOps: number;
+  private readonly maxDatabaseBytes: number;
+  private readonly now: () => number;
+
+  /**
+   * Prepares the database (pragmas, migrations) and returns the store. Takes ownership of `db`:
+   * it is closed if opening fails. A database with migrations this build does not know is refused
+   * with DatabaseTooNewError before anything is written to it.
+   */
+  static async open(db: SqlExecutor, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
+    const known = options.migrations ?? embeddedMigrations;
+    const now = options.now ?? (() => Date.now());
+    try {
+      if (db.kind === "file") {
+        // Connection settings only: nothing is written to the file before the version check.
+        await db.run(`PRAGMA busy_timeout = ${Math.floor(options.busyTimeoutMs ?? 5000)}`);
+        await db.run("PRAGMA foreign_keys = ON");
+        await db.run("PRAGMA synchronous = FULL");
+      }
+      const applied = await appliedMigrations(db);
+      checkKnown(db.location, applied, known);
+      if (db.kind === "file") {
+        const [mode] = await db.all("PRAGMA journal_mode = WAL");
+        if (mode && str(mode, "journal_mode").toLowerCase() !== "wal") {
+          throw new Error(`database ${db.location}: could not switch to WAL mode (got ${mode.journal_mode})`);
+        }
+      }
+      await applyMigrations(db, applied, known, now());
+      const [ids] = await db.all(
+        "SELECT (SELECT coalesce(max(id), 0) FROM deliveries) AS delivery, " +
+          "(SELECT coalesce(max(id), 0) FROM messages) AS message",
+      );
+      const store = new SqliteStore(db, options, now, num(ids, "delivery"), num(ids, "message") + 1);
+      if (store.maxDatabaseBytes > 0) await store.measure();
+      return store;
+    } catch (e: unknown) {
+      await db.close().catch(() => {}); // the open error is the one to report
+      throw e;
+    }
+  }
+
+  private constructor(
+    private readonly db: SqlExecutor,
+    options: SqliteStoreOptions,
+    now: () => number,
+    writtenUpTo: number,
+    nextMessageId: number,
+  ) {
+    this.commitIntervalMs = Math.max(0, options.commitIntervalMs ?? 2);
+    this.maxBatchOps = Math.max(1, options.maxBatchOps ?? 4096);
+    this.maxDatabaseBytes = Math.max(0, options.maxDatabaseBytes ?? 0);
+    this.now = now;
+    this.writtenUpTo = writtenUpTo;
+    this.nextMessageId = nextMessageId;
+    this.batch = new WriteBatch(writtenUpTo);
+  }
+
+  /** True while the database is past `maxDatabaseBytes` (new queued deliveries are refused). */
+  get full(): boolean {
+    return this.maxDatabaseBytes > 0 && this.usedBytesValue > this.maxDatabaseBytes;
+  }
+
+  /** Bytes in pages in use, as of the last transaction (measured only when `maxDatabaseBytes` > 0). */
+  get usedBytes(): number {
+    return this.usedBytesValue;
+  }
+
+  async load(): Promise<LoadedState> {
+    await this.barrier();
+    const result = await loadAll(this.db, this.now());
+    for (const [id, m] of result.messages) this.messageIds.set(m, id);
+    for (const { clientId, id } of result.expiredDeliveries) this.write().deleteDelivery(clientId, id);
+    for (const topic of result.expiredRetained) this.write().setRetained(topic, null);
+    return result.state;
+  }
+
+  // ---- writes: recorded in the pending batch ---------------------------------------------
+
+  /** The pending batch, with its flush armed; a dummy after close() (the next commit() reports it). */
+  private write(): WriteBatch {
+    if (this.closed) {
+      this.unreported ??= new StoreWriteError(`write to ${this.db.location} after close(): not stored`);
+      return new WriteBatch(0);
+    }
+    this.schedule();
+    return this.batch;
+  }
+
+  saveSession(session: StoredSession): void {
+    this.write().saveSession(session);
+  }
+  deleteSession(clientId: string): void {
+    this.write().deleteSession(clientId);
+  }
+  saveSubscription(clientId: string, subscription: StoredSubscription): void {
+    this.write().saveSubscription(clientId, subscription);
+  }
+  deleteSubscription(clientId: string, key: string): void {
+    this.write().deleteSubscription(clientId, key);
+  }
+  saveDelivery(clientId: string, delivery: StoredDelivery): void {
+    const batch = this.write();
+    if (this.full && batch.isNewDelivery(clientId, delivery.id)) batch.refuse();
+    else batch.saveDelivery(clientId, delivery);
+  }
+  deleteDelivery(clientId: string, id: number): void {
+    this.write().deleteDelivery(clientId, id);
+  }
+  saveAwaitingRelease(clientId: string, packetId: number): void {
+    this.write().setAwaitingRelease(clientId, packetId, true);
+  }
+  deleteAwaitingRelease(clientId: string, packetId: number): void {
+    this.write().setAwaitingRelease(clientId, packetId, false);
+  }
+  saveWill(clientId: string, will: StoredWill): void {
+    this.write().saveWill(clientId, will);
+  }
+  deleteWill(clientId: string): void {
+    this.write().deleteWill(clientId);
+  }
+  saveRetained(m: Message): void {
+    this.write().setRetained(m.topic, m);
+  }
+  deleteRetained(topic: string): void {
+    this.write().setRetained(topic, null);
+  }
+
+  // ---- group commit ----------------------------------------------------------------------
+
+  commit(): Promise<void> {
+    if (this.unreported) {
+      const error = this.unreported;
+      this.unreported = undefined;
+      return Promise.reject(error);
+    }
+    if (this.closed) return Promise.reject(new StoreWriteError(`store ${this.db.location} is closed`));
+    return this.barrier();
+  }
+
+  /** Resolves when every write recorded so far is committed (or rejects as commit() does). */
+  private barrier(): Promise<void> {
+    const target = this.batch.ops > 0 ? this.batch : this.inFlight;
+    if (!target) return Promise.resolve();
+    return new Promise((resolve, reject) => target.waiters.push({ seq: target.ops, resolve, reject }));
+  }
+
+  async close(): Promise<void> {
+    this.closing ??= (async () => {
+      const unreported = this.unreported;
+      this.closed = true;
+      const last = this.barrier();
+      void this.flush();
+      try {
+        await last;
+        if (unreported) throw unreported;
+      } finally {
+        await this.db.close();
+      }
+    })();
+    return this.closing;
+  }
+
+  private schedule(): void {
+    if (this.inFlight) return; // the running transaction schedules the next one when it ends
+    const immediate = this.batch.ops + 1 >= this.maxBatchOps;
+    if (this.timer !== undefined) {
+      if (!immediate || this.timerImmediate) return;
+      clearTimeout(this.timer);
+    }
+    this.timerImmediate = immediate;
+    this.timer = setTimeout(this.onTimer, immediate ? 0 : this.commitIntervalMs);
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    void this.flush();
+  };
+
+  private readonly messageId = (m: Message): number => {
+    let id = this.messageIds.get(m);
+    if (id === undefined) this.messageIds.set(m, id = this.nextMessageId++);
+    return id;
+  };
+
+  /** Writes the pending batch in one transaction and settles its commits. Never rejects. */
+  private async flush(): Promise<void> {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.batch;
+    if (this.inFlight || batch.ops === 0) return;
+    this.inFlight = batch;
+    this.writtenUpTo = Math.max(this.writtenUpTo, batch.maxDeliveryId);
+    this.batch = new WriteBatch(this.writtenUpTo);
+    let error: Error | undefined;
+    try {
+      const statements = batch.statements(this.messageId);
+      if (statements.length > 0) await this.db.transaction(statements);
+    } catch (e: unknown) {
+      error = new StoreWriteError(
+        `group commit of ${batch.ops} writes to ${this.db.location} failed (rolled back): ${message(e)}`,
+        { cause: e },
+      );
+    }
+    if (!error && this.maxDatabaseBytes > 0) {
+      try {
+        await this.measure();
+      } catch (e: unknown) {
+        error = new StoreWriteError(`could not measure ${this.db.location} after a commit: ${message(e)}`, { cause: e });
+      }
+    }
+    this.inFlight = null;
+    this.settle(batch, error);
+    if (this.batch.ops > 0) this.schedule();
+  }
+
+  private settle(batch: WriteBatch, error: Error | undefined): void {
+    const refused = batch.firstRefused;
+    const full = () =>
+      new StoreFullError(
+        `database ${this.db.location} uses more than maxDatabaseBytes (${this.maxDatabaseBytes}): ` +
+          "new queued messages are refused until space is freed",
+      );
+    for (const waiter of batch.waiters) {
+      if (error) waiter.reject(error);
+      else if (waiter.seq > refused) waiter.reject(full());
+      else waiter.resolve();
+    }
+    // A failure or refusal after the last commit() of the batch goes to the next commit() call.
+    if (error && !batch.waiters.some((w) => w.seq >= batch.ops)) this.unreported ??= error;
+    else if (!error && refused !== Infinity && !batch.waiters.some((w) => w.seq > refused)) this.unreported ??= full();
+  }
+
+  private async measure(): Promise<void> {
+    const [row] = await this.db.all(
+      "SELECT ((SELECT page_count FROM pragma_page_count()) - (SELECT freelist_count FROM pragma_freelist_count())) " +
+        "* (SELECT page_size FROM pragma_page_size()) AS used",
+    );
+    this.usedBytesValue = row ? num(row, "used") : 0;
+  }
+}
