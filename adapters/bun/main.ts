@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { serve } from "../../src/mod.ts";
 import { assets, serveHttp } from "./admin.ts";
 import { listenWebSocket } from "./http.ts";
+import { openStore } from "./sqlite.ts";
 import { listenTcp } from "./tcp.ts";
 
 function readTextFile(path: string): string | undefined {
@@ -30,6 +31,12 @@ await serve({
     const server = listenWebSocket(broker, host, port, path, logger);
     return { port: server.port ?? port, stop: () => server.stop() };
   },
+  openStore: (p) =>
+    openStore(p.store === "libsql" ? p.url! : p.path, {
+      commitIntervalMs: p.commitIntervalMs,
+      maxDatabaseBytes: p.maxDatabaseBytes,
+      authToken: p.authToken,
+    }),
   serveHttp,
   assets,
 });

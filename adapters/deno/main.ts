@@ -2,6 +2,7 @@
 import { serve } from "../../src/mod.ts";
 import { assets, readTextFile, serveHttp } from "./admin.ts";
 import { listenWebSocket } from "./http.ts";
+import { openStore } from "./sqlite.ts";
 import { listenTcp } from "./tcp.ts";
 
 const encoder = new TextEncoder();
@@ -23,6 +24,12 @@ await serve({
   onSignal: (signal, handler) => Deno.addSignalListener(signal, handler),
   listenTcp,
   listenWebSocket,
+  openStore: (p) =>
+    openStore(p.store === "libsql" ? p.url! : p.path, {
+      commitIntervalMs: p.commitIntervalMs,
+      maxDatabaseBytes: p.maxDatabaseBytes,
+      authToken: p.authToken,
+    }),
   serveHttp,
   assets,
 });

@@ -13,7 +13,9 @@ import type { AssetReader } from "../admin/mod.ts";
 import type { Broker } from "../core/broker.ts";
 import { createBroker } from "../core/broker.ts";
 import { type ConfigOptions, parseArgs, USAGE, VERSION } from "../config/cli.ts";
-import type { Config } from "../config/schema.ts";
+import type { Config, PersistenceConfig } from "../config/schema.ts";
+import { MemoryStore } from "../store/memory.ts";
+import type { Store } from "../store/types.ts";
 import type { Logger } from "../ports/logger.ts";
 import { type CommandIo, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, reportProblems, runConfigCommand } from "./commands.ts";
 import { resolveConfig } from "./config-source.ts";
@@ -40,6 +42,8 @@ export interface RuntimeAdapter extends CommandIo {
   onSignal(signal: "SIGTERM" | "SIGINT" | "SIGHUP", handler: () => void): void;
   listenTcp(broker: Broker, host: string, port: number, logger: Logger): Listener;
   listenWebSocket(broker: Broker, host: string, port: number, path: string, logger: Logger): Listener;
+  /** Open the durable store (sqlite or libsql; "memory" is handled here). */
+  openStore(persistence: PersistenceConfig): Promise<Store>;
   /** Serve the admin app over HTTP. */
   serveHttp(fetch: Fetch, host: string, port: number): Listener;
   /** Reads the console's files (web/): from the disk from source, from inside the executable when compiled. */
@@ -48,6 +52,24 @@ export interface RuntimeAdapter extends CommandIo {
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/** The configured store, or undefined (after one clear log line) when it cannot be opened. */
+async function openStore(runtime: RuntimeAdapter, persistence: PersistenceConfig, logger: Logger): Promise<Store | undefined> {
+  if (persistence.store === "memory") {
+    logger.warn("persistence.store is memory: sessions, queued and retained messages do not survive a restart");
+    return new MemoryStore();
+  }
+  const where = persistence.store === "libsql" ? persistence.url : persistence.path;
+  try {
+    const store = await runtime.openStore(persistence);
+    logger.info("store opened", { store: persistence.store, location: where });
+    return store;
+  } catch (e: unknown) {
+    const cause = e instanceof Error && e.cause ? errorText(e.cause) : undefined;
+    logger.error("cannot open the store", { store: persistence.store, location: where, error: errorText(e), cause });
+    return undefined;
+  }
 }
 
 export async function serve(runtime: RuntimeAdapter): Promise<void> {
@@ -83,13 +105,72 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
   });
   const logger = logging.logger;
   logger.info("starting", { version: VERSION, runtime: runtime.name, config: loaded.file ?? "built-in defaults" });
-  const broker = createBroker(config, { logger, runtime: runtime.name });
   const readiness = new Readiness();
+  readiness.require("store");
   readiness.require("listeners");
+  const store = await openStore(runtime, config.persistence, logger);
+  if (!store) return runtime.exit(EXIT_FAILURE);
+  const broker = createBroker(config, { logger, runtime: runtime.name, store });
+  try {
+    await broker.start();
+  } catch (e: unknown) {
+    logger.error("cannot load the stored state", { error: errorText(e) });
+    return runtime.exit(EXIT_FAILURE);
+  }
+  readiness.done("store");
   const startedAt = Date.now();
 
   const listeners: Listener[] = [];
   let admin: Listener | undefined;
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      logger.warn("second signal during shutdown: exiting now", { signal });
+      return runtime.exit(EXIT_FAILURE);
+    }
+    stopping = true;
+    readiness.shuttingDown();
+    const timeout = config.shutdown.timeout;
+    logger.info("shutting down", { signal, timeout });
+    const deadline = setTimeout(() => {
+      logger.error("shutdown took too long: exiting anyway", { timeout });
+      runtime.exit(EXIT_FAILURE);
+    }, timeout * 1000);
+    for (const listener of listeners) listener.stop(); // then clients get DISCONNECT 0x8B
+    try {
+      await broker.close();
+    } catch (e: unknown) {
+      logger.error("shutdown failed", { error: errorText(e) });
+      runtime.exit(EXIT_FAILURE);
+    }
+    clearTimeout(deadline);
+    admin?.stop();
+    logger.info("stopped");
+    runtime.exit(EXIT_OK);
+  };
+
+  const reload = () => {
+    if (stopping) return;
+    const next = resolveConfig(runtime, runtime.env, options);
+    if (!next.ok) {
+      logger.error("reload failed: configuration invalid, keeping the running one", { problems: next.problems });
+      return;
+    }
+    const plan = planReload(config, next.config);
+    if (plan.live.length) {
+      logging.reconfigure(next.config.logging);
+      config = { ...config, logging: next.config.logging };
+    }
+    logger.info("configuration reloaded", { file: next.file ?? "built-in defaults", applied: plan.live });
+    if (plan.restart.length) logger.warn("needs restart", { keys: plan.restart });
+  };
+
+  // Before anything listens: a signal right after "ready" must find its handler.
+  runtime.onSignal("SIGTERM", () => void shutdown("SIGTERM"));
+  runtime.onSignal("SIGINT", () => void shutdown("SIGINT"));
+  runtime.onSignal("SIGHUP", reload);
+
   if (config.admin.enabled) {
     const app = createAdminApp({
       version: VERSION,
@@ -135,50 +216,4 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
   readiness.done("listeners");
   logger.info("ready", { version: VERSION, runtime: runtime.name });
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) {
-      logger.warn("second signal during shutdown: exiting now", { signal });
-      return runtime.exit(EXIT_FAILURE);
-    }
-    stopping = true;
-    readiness.shuttingDown();
-    const timeout = config.shutdown.timeout;
-    logger.info("shutting down", { signal, timeout });
-    const deadline = setTimeout(() => {
-      logger.error("shutdown took too long: exiting anyway", { timeout });
-      runtime.exit(EXIT_FAILURE);
-    }, timeout * 1000);
-    for (const listener of listeners) listener.stop(); // then clients get DISCONNECT 0x8B
-    try {
-      await broker.close();
-    } catch (e: unknown) {
-      logger.error("shutdown failed", { error: errorText(e) });
-      runtime.exit(EXIT_FAILURE);
-    }
-    clearTimeout(deadline);
-    admin?.stop();
-    logger.info("stopped");
-    runtime.exit(EXIT_OK);
-  };
-
-  const reload = () => {
-    if (stopping) return;
-    const next = resolveConfig(runtime, runtime.env, options);
-    if (!next.ok) {
-      logger.error("reload failed: configuration invalid, keeping the running one", { problems: next.problems });
-      return;
-    }
-    const plan = planReload(config, next.config);
-    if (plan.live.length) {
-      logging.reconfigure(next.config.logging);
-      config = { ...config, logging: next.config.logging };
-    }
-    logger.info("configuration reloaded", { file: next.file ?? "built-in defaults", applied: plan.live });
-    if (plan.restart.length) logger.warn("needs restart", { keys: plan.restart });
-  };
-
-  runtime.onSignal("SIGTERM", () => void shutdown("SIGTERM"));
-  runtime.onSignal("SIGINT", () => void shutdown("SIGINT"));
-  runtime.onSignal("SIGHUP", reload);
 }

@@ -8,6 +8,7 @@
  * `.strict()` so unknown keys are errors with a suggestion). Nothing else has to know about it.
  */
 import { z } from "zod";
+import { persistenceSchema } from "./persistence.ts";
 
 const port = z.number().int().min(0).max(65535);
 
@@ -80,11 +81,13 @@ export const configSchema = z.object({
   admin: adminSchema.prefault({}).describe("admin HTTP port: health checks, console and (later) the admin API"),
   sys: sysSchema.prefault({}).describe("$SYS topics"),
   shutdown: shutdownSchema.prefault({}).describe("graceful shutdown"),
+  persistence: persistenceSchema.prefault({}).describe("durable state: sessions, queued messages, retained messages, wills"),
 }).strict();
 
 export type Config = z.infer<typeof configSchema>;
 export type MqttLimits = z.infer<typeof mqttSchema>;
 export type ListenerConfig = z.infer<typeof listenerSchema>;
+export type { PersistenceConfig } from "./persistence.ts";
 
 export function defaultConfig(): Config {
   return configSchema.parse({});

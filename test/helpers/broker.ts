@@ -5,7 +5,9 @@
  * process exits.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -49,7 +51,24 @@ export interface StartBrokerOptions {
   set?: Record<string, string | number | boolean>;
   /** Extra command-line arguments, appended last. */
   args?: string[];
+  /**
+   * The SQLite file (persistence.path). Default: a fresh file in a temp directory per broker, so
+   * tests never share state; start a second broker with the same file to test a restart.
+   */
+  database?: string;
 }
+
+/** A path for a new, empty database file (its directory is removed when the test process exits). */
+export function tempDatabase(name = "gannet"): string {
+  const dir = mkdtempSync(join(tmpdir(), "gannet-test-"));
+  tempDirs.push(dir);
+  return join(dir, `${name}.db`);
+}
+
+const tempDirs: string[] = [];
+process.on("exit", () => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 /** Repository root (this file lives in test/helpers/). */
 export const REPO_ROOT: string = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -110,7 +129,7 @@ function commandFor(runtime: Runtime): { cmd: string; args: string[] } {
   if (runtime === "bun") return { cmd: bin("bun"), args: ["adapters/bun/main.ts"] };
   return {
     cmd: bin("deno"),
-    args: ["run", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", "adapters/deno/main.ts"],
+    args: ["run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "--allow-sys", "adapters/deno/main.ts"],
   };
 }
 
@@ -268,6 +287,7 @@ export function sleep(ms: number): Promise<void> {
 export async function startBroker(opts: StartBrokerOptions): Promise<RunningBroker> {
   installExitHook();
   const { cmd, args: base } = commandFor(opts.runtime);
+  const database = opts.database ?? tempDatabase();
   let lastError = "";
   for (let attempt = 1; attempt <= MAX_START_ATTEMPTS; attempt++) {
     const [port, wsPort] = await twoFreePorts();
@@ -279,6 +299,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
       "--log-format", "json",
       "--log-level", "debug",
     ];
+    args.push("--set", `persistence.path=${database}`);
     for (const [key, value] of Object.entries(opts.set ?? {})) args.push("--set", `${key}=${String(value)}`);
     if (opts.args) args.push(...opts.args);
 
