@@ -42,7 +42,22 @@ export function bunSqliteExecutor(db: Database): SqlExecutor {
     location: db.filename,
     all: (sql, values = []) => attempt(() => db.query(sql).all(...params(values)) as SqlRow[]),
     run: (sql, values = []) => attempt(() => void db.query(sql).run(...params(values))),
-    transaction: (statements) => attempt(() => transaction.immediate(statements)),
+    transaction: (statements) =>
+      attempt(() => {
+        try {
+          transaction.immediate(statements);
+        } catch (e: unknown) {
+          // A failed COMMIT can leave the transaction open (SQLITE_BUSY): end it, or no later one could begin.
+          if (db.inTransaction) {
+            try {
+              db.run("ROLLBACK");
+            } catch (rollback: unknown) {
+              throw new AggregateError([e, rollback], "transaction failed and could not be rolled back");
+            }
+          }
+          throw e;
+        }
+      }),
     close: () => attempt(() => db.close()),
   };
 }

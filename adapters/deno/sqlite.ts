@@ -21,7 +21,8 @@ export function openStore(urlOrPath: string, options: OpenStoreOptions = {}): Pr
   }
   const url = urlOrPath.startsWith("file:") ? urlOrPath : `file:${urlOrPath}`;
   const location = urlOrPath.startsWith("file:") ? decodeURIComponent(new URL(urlOrPath).pathname) : urlOrPath;
-  return SqliteStore.open(libsqlExecutor(createClient({ url }), "file", location), options);
+  // One connection: the store's pragmas (foreign_keys, synchronous, busy_timeout) are per connection.
+  return SqliteStore.open(libsqlExecutor(createClient({ url, concurrency: 1 }), "file", location), options);
 }
 
 function withoutCredentials(url: string): string {

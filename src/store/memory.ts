@@ -66,7 +66,9 @@ export class MemoryStore implements Store {
   /** The client's stored session, or undefined (and the next commit() rejects). */
   private of(clientId: string, what: string): MemorySession | undefined {
     const s = this.sessions.get(clientId);
-    if (!s) this.error ??= new StoreWriteError(`${what} for client ${JSON.stringify(clientId)}, which has no stored session`);
+    if (!s) {
+      this.error ??= new StoreWriteError(`${what} for client ${JSON.stringify(clientId)}, which has no stored session`);
+    }
     if (this.closed) this.error ??= new StoreWriteError(`${what} after close(): not stored`);
     return s;
   }

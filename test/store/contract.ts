@@ -4,9 +4,9 @@
  * Runners: memory.test.ts, sqlite-bun.test.ts (bun:sqlite), libsql.deno.ts (libSQL on Deno).
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import type { Store } from "../../src/store/types.ts";
+import { sqliteContract } from "./contract-sqlite.ts";
 import {
   delivery,
   message,
@@ -86,16 +86,22 @@ export function storeContract(target: StoreTarget): void {
       store.saveDelivery("c", delivery(10, rich, { qos: 2, subscriptionIdentifiers: [3, 4] }));
       store.saveDelivery("c", delivery(20, message()));
       await store.commit();
-      store.saveDelivery("c", delivery(10, rich, { qos: 2, subscriptionIdentifiers: [3, 4], packetId: 5, state: "awaitingComp" }));
+      store.saveDelivery(
+        "c",
+        delivery(10, rich, { qos: 2, subscriptionIdentifiers: [3, 4], packetId: 5, state: "awaitingComp" }),
+      );
       store.saveDelivery("c", delivery(20, message(), { packetId: 6, state: "awaitingAck" }));
       store.deleteDelivery("c", 20);
       await store.commit();
       store = await target.restart(store, dir);
       const [c] = (await store.load()).sessions;
-      assert.deepEqual(plain(c!.deliveries), plain([
-        delivery(10, rich, { qos: 2, subscriptionIdentifiers: [3, 4], packetId: 5, state: "awaitingComp" }),
-        delivery(30, empty, { qos: 2, retain: true }),
-      ]));
+      assert.deepEqual(
+        plain(c!.deliveries),
+        plain([
+          delivery(10, rich, { qos: 2, subscriptionIdentifiers: [3, 4], packetId: 5, state: "awaitingComp" }),
+          delivery(30, empty, { qos: 2, retain: true }),
+        ]),
+      );
       assert.ok(c!.deliveries[0]!.message.payload instanceof Uint8Array);
       assert.ok(c!.deliveries[0]!.message.properties.correlationData instanceof Uint8Array);
       return store;
@@ -158,7 +164,9 @@ export function storeContract(target: StoreTarget): void {
       assert.deepEqual(sessions.map((s) => s.clientId), ["g"]);
       assert.equal(sessions[0]!.deliveries.length, 1);
       if (sqlite) {
-        for (const [table, n] of [["subscriptions", 1], ["deliveries", 1], ["awaiting_release", 1], ["wills", 1]] as const) {
+        for (
+          const [table, n] of [["subscriptions", 1], ["deliveries", 1], ["awaiting_release", 1], ["wills", 1]] as const
+        ) {
           assert.equal(await count(dir, table), n, table);
         }
         assert.equal(await count(dir, "messages"), 2, "g's delivery message and will message remain");
@@ -187,32 +195,35 @@ export function storeContract(target: StoreTarget): void {
       return store;
     });
 
-    scenario("a message fanned out to many sessions is stored once, until its last reference goes", async (store, dir) => {
-      const m = message({ retain: true, payload: new Uint8Array(10_000) });
-      for (let i = 0; i < 50; i++) {
-        store.saveSession(session(`fan${i}`));
-        store.saveDelivery(`fan${i}`, delivery(100 + i, m));
-      }
-      store.saveRetained(m);
-      await store.commit();
-      store = await target.restart(store, dir);
-      const { sessions, retained } = await store.load();
-      assert.equal(sessions.length, 50);
-      if (sqlite) assert.equal(await count(dir, "messages"), 1);
-      const loaded = sessions.map((s) => s.deliveries[0]!.message);
-      assert.ok(loaded.every((x) => x === retained[0]), "loaded once, shared by reference");
-      // After a restart the loaded objects keep their row: new references do not copy the payload.
-      store.saveSession(session("late"));
-      store.saveDelivery("late", delivery(1000, retained[0]!));
-      for (let i = 0; i < 50; i++) store.deleteDelivery(`fan${i}`, 100 + i);
-      store.deleteRetained(m.topic);
-      await store.commit();
-      if (sqlite) assert.equal(await count(dir, "messages"), 1);
-      store.deleteDelivery("late", 1000);
-      await store.commit();
-      if (sqlite) assert.equal(await count(dir, "messages"), 0);
-      return store;
-    });
+    scenario(
+      "a message fanned out to many sessions is stored once, until its last reference goes",
+      async (store, dir) => {
+        const m = message({ retain: true, payload: new Uint8Array(10_000) });
+        for (let i = 0; i < 50; i++) {
+          store.saveSession(session(`fan${i}`));
+          store.saveDelivery(`fan${i}`, delivery(100 + i, m));
+        }
+        store.saveRetained(m);
+        await store.commit();
+        store = await target.restart(store, dir);
+        const { sessions, retained } = await store.load();
+        assert.equal(sessions.length, 50);
+        if (sqlite) assert.equal(await count(dir, "messages"), 1);
+        const loaded = sessions.map((s) => s.deliveries[0]!.message);
+        assert.ok(loaded.every((x) => x === retained[0]), "loaded once, shared by reference");
+        // After a restart the loaded objects keep their row: new references do not copy the payload.
+        store.saveSession(session("late"));
+        store.saveDelivery("late", delivery(1000, retained[0]!));
+        for (let i = 0; i < 50; i++) store.deleteDelivery(`fan${i}`, 100 + i);
+        store.deleteRetained(m.topic);
+        await store.commit();
+        if (sqlite) assert.equal(await count(dir, "messages"), 1);
+        store.deleteDelivery("late", 1000);
+        await store.commit();
+        if (sqlite) assert.equal(await count(dir, "messages"), 0);
+        return store;
+      },
+    );
 
     scenario("group commit: many writes, one commit, every commit caller resolves", async (store, dir) => {
       const before = sqlite?.transactions.length ?? 0;
@@ -304,20 +315,23 @@ export function storeContract(target: StoreTarget): void {
         await store.close();
       }));
 
-    scenario("a write for a client with no stored session rejects the commit; the store carries on", async (store, dir) => {
-      store.saveSession(session("ok"));
-      store.saveSubscription("nobody", subscription("s"));
-      const error = await rejection(store.commit());
-      assert.equal(error.name, "StoreWriteError");
-      if (sqlite) assert.ok(error.cause instanceof Error, "the driver's error is the cause");
-      store.saveSession(session("ok2"));
-      store.saveSubscription("ok2", subscription("s"));
-      await store.commit();
-      store = await target.restart(store, dir);
-      const ids = (await store.load()).sessions.map((s) => s.clientId);
-      assert.ok(ids.includes("ok2"));
-      return store;
-    });
+    scenario(
+      "a write for a client with no stored session rejects the commit; the store carries on",
+      async (store, dir) => {
+        store.saveSession(session("ok"));
+        store.saveSubscription("nobody", subscription("s"));
+        const error = await rejection(store.commit());
+        assert.equal(error.name, "StoreWriteError");
+        if (sqlite) assert.ok(error.cause instanceof Error, "the driver's error is the cause");
+        store.saveSession(session("ok2"));
+        store.saveSubscription("ok2", subscription("s"));
+        await store.commit();
+        store = await target.restart(store, dir);
+        const ids = (await store.load()).sessions.map((s) => s.clientId);
+        assert.ok(ids.includes("ok2"));
+        return store;
+      },
+    );
 
     if (target.durable) {
       test("close() commits what is pending; commit() after close() rejects", () =>
@@ -332,51 +346,6 @@ export function storeContract(target: StoreTarget): void {
         }));
     }
 
-    if (sqlite) {
-      test("a database with a migration this build does not know is refused, byte for byte untouched", () =>
-        withDir(async (dir) => {
-          const store = await target.open(dir);
-          store.saveSession(session("keep"));
-          await store.close();
-          await sqlite.query(dir, "INSERT INTO gannet_migrations (id, applied_at) VALUES ('9999_from_the_future', 1)");
-          const file = sqlite.file(dir);
-          const before = readFileSync(file);
-          const error = await rejection(target.open(dir));
-          assert.equal(error.name, "DatabaseTooNewError");
-          assert.match(error.message, /9999_from_the_future/);
-          assert.match(error.message, /0000_initial/);
-          assert.ok(error.message.includes(file), `names the file: ${error.message}`);
-          assert.ok(before.equals(readFileSync(file)), "file bytes unchanged");
-        }));
-
-      test("past maxDatabaseBytes new deliveries are refused with StoreFullError; updates and deletes go through", () =>
-        withDir(async (dir) => {
-          const options = { maxDatabaseBytes: 128 * 1024 };
-          const store = await target.open(dir, options) as Store & { readonly full: boolean };
-          assert.equal(store.full, false);
-          store.saveSession(session("big"));
-          let id = 0;
-          let error: Error | undefined;
-          while (!error && id < 100) {
-            store.saveDelivery("big", delivery(++id, message({ payload: new Uint8Array(8192) })));
-            error = await store.commit().then(() => undefined, (e: Error) => e);
-          }
-          assert.equal(error?.name, "StoreFullError");
-          assert.ok(store.full);
-          const stored = id - 1;
-          store.saveDelivery("big", delivery(1, message(), { packetId: 1, state: "awaitingAck" }));
-          store.saveSession(session("big", 7));
-          await store.commit();
-          for (let i = 1; i <= stored; i++) store.deleteDelivery("big", i);
-          await store.commit();
-          assert.equal(store.full, false, "deletes free the space");
-          store.saveDelivery("big", delivery(++id));
-          await store.commit();
-          await store.close();
-          const reopened = await target.open(dir, options);
-          assert.deepEqual((await reopened.load()).sessions[0]!.deliveries.map((d) => d.id), [id]);
-          await reopened.close();
-        }));
-    }
+    if (sqlite) sqliteContract(target, sqlite);
   });
 }

@@ -1,4 +1,5 @@
 /** Shared pieces of the store contract suite: the target description, temp dirs, sample data. */
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +11,8 @@ export interface TargetOptions {
   now?: () => number;
   maxDatabaseBytes?: number;
   commitIntervalMs?: number;
+  /** SQLite targets: `PRAGMA max_page_count` on the store's connection, to make the "disk" fill up. */
+  maxPageCount?: number;
 }
 
 /** One Store implementation under test. */
@@ -117,4 +120,20 @@ export async function rejection(promise: Promise<unknown>): Promise<Error> {
     throw new Error(`rejected with a non-Error: ${String(e)}`);
   }
   throw new Error("expected a rejection, but it resolved");
+}
+
+/** Runs a command to completion (node:child_process, so that both runtimes type-check this file). */
+export function runCommand(
+  command: string,
+  args: string[],
+  cwd: string,
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env: { ...process.env, NO_COLOR: "1" } });
+    let output = "";
+    child.stdout.on("data", (chunk: Uint8Array) => (output += new TextDecoder().decode(chunk)));
+    child.stderr.on("data", (chunk: Uint8Array) => (output += new TextDecoder().decode(chunk)));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, output }));
+  });
 }

@@ -20,8 +20,9 @@ const transactions: string[][] = [];
 const target: StoreTarget = {
   name: "libSQL file (Deno)",
   durable: true,
-  open: (dir, options) => {
-    const client = createClient({ url: `file:${file(dir)}` });
+  open: async (dir, options) => {
+    const client = createClient({ url: `file:${file(dir)}`, concurrency: 1 });
+    if (options?.maxPageCount) await client.execute(`PRAGMA max_page_count = ${options.maxPageCount}`);
     return SqliteStore.open(recording(libsqlExecutor(client, "file", file(dir)), transactions), options);
   },
   restart: async (store, dir, options) => {

@@ -18,6 +18,7 @@ const target: StoreTarget = {
   durable: true,
   open: (dir, options) => {
     const db = new Database(file(dir), { create: true, strict: true });
+    if (options?.maxPageCount) db.run(`PRAGMA max_page_count = ${options.maxPageCount}`);
     return SqliteStore.open(recording(bunSqliteExecutor(db), transactions), options);
   },
   restart: async (store, dir, options) => {

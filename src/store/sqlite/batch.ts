@@ -8,38 +8,89 @@ import type { StoredDelivery, StoredSession, StoredSubscription, StoredWill } fr
 import type { SqlStatement, SqlValue } from "./executor.ts";
 import { messageParams } from "./rows.ts";
 
-export const SQL = {
-  deleteSession: [
-    "DELETE FROM subscriptions WHERE client_id = ?",
-    "DELETE FROM deliveries WHERE client_id = ?",
-    "DELETE FROM awaiting_release WHERE client_id = ?",
-    "DELETE FROM wills WHERE client_id = ?",
-    "DELETE FROM sessions WHERE client_id = ?",
-  ],
-  saveSession: "INSERT INTO sessions (client_id, expiry_interval, disconnected_at) VALUES (?, ?, ?) " +
-    "ON CONFLICT (client_id) DO UPDATE SET expiry_interval = excluded.expiry_interval, " +
-    "disconnected_at = excluded.disconnected_at",
-  saveSubscription: "INSERT INTO subscriptions (client_id, key, qos, no_local, retain_as_published, retain_handling, " +
-    "subscription_identifier) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (client_id, key) DO UPDATE SET " +
-    "qos = excluded.qos, no_local = excluded.no_local, retain_as_published = excluded.retain_as_published, " +
-    "retain_handling = excluded.retain_handling, subscription_identifier = excluded.subscription_identifier",
-  deleteSubscription: "DELETE FROM subscriptions WHERE client_id = ? AND key = ?",
-  saveMessage: "INSERT OR IGNORE INTO messages (id, topic, payload, qos, retain, properties, expires_at, origin) " +
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-  saveDelivery: "INSERT INTO deliveries (client_id, id, qos, retain, subscription_identifiers, packet_id, state, " +
-    "message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (client_id, id) DO UPDATE SET qos = excluded.qos, " +
-    "retain = excluded.retain, subscription_identifiers = excluded.subscription_identifiers, " +
-    "packet_id = excluded.packet_id, state = excluded.state", // a delivery's message is fixed by its id
-  deleteDelivery: "DELETE FROM deliveries WHERE client_id = ? AND id = ?",
-  saveAwaitingRelease: "INSERT OR IGNORE INTO awaiting_release (client_id, packet_id) VALUES (?, ?)",
-  deleteAwaitingRelease: "DELETE FROM awaiting_release WHERE client_id = ? AND packet_id = ?",
+/**
+ * A statement over many rows: `head`, then `row` once per row (comma-separated), then `tail`.
+ * Rows go in chunks of CHUNK_SIZES, so a driver's statement cache sees a few texts per shape.
+ */
+interface Shape {
+  head: string;
+  row: string;
+  tail: string;
+}
+
+const upsert = (table: string, columns: string, key: string, update: string[]): Shape => ({
+  head: `INSERT INTO ${table} (${columns}) VALUES `,
+  row: `(${columns.split(",").map(() => "?").join(", ")})`,
+  tail: update.length
+    ? ` ON CONFLICT (${key}) DO UPDATE SET ${update.map((c) => `${c} = excluded.${c}`).join(", ")}`
+    : "",
+});
+const insertOrIgnore = (table: string, columns: string): Shape => ({
+  ...upsert(table, columns, "", []),
+  head: `INSERT OR IGNORE INTO ${table} (${columns}) VALUES `,
+});
+/** Row-value IN: SQLite searches the primary key index for each row. */
+const deleteWhere = (table: string, key: string): Shape =>
+  key.includes(",")
+    ? {
+      head: `DELETE FROM ${table} WHERE (${key}) IN (VALUES `,
+      row: `(${key.split(",").map(() => "?").join(", ")})`,
+      tail: ")",
+    }
+    : { head: `DELETE FROM ${table} WHERE ${key} IN (`, row: "?", tail: ")" };
+
+export const SHAPES = {
+  session: upsert("sessions", "client_id, expiry_interval, disconnected_at", "client_id", [
+    "expiry_interval",
+    "disconnected_at",
+  ]),
+  subscription: upsert(
+    "subscriptions",
+    "client_id, key, qos, no_local, retain_as_published, retain_handling, subscription_identifier",
+    "client_id, key",
+    ["qos", "no_local", "retain_as_published", "retain_handling", "subscription_identifier"],
+  ),
+  subscriptionDelete: deleteWhere("subscriptions", "client_id, key"),
+  message: insertOrIgnore("messages", "id, topic, payload, qos, retain, properties, expires_at, origin"),
+  // A delivery's message is fixed by its id: message_id is not updated.
+  delivery: upsert(
+    "deliveries",
+    "client_id, id, qos, retain, subscription_identifiers, packet_id, state, message_id",
+    "client_id, id",
+    ["qos", "retain", "subscription_identifiers", "packet_id", "state"],
+  ),
+  deliveryDelete: deleteWhere("deliveries", "client_id, id"),
+  awaitingRelease: insertOrIgnore("awaiting_release", "client_id, packet_id"),
+  awaitingReleaseDelete: deleteWhere("awaiting_release", "client_id, packet_id"),
   // Wills and retained entries are replaced by delete + insert: the old message is collected in the
   // delete phase, before any row of the batch could need it (INSERT OR IGNORE brings it back if so).
-  saveWill: "INSERT INTO wills (client_id, publish_at, message_expiry_interval, message_id) VALUES (?, ?, ?, ?)",
-  deleteWill: "DELETE FROM wills WHERE client_id = ?",
-  saveRetained: "INSERT INTO retained (topic, message_id) VALUES (?, ?)",
-  deleteRetained: "DELETE FROM retained WHERE topic = ?",
+  will: upsert("wills", "client_id, publish_at, message_expiry_interval, message_id", "", []),
+  willDelete: deleteWhere("wills", "client_id"),
+  retained: upsert("retained", "topic, message_id", "", []),
+  retainedDelete: deleteWhere("retained", "topic"),
 } as const;
+
+const SESSION_DELETE = ["subscriptions", "deliveries", "awaiting_release", "wills", "sessions"]
+  .map((table) => `DELETE FROM ${table} WHERE client_id = ?`);
+
+const CHUNK_SIZES = [256, 32, 8, 1];
+const texts = new Map<Shape, string[]>();
+
+function sqlFor(shape: Shape, rows: number): string {
+  let bySize = texts.get(shape);
+  if (!bySize) texts.set(shape, bySize = []);
+  return bySize[rows] ??= shape.head + Array<string>(rows).fill(shape.row).join(", ") + shape.tail;
+}
+
+/** Appends the statements writing `rows` with `shape` to `out`, a chunk at a time. */
+function emit(shape: Shape, rows: SqlValue[][], out: SqlStatement[]): void {
+  let i = 0;
+  for (const size of CHUNK_SIZES) {
+    for (; rows.length - i >= size; i += size) {
+      out.push({ sql: sqlFor(shape, size), params: size === 1 ? rows[i]! : rows.slice(i, i + size).flat() });
+    }
+  }
+}
 
 /** A row snapshot taken when the write was issued (the caller may reuse its objects), plus its message. */
 interface PendingRow {
@@ -98,7 +149,15 @@ export class WriteBatch {
 
   saveSubscription(clientId: string, s: StoredSubscription): void {
     this.ops++;
-    const row = [clientId, s.key, s.qos, s.noLocal ? 1 : 0, s.retainAsPublished ? 1 : 0, s.retainHandling, s.subscriptionIdentifier ?? null];
+    const row = [
+      clientId,
+      s.key,
+      s.qos,
+      s.noLocal ? 1 : 0,
+      s.retainAsPublished ? 1 : 0,
+      s.retainHandling,
+      s.subscriptionIdentifier ?? null,
+    ];
     (this.client(clientId).subscriptions ??= new Map()).set(s.key, row);
   }
 
@@ -140,7 +199,10 @@ export class WriteBatch {
 
   saveWill(clientId: string, w: StoredWill): void {
     this.ops++;
-    this.client(clientId).will = { params: [clientId, w.publishAt, w.messageExpiryInterval ?? null], message: w.message };
+    this.client(clientId).will = {
+      params: [clientId, w.publishAt, w.messageExpiryInterval ?? null],
+      message: w.message,
+    };
   }
 
   deleteWill(clientId: string): void {
@@ -159,41 +221,65 @@ export class WriteBatch {
    * rows reference (INSERT OR IGNORE: stored once, back if collected meanwhile), then those rows.
    */
   statements(messageId: (m: Message) => number): SqlStatement[] {
-    const deletes: SqlStatement[] = [];
-    const sessions: SqlStatement[] = [];
-    const rows: SqlStatement[] = [];
+    const rows = {
+      subscription: [] as SqlValue[][],
+      subscriptionDelete: [] as SqlValue[][],
+      delivery: [] as SqlValue[][],
+      deliveryDelete: [] as SqlValue[][],
+      awaitingRelease: [] as SqlValue[][],
+      awaitingReleaseDelete: [] as SqlValue[][],
+      will: [] as SqlValue[][],
+      willDelete: [] as SqlValue[][],
+      retained: [] as SqlValue[][],
+      retainedDelete: [] as SqlValue[][],
+      session: [] as SqlValue[][],
+    };
     const messages = new Map<number, Message>();
-    const withMessage = (sql: string, row: PendingRow) => {
+    const withMessage = (row: PendingRow): SqlValue[] => {
       const id = messageId(row.message);
       messages.set(id, row.message);
-      rows.push({ sql, params: [...row.params, id] });
+      return [...row.params, id];
     };
-    for (const clientId of this.sessionDeletes) {
-      for (const sql of SQL.deleteSession) deletes.push({ sql, params: [clientId] });
-    }
     for (const [clientId, ops] of this.clients) {
-      if (ops.session) sessions.push({ sql: SQL.saveSession, params: ops.session });
+      if (ops.session) rows.session.push(ops.session);
       for (const [key, row] of ops.subscriptions ?? []) {
-        if (row) rows.push({ sql: SQL.saveSubscription, params: row });
-        else deletes.push({ sql: SQL.deleteSubscription, params: [clientId, key] });
+        if (row) rows.subscription.push(row);
+        else rows.subscriptionDelete.push([clientId, key]);
       }
       for (const [id, row] of ops.deliveries ?? []) {
-        if (row) withMessage(SQL.saveDelivery, row);
-        else deletes.push({ sql: SQL.deleteDelivery, params: [clientId, id] });
+        if (row) rows.delivery.push(withMessage(row));
+        else rows.deliveryDelete.push([clientId, id]);
       }
       for (const [packetId, present] of ops.awaitingRelease ?? []) {
-        if (present) rows.push({ sql: SQL.saveAwaitingRelease, params: [clientId, packetId] });
-        else deletes.push({ sql: SQL.deleteAwaitingRelease, params: [clientId, packetId] });
+        (present ? rows.awaitingRelease : rows.awaitingReleaseDelete).push([clientId, packetId]);
       }
-      if (ops.will !== undefined) deletes.push({ sql: SQL.deleteWill, params: [clientId] });
-      if (ops.will) withMessage(SQL.saveWill, ops.will);
+      if (ops.will !== undefined) rows.willDelete.push([clientId]);
+      if (ops.will) rows.will.push(withMessage(ops.will));
     }
     for (const [topic, message] of this.retained) {
-      deletes.push({ sql: SQL.deleteRetained, params: [topic] });
-      if (message) withMessage(SQL.saveRetained, { params: [topic], message });
+      rows.retainedDelete.push([topic]);
+      if (message) rows.retained.push(withMessage({ params: [topic], message }));
     }
-    const inserts: SqlStatement[] = [];
-    for (const [id, message] of messages) inserts.push({ sql: SQL.saveMessage, params: messageParams(id, message) });
-    return [...deletes, ...sessions, ...inserts, ...rows];
+    const out: SqlStatement[] = [];
+    for (const clientId of this.sessionDeletes) {
+      for (const sql of SESSION_DELETE) out.push({ sql, params: [clientId] });
+    }
+    for (
+      const shape of [
+        "subscriptionDelete",
+        "deliveryDelete",
+        "awaitingReleaseDelete",
+        "willDelete",
+        "retainedDelete",
+        "session",
+      ] as const
+    ) {
+      emit(SHAPES[shape], rows[shape], out);
+    }
+    emit(SHAPES.message, [...messages].map(([id, m]) => messageParams(id, m)), out);
+    for (const shape of ["subscription", "delivery", "awaitingRelease", "will", "retained"] as const) {
+      emit(SHAPES[shape], rows[shape], out);
+    }
+    return out;
   }
 }

@@ -1,7 +1,9 @@
 /**
  * SqlExecutor over an @libsql/client `Client` (typed structurally: src/ imports no driver). Used by
  * the Deno adapter for files and by both adapters for libSQL servers. A write transaction is one
- * `batch(..., "write")`, which is atomic on a local file and over HTTP alike.
+ * `batch(..., "write")`, which is atomic on a local file and over HTTP alike. For a file, create
+ * the client with `concurrency: 1`: the store's pragmas hold per connection, and a pool of several
+ * could run a transaction on a connection without foreign_keys=ON and synchronous=FULL.
  */
 import type { SqlExecutor, SqlRow, SqlStatement, SqlValue } from "./executor.ts";
 

@@ -99,7 +99,12 @@ function subscriptionFromRow(row: SqlRow): StoredSubscription {
 }
 
 function deliveryFromRow(row: SqlRow, message: Message): StoredDelivery {
-  const delivery: StoredDelivery = { id: num(row, "id"), message, qos: qos(row, "qos"), retain: num(row, "retain") !== 0 };
+  const delivery: StoredDelivery = {
+    id: num(row, "id"),
+    message,
+    qos: qos(row, "qos"),
+    retain: num(row, "retain") !== 0,
+  };
   const identifiers = optStr(row, "subscription_identifiers");
   if (identifiers !== undefined) {
     const parsed: unknown = JSON.parse(identifiers);

@@ -1,12 +1,14 @@
 /**
  * The SQLite store. Design note:
  *
- * Group commit. Write calls only record into the pending WriteBatch (no I/O, no promise). The
- * first write of a batch arms a timer of `commitIntervalMs` (0 when the batch reaches
- * `maxBatchOps`); when it fires the batch becomes the in-flight one and is written in ONE
- * transaction, while new writes gather in a fresh batch. One transaction runs at a time: a batch
- * that fills up meanwhile goes next. Every non-empty batch is written this way, whether or not
- * someone commits, so nothing waits for a later commit() to reach the disk.
+ * Group commit. Write calls only record into the pending WriteBatch (no I/O, no promise). A timer
+ * then writes the batch in ONE transaction, while new writes gather in a fresh batch:
+ *   - a commit() waiting on it: as soon as `commitIntervalMs` has passed since the previous
+ *     transaction started (transactions at most every commitIntervalMs; at once when idle);
+ *   - no commit() yet: `commitIntervalMs` after its first write (nothing waits for a later commit()
+ *     to reach the disk);
+ *   - `maxBatchOps` writes: at once.
+ * One transaction runs at a time; the batch that gathers meanwhile goes as soon as it ends.
  *
  * commit() is the barrier: it resolves once every write issued before it is in a committed
  * transaction (it waits on the pending batch, or on the in-flight one when nothing is pending).
@@ -28,14 +30,7 @@
  */
 import type { Message } from "../../hooks/types.ts";
 import { StoreFullError, StoreWriteError } from "../errors.ts";
-import type {
-  LoadedState,
-  Store,
-  StoredDelivery,
-  StoredSession,
-  StoredSubscription,
-  StoredWill,
-} from "../types.ts";
+import type { LoadedState, Store, StoredDelivery, StoredSession, StoredSubscription, StoredWill } from "../types.ts";
 import { WriteBatch } from "./batch.ts";
 import type { SqlExecutor } from "./executor.ts";
 import { loadAll } from "./load.ts";
@@ -64,8 +59,12 @@ export class SqliteStore implements Store {
   readonly durable = true;
   private batch: WriteBatch;
   private inFlight: WriteBatch | null = null;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private timerImmediate = false;
+  /** The armed flush (setImmediate when due now: setTimeout(0) waits a millisecond or more). */
+  private timer: { cancel(): void } | undefined;
+  /** performance.now() at which the armed timer fires. */
+  private timerDue = 0;
+  /** performance.now() when the last transaction started (the rate limit). */
+  private lastFlushAt = -Infinity;
   /** No delivery id above this is in the database or in a batch taken for writing. */
   private writtenUpTo: number;
   private nextMessageId: number;
@@ -94,6 +93,14 @@ export class SqliteStore implements Store {
         await db.run(`PRAGMA busy_timeout = ${Math.floor(options.busyTimeoutMs ?? 5000)}`);
         await db.run("PRAGMA foreign_keys = ON");
         await db.run("PRAGMA synchronous = FULL");
+        const [check] = await db.all(
+          "SELECT (SELECT foreign_keys FROM pragma_foreign_keys()) AS fk, (SELECT synchronous FROM pragma_synchronous()) AS sync",
+        );
+        if (!check || num(check, "fk") !== 1 || num(check, "sync") !== 2) {
+          throw new Error(
+            `database ${db.location}: foreign_keys=ON and synchronous=FULL did not take (${JSON.stringify(check)})`,
+          );
+        }
       }
       const applied = await appliedMigrations(db);
       checkKnown(db.location, applied, known);
@@ -160,7 +167,8 @@ export class SqliteStore implements Store {
       this.unreported ??= new StoreWriteError(`write to ${this.db.location} after close(): not stored`);
       return new WriteBatch(0);
     }
-    this.schedule();
+    if (this.batch.ops + 1 >= this.maxBatchOps) this.arm(0);
+    else if (this.timer === undefined) this.arm(this.commitIntervalMs);
     return this.batch;
   }
 
@@ -219,6 +227,7 @@ export class SqliteStore implements Store {
   private barrier(): Promise<void> {
     const target = this.batch.ops > 0 ? this.batch : this.inFlight;
     if (!target) return Promise.resolve();
+    if (target === this.batch) this.arm(this.lastFlushAt + this.commitIntervalMs - performance.now());
     return new Promise((resolve, reject) => target.waiters.push({ seq: target.ops, resolve, reject }));
   }
 
@@ -227,7 +236,7 @@ export class SqliteStore implements Store {
       const unreported = this.unreported;
       this.closed = true;
       const last = this.barrier();
-      void this.flush();
+      void this.flush(); // now, whatever the interval
       try {
         await last;
         if (unreported) throw unreported;
@@ -238,15 +247,23 @@ export class SqliteStore implements Store {
     return this.closing;
   }
 
-  private schedule(): void {
-    if (this.inFlight) return; // the running transaction schedules the next one when it ends
-    const immediate = this.batch.ops + 1 >= this.maxBatchOps;
+  /** Makes sure the pending batch is written within `delay` ms (or as soon as the running transaction ends). */
+  private arm(delay: number): void {
+    if (this.inFlight) return; // the running transaction arms the next one when it ends
+    const now = performance.now();
+    const due = now + Math.max(0, delay);
     if (this.timer !== undefined) {
-      if (!immediate || this.timerImmediate) return;
-      clearTimeout(this.timer);
+      if (this.timerDue <= due) return;
+      this.timer.cancel();
     }
-    this.timerImmediate = immediate;
-    this.timer = setTimeout(this.onTimer, immediate ? 0 : this.commitIntervalMs);
+    this.timerDue = due;
+    if (due <= now) {
+      const handle = setImmediate(this.onTimer);
+      this.timer = { cancel: () => clearImmediate(handle) };
+    } else {
+      const handle = setTimeout(this.onTimer, due - now);
+      this.timer = { cancel: () => clearTimeout(handle) };
+    }
   }
 
   private readonly onTimer = (): void => {
@@ -262,11 +279,12 @@ export class SqliteStore implements Store {
 
   /** Writes the pending batch in one transaction and settles its commits. Never rejects. */
   private async flush(): Promise<void> {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
     const batch = this.batch;
     if (this.inFlight || batch.ops === 0) return;
     this.inFlight = batch;
+    this.lastFlushAt = performance.now();
     this.writtenUpTo = Math.max(this.writtenUpTo, batch.maxDeliveryId);
     this.batch = new WriteBatch(this.writtenUpTo);
     let error: Error | undefined;
@@ -283,12 +301,14 @@ export class SqliteStore implements Store {
       try {
         await this.measure();
       } catch (e: unknown) {
-        error = new StoreWriteError(`could not measure ${this.db.location} after a commit: ${message(e)}`, { cause: e });
+        error = new StoreWriteError(`could not measure ${this.db.location} after a commit: ${message(e)}`, {
+          cause: e,
+        });
       }
     }
     this.inFlight = null;
     this.settle(batch, error);
-    if (this.batch.ops > 0) this.schedule();
+    if (this.batch.ops > 0) this.arm(this.lastFlushAt + this.commitIntervalMs - performance.now());
   }
 
   private settle(batch: WriteBatch, error: Error | undefined): void {
