@@ -4,8 +4,9 @@
  * loaded rows back into sessions.
  *
  * Acknowledgement rule: a handler notes `writes` before it acts; if the count moved, its ack
- * waits for `commit()` (one group commit serves every ack of that moment). With the memory store
- * nothing is counted and acks go out at once.
+ * waits for `commit()` (one group commit serves every ack of that moment). With a store that is
+ * not durable (`persistence.store: memory`) nothing is written at all: the broker's memory already
+ * holds the state, and acks go out at once.
  */
 import type { Store, StoredDelivery, StoredSubscription, StoredWill } from "../store/types.ts";
 import type { Delivery, InflightEntry, SessionJournal } from "./session.ts";
@@ -31,7 +32,7 @@ export class Persistence {
   }
 
   private count(): void {
-    if (this.store.durable) this.writes++;
+    this.writes++;
   }
 
   journalFor(clientId: string): SessionJournal {
@@ -68,6 +69,7 @@ export class Persistence {
 
   /** Make `session` persistent (journal everything it holds) or not (forget it in the store). */
   setPersistent(session: Session, persistent: boolean, connected: boolean): void {
+    if (!this.durable) return;
     if (!persistent) {
       if (session.journal) {
         session.journal = null;
@@ -102,16 +104,19 @@ export class Persistence {
   }
 
   saveWill(clientId: string, will: StoredWill): void {
+    if (!this.durable) return;
     this.count();
     this.store.saveWill(clientId, will);
   }
 
   deleteWill(clientId: string): void {
+    if (!this.durable) return;
     this.count();
     this.store.deleteWill(clientId);
   }
 
   saveRetained(message: Message): void {
+    if (!this.durable) return;
     this.count();
     if (message.payload.length === 0) this.store.deleteRetained(message.topic);
     else this.store.saveRetained(message);
