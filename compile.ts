@@ -1,9 +1,192 @@
 /**
- * Builds the single executables (linux-x64 and linux-arm64) with `bun build --compile`.
- * Not yet: the executable, embedded migrations and console assets arrive with issue 4
- * ("Configuration, CLI, service and the single executable"). Until then run from source:
- *   npx bun run start        (Bun)
- *   npx deno task start      (Deno)
+ * Builds the single executables: `bun run compile [-- options]`.
+ *
+ *   dist/gannet-linux-x64      dist/gannet-linux-arm64      dist/SHA256SUMS
+ *
+ * Each is `bun build --compile --minify --bytecode --format=esm` of adapters/bun/main.ts with the
+ * console (web/) embedded as assets (read back through Bun.embeddedFiles). Bun never downloads a
+ * runtime here: every target gets --compile-executable-path, either this Bun itself (same
+ * platform) or the runtime from the npm package @oven/bun-linux-<arch> at exactly this Bun's
+ * version, fetched once with `npm pack` into .cache/bun-runtimes/ (npm checks its integrity; npm
+ * would refuse to *install* a foreign-CPU package without --force, `npm pack` does not care).
+ *
+ * Options:
+ *   --target linux-x64|linux-arm64|all   what to build (default all)
+ *   --no-bytecode                        skip --bytecode (slower start, see --measure)
+ *   --outdir DIR                         default dist
+ *   --measure                            also build x64 without bytecode and print start-up times,
+ *                                        sizes and idle RSS of both (x64 host only)
  */
-console.error("compile.ts: not yet implemented (issue 4); run from source with `npx bun run start`.");
-process.exit(1);
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { arch } from "node:os";
+import { basename, join, relative, resolve } from "node:path";
+
+const ROOT = import.meta.dir;
+const ENTRY = "adapters/bun/main.ts";
+
+const TARGETS = {
+  "linux-x64": { bunTarget: "bun-linux-x64", npmPackage: "@oven/bun-linux-x64", hostArch: "x64" },
+  "linux-arm64": { bunTarget: "bun-linux-arm64", npmPackage: "@oven/bun-linux-aarch64", hostArch: "arm64" },
+} as const;
+type Target = keyof typeof TARGETS;
+
+interface Options {
+  targets: Target[];
+  bytecode: boolean;
+  outdir: string;
+  measure: boolean;
+}
+
+function fail(message: string): never {
+  console.error(`compile.ts: ${message}`);
+  process.exit(1);
+}
+
+function parseOptions(argv: string[]): Options {
+  const options: Options = { targets: ["linux-x64", "linux-arm64"], bytecode: true, outdir: "dist", measure: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--no-bytecode") options.bytecode = false;
+    else if (arg === "--measure") options.measure = true;
+    else if (arg === "--outdir") options.outdir = argv[++i] ?? fail("--outdir needs a directory");
+    else if (arg === "--target") {
+      const t = argv[++i];
+      if (t === "all") options.targets = ["linux-x64", "linux-arm64"];
+      else if (t === "linux-x64" || t === "linux-arm64") options.targets = [t];
+      else fail(`--target expects linux-x64, linux-arm64 or all, got ${JSON.stringify(t)}`);
+    } else fail(`unknown option ${JSON.stringify(arg)}`);
+  }
+  return options;
+}
+
+function run(cmd: string, args: string[], cwd = ROOT): void {
+  const result = spawnSync(cmd, args, { cwd, stdio: ["ignore", "inherit", "inherit"] });
+  if (result.status !== 0) fail(`${cmd} ${args.join(" ")} failed (exit ${String(result.status ?? result.signal)})`);
+}
+
+/** A Bun runtime for `target` at this Bun's version, without letting Bun download anything. */
+function runtimeFor(target: Target): string {
+  const { npmPackage, hostArch } = TARGETS[target];
+  if (process.platform === "linux" && arch() === hostArch) return process.execPath;
+  const version = Bun.version;
+  const dir = join(ROOT, ".cache", "bun-runtimes", `${basename(npmPackage)}-${version}`);
+  const bin = join(dir, "package", "bin", "bun");
+  if (existsSync(bin)) return bin;
+  const installed = join(ROOT, "node_modules", npmPackage);
+  if (existsSync(join(installed, "bin", "bun"))) {
+    const pkg = JSON.parse(readFileSync(join(installed, "package.json"), "utf8")) as { version?: string };
+    if (pkg.version === version) return join(installed, "bin", "bun");
+  }
+  mkdirSync(dir, { recursive: true });
+  console.log(`fetching ${npmPackage}@${version} (the ${target} Bun runtime) with npm pack ...`);
+  run("npm", ["pack", `${npmPackage}@${version}`, "--pack-destination", dir, "--silent"]);
+  const tarball = readdirSync(dir).find((name) => name.endsWith(".tgz")) ?? fail(`npm pack left no tarball in ${dir}`);
+  run("tar", ["-xzf", join(dir, tarball), "-C", dir]);
+  rmSync(join(dir, tarball));
+  if (!existsSync(bin)) fail(`${npmPackage}@${version} has no package/bin/bun`);
+  chmodSync(bin, 0o755);
+  return bin;
+}
+
+function build(target: Target, outfile: string, bytecode: boolean): void {
+  const args = [
+    "build",
+    "--compile",
+    "--minify",
+    ...(bytecode ? ["--bytecode"] : []),
+    "--format=esm",
+    `--target=${TARGETS[target].bunTarget}`,
+    `--compile-executable-path=${runtimeFor(target)}`,
+    // A broker on a gateway must not pick up a .env or bunfig.toml from whatever directory it starts in.
+    "--no-compile-autoload-dotenv",
+    "--no-compile-autoload-bunfig",
+    "--asset=web",
+    `--outfile=${outfile}`,
+    ENTRY,
+  ];
+  const started = performance.now();
+  run(process.execPath, args);
+  console.log(`built ${relative(ROOT, outfile)} (${mib(statSync(outfile).size)}) in ${Math.round(performance.now() - started)} ms`);
+}
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+const mibNumber = (bytes: number) => Math.round(bytes / 1024 / 1024 * 10) / 10;
+
+function sizes(path: string): { sizeMiB: number; gzipMiB: number } {
+  const bytes = readFileSync(path);
+  return { sizeMiB: mibNumber(bytes.length), gzipMiB: mibNumber(Bun.gzipSync(bytes, { level: 9 }).length) };
+}
+
+function sha256(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
+
+/** Milliseconds from spawn to the "ready" log line, and the RSS (KiB) after `idleMs` idle. */
+function startOnce(binary: string, idleMs: number): Promise<{ readyMs: number; rssKiB: number }> {
+  return new Promise((resolvePromise, reject) => {
+    const started = performance.now();
+    const child = spawn(binary, ["--host", "127.0.0.1", "--port", "0", "--ws-port", "0", "--admin-port", "0",
+      "--log-format", "json", "--set", "sys.interval=0"], { stdio: ["ignore", "pipe", "inherit"], cwd: "/" });
+    let out = "";
+    let readyMs = -1;
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk: string) => {
+      out += chunk;
+      if (readyMs < 0 && out.includes('"msg":"ready"')) {
+        readyMs = performance.now() - started;
+        setTimeout(() => {
+          const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
+          const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+          child.kill("SIGTERM");
+          child.once("exit", () => resolvePromise({ readyMs, rssKiB }));
+        }, idleMs);
+      }
+    });
+    child.once("exit", (code) => readyMs < 0 && reject(new Error(`${binary} exited (${code}) before ready:\n${out}`)));
+  });
+}
+
+async function measure(binary: string, runs = 7): Promise<{ medianReadyMs: number; idleRssMiB: number }> {
+  const times: number[] = [];
+  let rss = 0;
+  for (let i = 0; i < runs; i++) {
+    const { readyMs, rssKiB } = await startOnce(binary, i === runs - 1 ? 3000 : 0);
+    times.push(readyMs);
+    rss = rssKiB;
+  }
+  times.sort((a, b) => a - b);
+  return { medianReadyMs: Math.round(times[Math.floor(runs / 2)]), idleRssMiB: Math.round(rss / 102.4) / 10 };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const outdir = resolve(ROOT, options.outdir);
+  mkdirSync(outdir, { recursive: true });
+  for (const target of options.targets) build(target, join(outdir, `gannet-${target}`), options.bytecode);
+  // One sums file for every executable in the directory (a later single-target build keeps the others).
+  const executables = readdirSync(outdir).filter((name) => /^gannet-linux-(x64|arm64)$/.test(name)).sort();
+  const sums = executables.map((name) => `${sha256(join(outdir, name))}  ${name}\n`).join("");
+  writeFileSync(join(outdir, "SHA256SUMS"), sums);
+  console.log(`\n${relative(ROOT, join(outdir, "SHA256SUMS"))}:\n${sums}`);
+
+  if (!options.measure) return;
+  if (arch() !== "x64") fail("--measure runs the x64 executable: use an x86-64 host");
+  const withBytecode = join(outdir, ".measure", "gannet-bytecode");
+  const without = join(outdir, ".measure", "gannet-no-bytecode");
+  mkdirSync(join(outdir, ".measure"), { recursive: true });
+  build("linux-x64", withBytecode, true);
+  build("linux-x64", without, false);
+  const results = {
+    date: new Date().toISOString(),
+    bun: Bun.version,
+    bytecode: { ...sizes(withBytecode), ...await measure(withBytecode) },
+    noBytecode: { ...sizes(without), ...await measure(without) },
+  };
+  console.log(JSON.stringify(results, null, 2));
+  writeFileSync(join(outdir, "measure.json"), JSON.stringify(results, null, 2) + "\n");
+  rmSync(join(outdir, ".measure"), { recursive: true, force: true });
+}
+
+await main();

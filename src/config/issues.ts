@@ -2,9 +2,9 @@
  * Turns zod issues into problems a person can act on: the key path, what was expected and what was
  * found, and for unknown keys the closest known key ("did you mean").
  */
-import type { z } from "zod";
+import { z } from "zod";
 import { configSchema } from "./schema.ts";
-import { formatPath, type KeyPath, keysAt } from "./schema-walk.ts";
+import { formatPath, type KeyPath, keysAt, schemaAt } from "./schema-walk.ts";
 import { suggest } from "./suggest.ts";
 
 export interface Problem {
@@ -40,10 +40,14 @@ function bound(issue: { origin: string; inclusive?: boolean }, value: unknown, b
   return `a number ${op} ${n}`;
 }
 
-function expected(issue: z.core.$ZodIssue): string | undefined {
+function expected(issue: z.core.$ZodIssue, path: KeyPath): string | undefined {
   switch (issue.code) {
-    case "invalid_type":
+    case "invalid_type": {
+      // zod says "number" for a non-number even when the option wants an integer.
+      const target = schemaAt(configSchema, path);
+      if (issue.expected === "number" && target instanceof z.ZodNumber && target.isInt) return typeNames.int;
       return typeNames[issue.expected] ?? issue.expected;
+    }
     case "too_small":
       return bound(issue, issue.minimum, true);
     case "too_big":
@@ -78,7 +82,7 @@ export function problemsOf(issues: readonly z.core.$ZodIssue[]): Problem[] {
       }
       continue;
     }
-    const want = expected(issue);
+    const want = expected(issue, path);
     const input = (issue as { input?: unknown }).input;
     const message = issue.code === "invalid_type" && input === undefined
       ? `required, expected ${want}`

@@ -122,14 +122,16 @@ export function loadConfig(options: LoadOptions): LoadResult {
   if (!second.success) return { ok: false, problems: problemsOf(second.error.issues).map(origin) };
   const notYet = unsupported(second.data);
   if (notYet.length) return { ok: false, problems: notYet.map(origin) };
-  const isSet = (path: KeyPath): boolean => {
+  const inFileData = (path: KeyPath): boolean => {
     let node: unknown = raw;
     for (const segment of path) {
       if (typeof node !== "object" || node === null) return false;
       node = (node as Record<string | number, unknown>)[segment];
     }
-    return node !== undefined || overrides.some((o) => isPrefix(o.path, path) || isPrefix(path, o.path)) ||
-      (path[0] === "admin" && options.flags?.adminPort !== undefined);
+    return node !== undefined;
   };
+  const isSet = (path: KeyPath): boolean =>
+    inFileData(path) || overrides.some((o) => isPrefix(o.path, path) || isPrefix(path, o.path)) ||
+    (path[0] === "admin" && options.flags?.adminPort !== undefined);
   return { ok: true, config: second.data, isSet };
 }
