@@ -2,6 +2,7 @@
 # Installs the Debian packages the tests and the benchmark need, when they are missing:
 #   mosquitto-clients  mosquitto_pub / mosquitto_sub (interop tests)
 #   mosquitto          the reference broker (bench/compare.ts)
+#   qemu-user-static, libc6-arm64-cross   run the ARM64 executable (test/executable/)
 # Idempotent and quiet. Runs `apt-get update` only when an install fails without it.
 # Fails loudly when the packages cannot be installed.
 set -euo pipefail
@@ -9,6 +10,8 @@ set -euo pipefail
 missing=()
 command -v mosquitto_pub >/dev/null 2>&1 && command -v mosquitto_sub >/dev/null 2>&1 || missing+=(mosquitto-clients)
 [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto)
+[ -x /usr/bin/qemu-aarch64-static ] || missing+=(qemu-user-static)
+[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || missing+=(libc6-arm64-cross)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
