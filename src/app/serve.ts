@@ -1,20 +1,20 @@
 /**
  * The broker process, written once for both runtimes: parse the command line, build the effective
- * configuration (nothing starts when it is invalid: exit 2), then the logger, broker, admin HTTP
- * port and listeners; SIGHUP reloads, SIGTERM/SIGINT stop within `shutdown.timeout`. Each adapter's
+ * configuration (nothing starts when it is invalid: exit 2), then the logger, the admin HTTP port
+ * (so /healthz answers and /readyz says what it waits for while the store loads), the store and
+ * broker, and last the MQTT listeners; SIGHUP reloads, SIGTERM/SIGINT stop within
+ * `shutdown.timeout`. Each adapter's
  * main.ts hands in the few runtime functions this needs (as Hono's adapters do), and nothing else.
  *
  * Reload note: the broker takes its MQTT limits at creation, so SIGHUP applies logging only and
  * logs every other change as "needs restart". A core `broker.updateLimits(limits)` that new
  * connections read would let `mqtt.*` apply live (see planReload in reload.ts).
  */
-import { createAdminApp } from "../admin/mod.ts";
 import type { AssetReader } from "../admin/mod.ts";
 import type { Broker } from "../core/broker.ts";
 import { createBroker } from "../core/broker.ts";
 import { type ConfigOptions, parseArgs, USAGE, VERSION } from "../config/cli.ts";
 import type { Config, PersistenceConfig } from "../config/schema.ts";
-import { MemoryStore } from "../store/memory.ts";
 import type { Store } from "../store/types.ts";
 import type { Logger } from "../ports/logger.ts";
 import { type CommandIo, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, reportProblems, runConfigCommand } from "./commands.ts";
@@ -22,6 +22,7 @@ import { resolveConfig } from "./config-source.ts";
 import { Readiness } from "./readiness.ts";
 import { planReload } from "./reload.ts";
 import { createReloadableLogger } from "./reloadable-logger.ts";
+import { errorText, openStore, startAdmin, startListeners } from "./start.ts";
 
 export interface Listener {
   /** The bound port (useful when 0 was asked for). */
@@ -48,28 +49,6 @@ export interface RuntimeAdapter extends CommandIo {
   serveHttp(fetch: Fetch, host: string, port: number): Listener;
   /** Reads the console's files (web/): from the disk from source, from inside the executable when compiled. */
   readonly assets: AssetReader;
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-/** The configured store, or undefined (after one clear log line) when it cannot be opened. */
-async function openStore(runtime: RuntimeAdapter, persistence: PersistenceConfig, logger: Logger): Promise<Store | undefined> {
-  if (persistence.store === "memory") {
-    logger.warn("persistence.store is memory: sessions, queued and retained messages do not survive a restart");
-    return new MemoryStore();
-  }
-  const where = persistence.store === "libsql" ? persistence.url : persistence.path;
-  try {
-    const store = await runtime.openStore(persistence);
-    logger.info("store opened", { store: persistence.store, location: where });
-    return store;
-  } catch (e: unknown) {
-    const cause = e instanceof Error && e.cause ? errorText(e.cause) : undefined;
-    logger.error("cannot open the store", { store: persistence.store, location: where, error: errorText(e), cause });
-    return undefined;
-  }
 }
 
 export async function serve(runtime: RuntimeAdapter): Promise<void> {
@@ -108,22 +87,12 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
   const readiness = new Readiness();
   readiness.require("store");
   readiness.require("listeners");
-  const store = await openStore(runtime, config.persistence, logger);
-  if (!store) return runtime.exit(EXIT_FAILURE);
-  const broker = createBroker(config, { logger, runtime: runtime.name, store });
-  try {
-    await broker.start();
-  } catch (e: unknown) {
-    logger.error("cannot load the stored state", { error: errorText(e) });
-    return runtime.exit(EXIT_FAILURE);
-  }
-  readiness.done("store");
-  const startedAt = Date.now();
 
   const listeners: Listener[] = [];
   let admin: Listener | undefined;
-
+  let broker: Broker | undefined;
   let stopping = false;
+
   const shutdown = async (signal: string) => {
     if (stopping) {
       logger.warn("second signal during shutdown: exiting now", { signal });
@@ -139,7 +108,7 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
     }, timeout * 1000);
     for (const listener of listeners) listener.stop(); // then clients get DISCONNECT 0x8B
     try {
-      await broker.close();
+      await broker?.close(); // flushes and closes the store
     } catch (e: unknown) {
       logger.error("shutdown failed", { error: errorText(e) });
       runtime.exit(EXIT_FAILURE);
@@ -171,49 +140,24 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
   runtime.onSignal("SIGINT", () => void shutdown("SIGINT"));
   runtime.onSignal("SIGHUP", reload);
 
-  if (config.admin.enabled) {
-    const app = createAdminApp({
-      version: VERSION,
-      runtime: runtime.name,
-      readiness: () => readiness.state,
-      assets: runtime.assets,
-      uptime: () => Math.round((Date.now() - startedAt) / 1000),
-    });
-    const { host, port } = config.admin;
-    try {
-      admin = runtime.serveHttp((request) => app.fetch(request), host, port);
-      logger.info("listening", { kind: "admin", host, port: admin.port });
-    } catch (e: unknown) {
-      // The default port is best effort (another service may own 18083); a chosen one is required.
-      if (loaded.isSet(["admin", "port"])) {
-        logger.error("cannot start the admin HTTP port", { host, port, error: errorText(e) });
-        return runtime.exit(EXIT_FAILURE);
-      }
-      logger.warn("admin HTTP port not started; set admin.port (or --admin-port) to choose another", {
-        host,
-        port,
-        error: errorText(e),
-      });
-    }
-  }
+  const started = startAdmin(runtime, config, readiness, loaded.isSet, logger);
+  if (started === "failed") return runtime.exit(EXIT_FAILURE);
+  admin = started;
 
+  const store = await openStore(runtime, config.persistence, logger);
+  if (!store) return runtime.exit(EXIT_FAILURE);
+  if (stopping) return;
+  broker = createBroker(config, { logger, runtime: runtime.name, store });
   try {
-    for (const l of config.listeners) {
-      if (l.kind === "tcp") {
-        const listener = runtime.listenTcp(broker, l.host, l.port, logger);
-        listeners.push(listener);
-        logger.info("listening", { kind: "tcp", host: l.host, port: listener.port });
-      } else if (l.kind === "ws") {
-        const listener = runtime.listenWebSocket(broker, l.host, l.port, l.path, logger);
-        listeners.push(listener);
-        logger.info("listening", { kind: "ws", host: l.host, port: listener.port, path: l.path });
-      }
-    }
+    await broker.start();
   } catch (e: unknown) {
-    logger.error("cannot start listener", { error: errorText(e) });
+    logger.error("cannot load the stored state", { error: errorText(e) });
     return runtime.exit(EXIT_FAILURE);
   }
+  readiness.done("store");
+  if (stopping) return;
+
+  if (!startListeners(runtime, broker, config, listeners, logger)) return runtime.exit(EXIT_FAILURE);
   readiness.done("listeners");
   logger.info("ready", { version: VERSION, runtime: runtime.name });
-
 }

@@ -1,0 +1,104 @@
+/** Starting the parts of the process: the store, the admin HTTP port and the MQTT listeners. */
+import { createAdminApp } from "../admin/mod.ts";
+import type { Broker } from "../core/broker.ts";
+import { VERSION } from "../config/cli.ts";
+import type { Config, PersistenceConfig } from "../config/schema.ts";
+import type { KeyPath } from "../config/schema-walk.ts";
+import type { Logger } from "../ports/logger.ts";
+import { MemoryStore } from "../store/memory.ts";
+import type { Store } from "../store/types.ts";
+import type { Readiness } from "./readiness.ts";
+import type { Listener, RuntimeAdapter } from "./serve.ts";
+
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** The configured store, or undefined (after one clear log line) when it cannot be opened. */
+export async function openStore(
+  runtime: RuntimeAdapter,
+  persistence: PersistenceConfig,
+  logger: Logger,
+): Promise<Store | undefined> {
+  if (persistence.store === "memory") {
+    logger.warn("persistence.store is memory: sessions, queued and retained messages do not survive a restart");
+    return new MemoryStore();
+  }
+  const where = persistence.store === "libsql" ? persistence.url : persistence.path;
+  try {
+    const store = await runtime.openStore(persistence);
+    logger.info("store opened", { store: persistence.store, location: where });
+    return store;
+  } catch (e: unknown) {
+    const cause = e instanceof Error && e.cause ? errorText(e.cause) : undefined;
+    logger.error("cannot open the store", { store: persistence.store, location: where, error: errorText(e), cause });
+    return undefined;
+  }
+}
+
+/**
+ * The admin HTTP port, or undefined when disabled or (default port only) taken: the default port
+ * is best effort, since another service may own 18083; a port the operator chose is required, so
+ * then this returns "failed".
+ */
+export function startAdmin(
+  runtime: RuntimeAdapter,
+  config: Config,
+  readiness: Readiness,
+  isSet: (path: KeyPath) => boolean,
+  logger: Logger,
+): Listener | undefined | "failed" {
+  if (!config.admin.enabled) return undefined;
+  const startedAt = Date.now();
+  const app = createAdminApp({
+    version: VERSION,
+    runtime: runtime.name,
+    readiness: () => readiness.state,
+    assets: runtime.assets,
+    uptime: () => Math.round((Date.now() - startedAt) / 1000),
+  });
+  const { host, port } = config.admin;
+  try {
+    const admin = runtime.serveHttp((request) => app.fetch(request), host, port);
+    logger.info("listening", { kind: "admin", host, port: admin.port });
+    return admin;
+  } catch (e: unknown) {
+    if (isSet(["admin", "port"])) {
+      logger.error("cannot start the admin HTTP port", { host, port, error: errorText(e) });
+      return "failed";
+    }
+    logger.warn("admin HTTP port not started; set admin.port (or --admin-port) to choose another", {
+      host,
+      port,
+      error: errorText(e),
+    });
+    return undefined;
+  }
+}
+
+/** Every configured MQTT listener, pushed into `listeners` as it starts; false (logged) when one fails. */
+export function startListeners(
+  runtime: RuntimeAdapter,
+  broker: Broker,
+  config: Config,
+  listeners: Listener[],
+  logger: Logger,
+): boolean {
+  try {
+    for (const l of config.listeners) {
+      if (l.kind === "tcp") {
+        const listener = runtime.listenTcp(broker, l.host, l.port, logger);
+        listeners.push(listener);
+        logger.info("listening", { kind: "tcp", host: l.host, port: listener.port });
+      } else if (l.kind === "ws") {
+        const listener = runtime.listenWebSocket(broker, l.host, l.port, l.path, logger);
+        listeners.push(listener);
+        logger.info("listening", { kind: "ws", host: l.host, port: listener.port, path: l.path });
+      }
+    }
+    return true;
+  } catch (e: unknown) {
+    logger.error("cannot start listener", { error: errorText(e) });
+    return false;
+  }
+}
