@@ -19,8 +19,18 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { arch } from "node:os";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { arch, tmpdir } from "node:os";
 import { basename, join, relative, resolve } from "node:path";
 
 const ROOT = import.meta.dir;
@@ -124,11 +134,14 @@ function sha256(path: string): string {
 }
 
 /** Milliseconds from spawn to the "ready" log line, and the RSS (KiB) after `idleMs` idle. */
-function startOnce(binary: string, idleMs: number): Promise<{ readyMs: number; rssKiB: number }> {
-  return new Promise((resolvePromise, reject) => {
+function startOnce(binary: string, dir: string, idleMs: number): Promise<{ readyMs: number; rssKiB: number }> {
+  return new Promise<{ readyMs: number; rssKiB: number }>((resolvePromise, reject) => {
     const started = performance.now();
     const child = spawn(binary, ["--host", "127.0.0.1", "--port", "0", "--ws-port", "0", "--admin-port", "0",
-      "--log-format", "json", "--set", "sys.interval=0"], { stdio: ["ignore", "pipe", "inherit"], cwd: "/" });
+      "--log-format", "json", "--set", "sys.interval=0", "--set", `persistence.path=${join(dir, "gannet.db")}`], {
+      stdio: ["ignore", "pipe", "inherit"],
+      cwd: dir,
+    });
     let out = "";
     let readyMs = -1;
     child.stdout.setEncoding("utf8");
@@ -148,16 +161,33 @@ function startOnce(binary: string, idleMs: number): Promise<{ readyMs: number; r
   });
 }
 
-async function measure(binary: string, runs = 7): Promise<{ medianReadyMs: number; idleRssMiB: number }> {
-  const times: number[] = [];
-  let rss = 0;
+const median = (values: number[]) => Math.round([...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]);
+
+/**
+ * Median milliseconds to `--version` (load and evaluate the bundle) and to the "ready" line (with an
+ * existing SQLite file, after one warm-up start that creates it), and the RSS after 3 s idle.
+ */
+async function measure(binary: string, runs = 7): Promise<{ versionMs: number; readyMs: number; idleRssMiB: number }> {
+  const versions: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const { readyMs, rssKiB } = await startOnce(binary, i === runs - 1 ? 3000 : 0);
-    times.push(readyMs);
-    rss = rssKiB;
+    const started = performance.now();
+    spawnSync(binary, ["--version"], { stdio: "ignore" });
+    versions.push(performance.now() - started);
   }
-  times.sort((a, b) => a - b);
-  return { medianReadyMs: Math.round(times[Math.floor(runs / 2)]), idleRssMiB: Math.round(rss / 102.4) / 10 };
+  const dir = mkdtempSync(join(tmpdir(), "gannet-measure-"));
+  try {
+    await startOnce(binary, dir, 0);
+    const ready: number[] = [];
+    let rss = 0;
+    for (let i = 0; i < runs; i++) {
+      const result = await startOnce(binary, dir, i === runs - 1 ? 3000 : 0);
+      ready.push(result.readyMs);
+      rss = result.rssKiB;
+    }
+    return { versionMs: median(versions), readyMs: median(ready), idleRssMiB: Math.round(rss / 102.4) / 10 };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function main(): Promise<void> {
