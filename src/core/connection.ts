@@ -12,7 +12,6 @@ import type { ConnectionEvents, Transport } from "../ports/transport.ts";
 import { encodePacket, type Packet, PacketDecoder } from "../protocol/codec.ts";
 import { PacketFramer } from "../protocol/framer.ts";
 import { decodePublish } from "../protocol/publish-decoder.ts";
-import { encodePublish, withPacketId } from "../protocol/publish-encoder.ts";
 import { ProtocolError, ReasonCode } from "../protocol/reason-codes.ts";
 import type { BrokerContext, WillMessage } from "./context.ts";
 import { handleAuth, handleDisconnect } from "./handlers/disconnect.ts";
@@ -20,7 +19,8 @@ import { handleConnect } from "./handlers/connect.ts";
 import { handlePuback, handlePubcomp, handlePubrec } from "./handlers/outbound-acks.ts";
 import { handlePublish, handlePubrel } from "./handlers/publish.ts";
 import { handleSubscribe, handleUnsubscribe } from "./handlers/subscribe.ts";
-import type { Delivery, InflightEntry, Session, SessionOwner } from "./session.ts";
+import { Outbound } from "./outbound.ts";
+import type { Delivery, Session, SessionOwner } from "./session.ts";
 
 type State = "awaitingConnect" | "connecting" | "connected" | "closed";
 
@@ -47,8 +47,7 @@ export class Connection implements SessionOwner {
   requestProblemInformation = true;
   /** Inbound topic aliases (v5): alias -> topic, set by the client. */
   readonly topicAliases = new Map<number, string>();
-  /** Outbound topic aliases (v5): topic -> alias, up to the client's Topic Alias Maximum. */
-  private readonly outboundAliases = new Map<string, number>();
+  readonly outbound: Outbound = new Outbound(this);
   /** Session Expiry Interval given in CONNECT (v5: a DISCONNECT may not raise it from 0). */
   connectSessionExpiry = 0;
   authMethod?: string;
@@ -63,7 +62,8 @@ export class Connection implements SessionOwner {
   private readonly decoder = new PacketDecoder();
   private backlog: Uint8Array[] = [];
   private busy = false;
-  private congested = false;
+  /** The client is not reading what we send (the transport's buffer is above its high-water mark). */
+  congested = false;
   private readingPaused = false;
   /** Acks waiting for a store commit, chained so they leave in order [MQTT-4.6.0-2]. */
   private ackTail: Promise<void> | null = null;
@@ -242,7 +242,7 @@ export class Connection implements SessionOwner {
     this.writeBytes(bytes);
   }
 
-  private writeBytes(bytes: Uint8Array): void {
+  writeBytes(bytes: Uint8Array): void {
     this.ctx.counters.bytesSent += bytes.length;
     if (this.congested && ++this.writesWhileCongested > MAX_WRITES_WHILE_CONGESTED) {
       this.logger.warn("disconnecting slow client: it stopped reading", { clientId: this.clientId });
@@ -260,17 +260,19 @@ export class Connection implements SessionOwner {
     if (!this.congested) return;
     this.congested = false;
     this.updateReading();
-    this.pump();
+    this.outbound.pump();
   }
 
   /**
-   * Send an acknowledgement once `durable` (a store commit) resolves, after any ack already
-   * waiting. If the store fails, `refusal` (v5: the same ack with 0x80/0x97) goes instead; a
-   * 3.1.1 client, which has no negative ack, is disconnected so it resends after reconnecting.
+   * Send a packet (or encoded bytes) once `durable` (a store commit) resolves, after anything
+   * already waiting, so acknowledgements and write-ahead PUBLISHes keep their order. If the store
+   * fails, `refusal` (v5: the same ack with 0x80/0x97) goes instead; a client that cannot be told
+   * (3.1.1, or an outbound PUBLISH) is disconnected so the exchange restarts after reconnecting.
    */
-  sendAfter(ack: Packet, durable: Promise<void> | null, refusal?: (reasonCode: number) => Packet): void {
+  sendAfter(ack: Packet | Uint8Array, durable: Promise<void> | null, refusal?: (reasonCode: number) => Packet): void {
+    const out = () => (ack instanceof Uint8Array ? this.state !== "closed" && this.writeBytes(ack) : this.send(ack));
     if (!durable && this.acksWaiting === 0) {
-      this.send(ack);
+      out();
       return;
     }
     this.acksWaiting++;
@@ -279,7 +281,7 @@ export class Connection implements SessionOwner {
     this.ackTail = previous
       .then(() => durable ?? undefined)
       .then(
-        () => this.send(ack),
+        () => void out(),
         (e: unknown) => this.storeFailed(e, refusal),
       )
       .finally(() => {
@@ -298,107 +300,9 @@ export class Connection implements SessionOwner {
     else this.disconnect(ReasonCode.UnspecifiedError, "store failure");
   }
 
-  /** How many more QoS 1/2 messages may be in flight to this client right now. */
-  private get sendQuota(): number {
-    const window = Math.min(this.clientReceiveMaximum, this.ctx.limits.maxInflight);
-    return window - (this.session?.inflight.size ?? 0);
-  }
-
   /** SessionOwner: a message for this client. */
   deliver(delivery: Delivery): void {
-    const session = this.session!;
-    if (delivery.qos === 0) {
-      if (this.congested) {
-        this.ctx.counters.publishDropped++;
-        return;
-      }
-      this.sendPublish(delivery, 0);
-      return;
-    }
-    if (this.congested || session.queue.length > 0 || this.sendQuota <= 0) {
-      if (!session.enqueue(delivery, this.ctx.limits)) this.ctx.counters.publishDropped++;
-      return;
-    }
-    this.sendInflight(delivery);
-  }
-
-  /** Send queued messages while the flow-control window allows. */
-  pump(): void {
-    const session = this.session;
-    if (!session || this.state !== "connected") return;
-    while (!this.congested && this.sendQuota > 0 && session.queue.length > 0) {
-      const delivery = session.dequeue()!;
-      if (delivery.qos > 0) this.sendInflight(delivery);
-      else this.sendPublish(delivery, 0);
-    }
-  }
-
-  private sendInflight(delivery: Delivery): void {
-    const session = this.session!;
-    const packetId = session.allocatePacketId();
-    if (packetId === null) {
-      session.enqueue(delivery, this.ctx.limits);
-      return;
-    }
-    if (this.sendPublish(delivery, packetId)) session.startInflight(packetId, delivery);
-    else session.discard(delivery);
-  }
-
-  /** Encode and write one PUBLISH. False when it was not sent (expired or too large for the client). */
-  sendPublish(delivery: Delivery, packetId: number, dup = false): boolean {
-    const { message } = delivery;
-    let messageExpiryInterval: number | undefined;
-    if (message.expiresAt !== undefined) {
-      const left = message.expiresAt - this.ctx.clock.now();
-      if (left <= 0 && !dup) return false;
-      messageExpiryInterval = Math.max(0, Math.ceil(left / 1000));
-    }
-    // Topic alias towards the client: a known topic goes as its alias alone; a new one gets an
-    // alias while the client allows more, recorded only once the packet is really written.
-    const knownAlias = this.outboundAliases.get(message.topic);
-    const newAlias = knownAlias === undefined && this.outboundAliases.size < this.clientTopicAliasMaximum
-      ? this.outboundAliases.size + 1
-      : undefined;
-    const encoded = encodePublish({
-      topic: knownAlias === undefined ? message.topic : "",
-      topicAlias: knownAlias ?? newAlias,
-      payload: message.payload,
-      qos: delivery.qos,
-      retain: delivery.retain,
-      dup,
-      properties: message.properties,
-      messageExpiryInterval,
-      subscriptionIdentifiers: delivery.subscriptionIdentifiers,
-    }, this.version);
-    if (encoded.bytes.length > this.clientMaximumPacketSize) {
-      // Never send a client more than it allows; treat as delivered [MQTT-3.1.2-25].
-      this.logger.debug("dropping message larger than the client's maximum packet size", {
-        clientId: this.clientId,
-        size: encoded.bytes.length,
-      });
-      this.ctx.counters.publishDropped++;
-      return false;
-    }
-    if (newAlias !== undefined) this.outboundAliases.set(message.topic, newAlias);
-    this.ctx.counters.messagesSent++;
-    this.writeBytes(delivery.qos === 0 ? encoded.bytes : withPacketId(encoded, packetId, dup));
-    this.ctx.hooks.notify("onDelivered", this.info, message);
-    return true;
-  }
-
-  /** After CONNACK on a resumed session: resend what is in flight, then the queue [MQTT-4.4.0-1]. */
-  resumeSession(): void {
-    const session = this.session!;
-    for (const entry of [...session.inflight.values()]) this.resend(entry);
-    this.pump();
-  }
-
-  private resend(entry: InflightEntry): void {
-    if (entry.state === "awaitingComp") {
-      this.send({ cmd: "pubrel", messageId: entry.packetId });
-    } else if (!this.sendPublish(entry.delivery, entry.packetId, true)) {
-      this.session!.complete(entry.packetId);
-    }
+    this.outbound.deliver(delivery);
   }
 
   // ---- lifecycle ------------------------------------------------------------------------

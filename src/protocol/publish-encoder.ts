@@ -1,8 +1,7 @@
 /**
  * PUBLISH encoder for the hot path. mqtt-packet's generate works through a stream abstraction and
  * needs Node Buffers; outgoing PUBLISHes are the broker's most frequent packet, so they are
- * encoded here directly into one Uint8Array. The packet id sits at a known offset
- * (`packetIdOffset`) so one encoding can serve many subscribers: copy, then patch the id.
+ * encoded here directly into one Uint8Array.
  */
 import type { MessageProperties, QoS } from "../hooks/types.ts";
 
@@ -18,12 +17,6 @@ export interface PublishForm {
   messageExpiryInterval?: number;
   subscriptionIdentifiers?: number[];
   topicAlias?: number;
-}
-
-export interface EncodedPublish {
-  bytes: Uint8Array;
-  /** Offset of the 2-byte packet id, or -1 for QoS 0. */
-  packetIdOffset: number;
 }
 
 const utf8 = new TextEncoder();
@@ -124,7 +117,7 @@ function writeProperty(w: Writer, [id, kind, value]: Property): void {
   }
 }
 
-export function encodePublish(form: PublishForm, protocolVersion: number): EncodedPublish {
+export function encodePublish(form: PublishForm, protocolVersion: number): Uint8Array {
   const topic = utf8.encode(form.topic);
   const properties = protocolVersion === 5 ? collectProperties(form) : [];
   const propertiesLength = properties.reduce((sum, p) => sum + propertySize(p), 0);
@@ -134,24 +127,11 @@ export function encodePublish(form: PublishForm, protocolVersion: number): Encod
   w.u8(0x30 | (form.dup ? 0x08 : 0) | (form.qos << 1) | (form.retain ? 0x01 : 0));
   w.varint(remaining);
   w.prefixed(topic);
-  let packetIdOffset = -1;
-  if (form.qos > 0) {
-    packetIdOffset = w.offset;
-    w.u16(form.packetId ?? 0);
-  }
+  if (form.qos > 0) w.u16(form.packetId ?? 0);
   if (protocolVersion === 5) {
     w.varint(propertiesLength);
     for (const property of properties) writeProperty(w, property);
   }
   w.raw(form.payload);
-  return { bytes: w.bytes, packetIdOffset };
-}
-
-/** A copy of an encoded PUBLISH with another packet id (and DUP flag). */
-export function withPacketId(encoded: EncodedPublish, packetId: number, dup = false): Uint8Array {
-  const bytes = encoded.bytes.slice();
-  bytes[encoded.packetIdOffset] = packetId >> 8;
-  bytes[encoded.packetIdOffset + 1] = packetId & 0xff;
-  if (dup) bytes[0] |= 0x08;
-  return bytes;
+  return w.bytes;
 }

@@ -156,7 +156,7 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
       username: conn.username,
     });
     conn.ctx.hooks.notify("onConnected", conn.info, present);
-    if (present) conn.resumeSession();
+    if (present) conn.outbound.resume();
   };
 
   if (v5 && props.authenticationMethod !== undefined) {

@@ -12,7 +12,7 @@ export function handlePuback(conn: Connection, packet: IPubackPacket): void {
   const entry = session.inflight.get(packet.messageId!);
   if (!entry || entry.delivery.qos !== 1) return;
   session.complete(packet.messageId!);
-  conn.pump();
+  conn.outbound.pump();
 }
 
 export function handlePubrec(conn: Connection, packet: IPubrecPacket): void {
@@ -29,11 +29,14 @@ export function handlePubrec(conn: Connection, packet: IPubrecPacket): void {
   if ((packet.reasonCode ?? 0) >= 0x80) {
     // The receiver refused the message: the flow ends here (MQTT 5 section 4.3.3).
     session.complete(packet.messageId!);
-    conn.pump();
+    conn.outbound.pump();
     return;
   }
+  // Once PUBREL is out the PUBLISH must never be resent [MQTT-4.3.3-6] (5.0): the new state is
+  // stored before PUBREL goes.
+  const before = conn.ctx.persistence.writes;
   session.received(entry);
-  conn.send({ cmd: "pubrel", messageId: packet.messageId! });
+  conn.sendAfter({ cmd: "pubrel", messageId: packet.messageId! }, conn.ctx.persistence.commitSince(before));
 }
 
 export function handlePubcomp(conn: Connection, packet: IPubcompPacket): void {
@@ -41,5 +44,5 @@ export function handlePubcomp(conn: Connection, packet: IPubcompPacket): void {
   const entry = session.inflight.get(packet.messageId!);
   if (!entry || entry.state !== "awaitingComp") return;
   session.complete(packet.messageId!);
-  conn.pump();
+  conn.outbound.pump();
 }

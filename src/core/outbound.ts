@@ -1,0 +1,131 @@
+/**
+ * Outbound delivery for one connection: flow control (the client's Receive Maximum and the
+ * broker's maxInflight), the session queue, topic aliases towards the client, its Maximum Packet
+ * Size, message expiry on the way out, and resending after a reconnect.
+ *
+ * QoS 0 goes out at once, or is dropped (and counted) while the client is not reading. QoS 1/2
+ * goes out while the window has room and nothing older waits, else it is queued in the session.
+ *
+ * Write-ahead for persistent sessions: the packet id of a QoS 1/2 PUBLISH is stored before the
+ * PUBLISH leaves, so after a crash the broker resends it with the same id and DUP set
+ * [MQTT-4.4.0-1] instead of sending it again under a new id (a duplicate for QoS 2, and a
+ * possible clash with an id the client still holds).
+ */
+import { encodePublish } from "../protocol/publish-encoder.ts";
+import type { Connection } from "./connection.ts";
+import type { Delivery, InflightEntry } from "./session.ts";
+
+export class Outbound {
+  /** Topic -> alias, up to the client's Topic Alias Maximum (v5). */
+  private readonly aliases = new Map<string, number>();
+
+  constructor(private readonly conn: Connection) {}
+
+  /** How many more QoS 1/2 messages may be in flight to this client right now. */
+  private get quota(): number {
+    const window = Math.min(this.conn.clientReceiveMaximum, this.conn.ctx.limits.maxInflight);
+    return window - (this.conn.session?.inflight.size ?? 0);
+  }
+
+  deliver(delivery: Delivery): void {
+    const { conn } = this;
+    const session = conn.session!;
+    if (delivery.qos === 0) {
+      if (conn.congested) conn.ctx.counters.publishDropped++;
+      else this.sendPublish(delivery, 0);
+      return;
+    }
+    if (conn.congested || session.queue.length > 0 || this.quota <= 0) {
+      if (!session.enqueue(delivery, conn.ctx.limits)) conn.ctx.counters.publishDropped++;
+      return;
+    }
+    this.sendInflight(delivery);
+  }
+
+  /** Send queued messages while the flow-control window allows. */
+  pump(): void {
+    const { conn } = this;
+    const session = conn.session;
+    if (!session || !conn.connected) return;
+    while (!conn.congested && this.quota > 0 && session.queue.length > 0) {
+      const delivery = session.dequeue()!;
+      if (delivery.qos > 0) this.sendInflight(delivery);
+      else this.sendPublish(delivery, 0);
+    }
+  }
+
+  /** After CONNACK on a resumed session: resend what is in flight, then the queue [MQTT-4.4.0-1]. */
+  resume(): void {
+    for (const entry of [...this.conn.session!.inflight.values()]) this.resend(entry);
+    this.pump();
+  }
+
+  private resend(entry: InflightEntry): void {
+    if (entry.state === "awaitingComp") {
+      this.conn.sendAfter({ cmd: "pubrel", messageId: entry.packetId }, null);
+      return;
+    }
+    const bytes = this.encode(entry.delivery, entry.packetId, true);
+    if (bytes) this.conn.sendAfter(bytes, null);
+    else this.conn.session!.complete(entry.packetId);
+  }
+
+  private sendInflight(delivery: Delivery): void {
+    const { conn } = this;
+    const session = conn.session!;
+    const packetId = session.allocatePacketId();
+    if (packetId === null) {
+      session.enqueue(delivery, conn.ctx.limits);
+      return;
+    }
+    const bytes = this.encode(delivery, packetId);
+    if (!bytes) return session.discard(delivery);
+    const before = conn.ctx.persistence.writes;
+    session.startInflight(packetId, delivery);
+    conn.sendAfter(bytes, conn.ctx.persistence.commitSince(before));
+  }
+
+  private sendPublish(delivery: Delivery, packetId: number): void {
+    const bytes = this.encode(delivery, packetId);
+    if (bytes) this.conn.writeBytes(bytes);
+  }
+
+  /** One PUBLISH for the client, or null when it must not be sent (expired, too large for the client). */
+  private encode(delivery: Delivery, packetId: number, dup = false): Uint8Array | null {
+    const { conn } = this;
+    const { message } = delivery;
+    let messageExpiryInterval: number | undefined;
+    if (message.expiresAt !== undefined) {
+      const left = message.expiresAt - conn.ctx.clock.now();
+      if (left <= 0 && !dup) return null;
+      messageExpiryInterval = Math.max(0, Math.ceil(left / 1000));
+    }
+    // A known topic goes as its alias alone; a new one gets an alias while the client allows more.
+    const knownAlias = this.aliases.get(message.topic);
+    const newAlias = knownAlias === undefined && this.aliases.size < conn.clientTopicAliasMaximum
+      ? this.aliases.size + 1
+      : undefined;
+    const bytes = encodePublish({
+      topic: knownAlias === undefined ? message.topic : "",
+      topicAlias: knownAlias ?? newAlias,
+      payload: message.payload,
+      qos: delivery.qos,
+      retain: delivery.retain,
+      dup,
+      packetId,
+      properties: message.properties,
+      messageExpiryInterval,
+      subscriptionIdentifiers: delivery.subscriptionIdentifiers,
+    }, conn.version);
+    if (bytes.length > conn.clientMaximumPacketSize) {
+      // Never send a client more than it allows; treat as delivered [MQTT-3.1.2-25].
+      conn.logger.debug("dropping message larger than the client's maximum packet size", { size: bytes.length });
+      conn.ctx.counters.publishDropped++;
+      return null;
+    }
+    if (newAlias !== undefined) this.aliases.set(message.topic, newAlias);
+    conn.ctx.counters.messagesSent++;
+    if (conn.ctx.hooks.has("onDelivered")) conn.ctx.hooks.notify("onDelivered", conn.info, message);
+    return bytes;
+  }
+}
