@@ -141,11 +141,16 @@ async function start(target: Target, o: Options): Promise<Running> {
       rmSync(dir, { recursive: true, force: true });
     });
   }
-  const common = ["--host", "127.0.0.1", "--port", String(port), "--ws-port", "off", "--log-format", "json"];
+  // Fan-in to a clean subscriber writes nothing to disk; the memory store keeps the run free of files.
+  const common = [
+    "--host", "127.0.0.1", "--port", String(port), "--ws-port", "off", "--log-format", "json",
+    "--admin-port", "off", "--set", "persistence.store=memory",
+  ];
   const isReady = (out: string) => /"msg":"ready"/.test(out);
   if (target === "gannet-bun") return await launch(BIN("bun"), ["adapters/bun/main.ts", ...common], port, isReady);
+  // The Deno binary itself: node_modules/.bin/deno is a Node wrapper that does not pass signals on.
   return await launch(
-    BIN("deno"),
+    join(ROOT, "node_modules", "deno", "deno"),
     ["run", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", "adapters/deno/main.ts", ...common],
     port,
     isReady,

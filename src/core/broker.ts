@@ -15,10 +15,11 @@ import { type Logger, silentLogger } from "../ports/logger.ts";
 import type { ConnectionEvents, Transport } from "../ports/transport.ts";
 import { ReasonCode } from "../protocol/reason-codes.ts";
 import { MemoryStore } from "../store/memory.ts";
-import type { Store, StoredWill } from "../store/types.ts";
+import type { Store } from "../store/types.ts";
 import { Connection } from "./connection.ts";
 import type { BrokerContext, Counters, WillMessage } from "./context.ts";
 import { Persistence } from "./persistence.ts";
+import { DelayedWills, willMessage } from "./wills.ts";
 import { RetainedStore } from "./retained.ts";
 import { type Delivery, Session } from "./session.ts";
 import { SysTopics } from "./sys-topics.ts";
@@ -93,7 +94,7 @@ class BrokerImpl implements Broker, BrokerContext {
   };
   private readonly sessions = new Map<string, Session>();
   private readonly connections = new Set<Connection>();
-  private readonly willTimers = new Map<Session, { timer: unknown; will: WillMessage }>();
+  private readonly wills: DelayedWills;
   private readonly sys: SysTopics;
   private readonly startedAt: number;
 
@@ -103,6 +104,7 @@ class BrokerImpl implements Broker, BrokerContext {
     this.logger = ports.logger ?? silentLogger;
     this.hooks = new HookRunner([...(ports.hooks ?? [])], this.logger);
     this.persistence = new Persistence(ports.store ?? new MemoryStore());
+    this.wills = new DelayedWills(this.clock, this.persistence, (will) => this.publishWill(will));
     this.startedAt = this.clock.now();
     this.sys = new SysTopics(this, config.sys.interval, ports.runtime ?? "");
   }
@@ -129,7 +131,7 @@ class BrokerImpl implements Broker, BrokerContext {
       for (const subscription of session.subscriptions.values()) this.index.add(subscription);
       // A session that was connected when the broker stopped counts as disconnected now.
       if (session.disconnectedAt === 0) session.disconnectedAt = now;
-      if (will) this.scheduleWill(session, willFromStore(session.clientId, will), Math.max(0, will.publishAt - now));
+      if (will) this.wills.restore(session, will);
       this.startExpiry(session, session.disconnectedAt + session.expiryInterval * 1000 - now);
     }
     this.logger.info("state restored", { sessions: sessions.length, retained: retained.length });
@@ -177,7 +179,7 @@ class BrokerImpl implements Broker, BrokerContext {
     if (session) {
       this.clock.clearTimeout(session.expiryTimer);
       // A new connection before the Will Delay Interval cancels the will, unless the session ends now.
-      const will = this.cancelWill(session);
+      const will = this.wills.cancel(session);
       if (will && cleanStart) this.publishWill(will);
     }
     const present = !!session && !cleanStart;
@@ -210,10 +212,7 @@ class BrokerImpl implements Broker, BrokerContext {
     if (will) {
       const delay = Math.min(will.delayInterval, session.expiryInterval);
       if (delay === 0) this.publishWill(will);
-      else {
-        this.scheduleWill(session, will, delay * 1000);
-        if (session.journal) this.persistence.saveWill(session.clientId, willToStore(will, this.clock.now() + delay * 1000));
-      }
+      else this.wills.schedule(session, will, delay * 1000, true);
     }
     if (session.expiryInterval === 0) this.endSession(session);
     else this.startExpiry(session, session.expiryInterval * 1000);
@@ -228,40 +227,19 @@ class BrokerImpl implements Broker, BrokerContext {
     }, remainingMs);
   }
 
-  private scheduleWill(session: Session, will: WillMessage, delayMs: number): void {
-    const timer = this.clock.setTimeout(() => {
-      this.cancelWill(session);
-      this.publishWill(will);
-    }, delayMs);
-    this.willTimers.set(session, { timer, will });
-  }
-
-  /** Drop a pending delayed will (in memory and store); returns it. */
-  private cancelWill(session: Session): WillMessage | undefined {
-    const pending = this.willTimers.get(session);
-    if (!pending) return undefined;
-    this.clock.clearTimeout(pending.timer);
-    this.willTimers.delete(session);
-    if (session.journal) this.persistence.deleteWill(session.clientId);
-    return pending.will;
-  }
-
   /** Remove a session and its subscriptions; a will still waiting goes out now (the session ended). */
   private endSession(session: Session): void {
     for (const subscription of session.subscriptions.values()) this.index.remove(subscription);
     session.subscriptions.clear();
     this.clock.clearTimeout(session.expiryTimer);
-    const will = this.cancelWill(session);
+    const will = this.wills.cancel(session);
     if (will) this.publishWill(will);
     this.persistence.setPersistent(session, false, false);
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
   }
 
   private publishWill(will: WillMessage): void {
-    const message: Message = { ...will.message };
-    if (will.messageExpiryInterval !== undefined) {
-      message.expiresAt = this.clock.now() + will.messageExpiryInterval * 1000;
-    }
+    const message = willMessage(will, this.clock.now());
     this.logger.debug("publishing will", { clientId: message.origin, topic: message.topic });
     this.route(message);
   }
@@ -390,7 +368,7 @@ class BrokerImpl implements Broker, BrokerContext {
       connection.disconnect(ReasonCode.ServerShuttingDown, "server shutting down");
     }
     for (const session of this.sessions.values()) this.clock.clearTimeout(session.expiryTimer);
-    for (const { timer } of this.willTimers.values()) this.clock.clearTimeout(timer);
+    this.wills.stopTimers();
     // Give the adapters time to flush the DISCONNECT packets and close (bounded: 2 s).
     const deadline = this.clock.now() + 2000;
     while (this.connections.size > 0 && this.clock.now() < deadline) {
@@ -399,20 +377,6 @@ class BrokerImpl implements Broker, BrokerContext {
     // Pending delayed wills and session expiry stay in the store and resume at the next start.
     await this.persistence.store.close();
   }
-}
-
-function willToStore(will: WillMessage, publishAt: number): StoredWill {
-  const stored: StoredWill = { message: will.message, publishAt };
-  if (will.messageExpiryInterval !== undefined) stored.messageExpiryInterval = will.messageExpiryInterval;
-  return stored;
-}
-
-function willFromStore(clientId: string, stored: StoredWill): WillMessage {
-  return {
-    message: { ...stored.message, origin: clientId },
-    delayInterval: 0,
-    messageExpiryInterval: stored.messageExpiryInterval,
-  };
 }
 
 export function createBroker(config: Config, ports: BrokerPorts = {}): Broker {

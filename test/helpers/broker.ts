@@ -128,7 +128,9 @@ function commandFor(runtime: Runtime): { cmd: string; args: string[] } {
   const bin = (name: string) => join(REPO_ROOT, "node_modules", ".bin", name);
   if (runtime === "bun") return { cmd: bin("bun"), args: ["adapters/bun/main.ts"] };
   return {
-    cmd: bin("deno"),
+    // The real binary, not node_modules/.bin/deno: that is a Node wrapper which does not pass
+    // signals on, so a SIGKILL or SIGTERM would leave the broker running without its parent.
+    cmd: join(REPO_ROOT, "node_modules", "deno", "deno"),
     args: ["run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "--allow-sys", "adapters/deno/main.ts"],
   };
 }
@@ -298,6 +300,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
       "--ws-port", String(wsPort),
       "--log-format", "json",
       "--log-level", "debug",
+      "--admin-port", "off", // tests that need it pass --admin-port in `args`, which come last
     ];
     args.push("--set", `persistence.path=${database}`);
     for (const [key, value] of Object.entries(opts.set ?? {})) args.push("--set", `${key}=${String(value)}`);
