@@ -1,7 +1,7 @@
 /**
  * SIGHUP: which changes of the configuration apply live and which need a restart.
- * Live now: logging. Everything else is reported as needing a restart, by key path, until the
- * core can take new limits for new connections (see the note in serve.ts).
+ * Live: logging, and the MQTT limits (for connections made after the reload; connected clients
+ * keep the limits they were given in CONNACK). Everything else is reported as needing a restart.
  */
 import type { Config } from "../config/schema.ts";
 import { formatPath, type KeyPath } from "../config/schema-walk.ts";
@@ -24,7 +24,7 @@ export function changedPaths(before: unknown, after: unknown, path: KeyPath = []
   });
 }
 
-const LIVE_SECTIONS = new Set(["logging"]);
+const LIVE_SECTIONS = new Set(["logging", "mqtt"]);
 
 export interface ReloadPlan {
   /** Changes applied now (key paths). */

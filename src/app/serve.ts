@@ -6,9 +6,9 @@
  * `shutdown.timeout`. Each adapter's
  * main.ts hands in the few runtime functions this needs (as Hono's adapters do), and nothing else.
  *
- * Reload note: the broker takes its MQTT limits at creation, so SIGHUP applies logging only and
- * logs every other change as "needs restart". A core `broker.updateLimits(limits)` that new
- * connections read would let `mqtt.*` apply live (see planReload in reload.ts).
+ * Reload note: SIGHUP applies logging and the MQTT limits (new connections get the new limits;
+ * connected clients keep the ones their CONNACK announced); other changes are logged as
+ * "needs restart" (see planReload in reload.ts).
  */
 import type { AssetReader } from "../admin/mod.ts";
 import type { Broker } from "../core/broker.ts";
@@ -129,7 +129,8 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
     const plan = planReload(config, next.config);
     if (plan.live.length) {
       logging.reconfigure(next.config.logging);
-      config = { ...config, logging: next.config.logging };
+      broker?.updateLimits(next.config.mqtt);
+      config = { ...config, logging: next.config.logging, mqtt: next.config.mqtt };
     }
     logger.info("configuration reloaded", { file: next.file ?? "built-in defaults", applied: plan.live });
     if (plan.restart.length) logger.warn("needs restart", { keys: plan.restart });

@@ -50,6 +50,8 @@ export interface Broker {
   /** Publish from inside the process (admin API, bridges); returns how many sessions it reached. */
   publish(options: PublishOptions): number;
   addHooks(hooks: Hooks): void;
+  /** New MQTT limits (SIGHUP): they apply to connections made from now on; connected clients keep theirs. */
+  updateLimits(limits: Config["mqtt"]): void;
   readonly stats: BrokerStats;
   /** Disconnect every client (v5: reason 0x8B Server shutting down), stop timers, close the store. */
   close(): Promise<void>;
@@ -77,7 +79,7 @@ interface Target {
 }
 
 class BrokerImpl implements Broker, BrokerContext {
-  readonly limits: Config["mqtt"];
+  limits: Config["mqtt"];
   readonly clock: Clock;
   readonly logger: Logger;
   readonly hooks: HookRunner;
@@ -153,6 +155,10 @@ class BrokerImpl implements Broker, BrokerContext {
 
   addHooks(hooks: Hooks): void {
     this.hooks.add(hooks);
+  }
+
+  updateLimits(limits: Config["mqtt"]): void {
+    this.limits = limits;
   }
 
   assignClientId(): string {

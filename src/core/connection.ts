@@ -6,6 +6,7 @@
  * (authentication, ACL hooks); while one runs, further frames wait in `backlog` and reading is
  * paused, so ordering and the packet-before-CONNACK rules hold without locks.
  */
+import type { MqttLimits } from "../config/schema.ts";
 import type { ClientInfo, ProtocolVersion } from "../hooks/types.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { ConnectionEvents, Transport } from "../ports/transport.ts";
@@ -71,13 +72,17 @@ export class Connection implements SessionOwner {
   private writesWhileCongested = 0;
   private willPending = true;
 
+  /** The broker's limits when this connection arrived (SIGHUP changes apply to new connections). */
+  readonly limits: MqttLimits;
+
   constructor(readonly ctx: BrokerContext, readonly transport: Transport) {
-    this.framer = new PacketFramer(ctx.limits.maxPacketSize);
+    this.limits = ctx.limits;
+    this.framer = new PacketFramer(this.limits.maxPacketSize);
     this.logger = ctx.logger.child({ remote: `${transport.remote.address}:${transport.remote.port}` });
     this.connectTimer = ctx.clock.setTimeout(() => {
-      this.logger.info("closing connection: no CONNECT in time", { timeout: ctx.limits.connectTimeout });
+      this.logger.info("closing connection: no CONNECT in time", { timeout: this.limits.connectTimeout });
       this.closeTransport();
-    }, ctx.limits.connectTimeout * 1000);
+    }, this.limits.connectTimeout * 1000);
   }
 
   setDecoderVersion(version: number): void {
@@ -136,7 +141,7 @@ export class Connection implements SessionOwner {
    */
   private updateReading(): void {
     if (this.state === "closed") return;
-    const pause = this.busy || this.congested || this.acksWaiting >= this.ctx.limits.receiveMaximum;
+    const pause = this.busy || this.congested || this.acksWaiting >= this.limits.receiveMaximum;
     if (pause === this.readingPaused) return;
     this.readingPaused = pause;
     if (pause) this.transport.pauseReading();

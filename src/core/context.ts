@@ -28,6 +28,7 @@ export interface WillMessage {
 }
 
 export interface BrokerContext {
+  /** The current limits; a connection keeps the ones it arrived with. */
   readonly limits: MqttLimits;
   readonly clock: Clock;
   readonly logger: Logger;

@@ -23,7 +23,7 @@ export class Outbound {
 
   /** How many more QoS 1/2 messages may be in flight to this client right now. */
   private get quota(): number {
-    const window = Math.min(this.conn.clientReceiveMaximum, this.conn.ctx.limits.maxInflight);
+    const window = Math.min(this.conn.clientReceiveMaximum, this.conn.limits.maxInflight);
     return window - (this.conn.session?.inflight.size ?? 0);
   }
 
@@ -36,7 +36,7 @@ export class Outbound {
       return;
     }
     if (conn.congested || session.queue.length > 0 || this.quota <= 0) {
-      if (!session.enqueue(delivery, conn.ctx.limits)) conn.ctx.counters.publishDropped++;
+      if (!session.enqueue(delivery, conn.limits)) conn.ctx.counters.publishDropped++;
       return;
     }
     this.sendInflight(delivery);
@@ -75,7 +75,7 @@ export class Outbound {
     const session = conn.session!;
     const packetId = session.allocatePacketId();
     if (packetId === null) {
-      session.enqueue(delivery, conn.ctx.limits);
+      session.enqueue(delivery, conn.limits);
       return;
     }
     const bytes = this.encode(delivery, packetId);

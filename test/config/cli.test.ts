@@ -8,6 +8,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import mqtt from "mqtt";
 import { freePort, REPO_ROOT, RUNTIMES } from "../helpers/broker.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "gannet-cli-"));
@@ -144,10 +145,19 @@ for (const runtime of RUNTIMES) {
       const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
       try {
         await waitFor(child, () => out, /"msg":"ready"/);
-        writeFileSync(path, `${base}logging:\n  level: debug\n  format: json\nmqtt:\n  maxQos: 1\n`);
+        writeFileSync(path, `${base.replace("interval: 0", "interval: 5")}logging:\n  level: debug\n  format: json\nmqtt:\n  maxQos: 1\n`);
         child.kill("SIGHUP");
-        await waitFor(child, () => out, /"msg":"needs restart".*"mqtt\.maxQos"/);
-        expect(out).toMatch(/"msg":"configuration reloaded".*"applied":\["logging\.level"\]/);
+        await waitFor(child, () => out, /"msg":"needs restart".*"sys\.interval"/);
+        const reloaded = out.split("\n").find((line) => line.includes('"msg":"configuration reloaded"')) ?? "";
+        expect((JSON.parse(reloaded) as { applied: string[] }).applied.sort()).toEqual(["logging.level", "mqtt.maxQos"]);
+        // The new limit holds for a connection made after the reload: CONNACK says Maximum QoS 1.
+        const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { protocolVersion: 5, reconnectPeriod: 0 });
+        const connack = await new Promise<{ properties?: { maximumQoS?: number } }>((resolve, reject) => {
+          client.once("connect", resolve);
+          client.once("error", reject);
+        });
+        client.end(true);
+        expect(connack.properties?.maximumQoS).toBe(1);
         writeFileSync(path, "logging:\n  level: [debug\n");
         child.kill("SIGHUP");
         await waitFor(child, () => out, /"msg":"reload failed.*hup-\w+\.yaml:\d+:\d+: YAML/);

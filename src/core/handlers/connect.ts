@@ -57,7 +57,7 @@ function buildWill(conn: Connection, packet: IConnectPacket): WillMessage | null
 }
 
 export function handleConnect(conn: Connection, packet: IConnectPacket, frame: Uint8Array): Promise<void> | void {
-  const { limits } = conn.ctx;
+  const { limits } = conn;
   conn.state = "connecting";
   conn.version = (packet.protocolVersion ?? 4) as ProtocolVersion;
   const v5 = conn.version === 5;

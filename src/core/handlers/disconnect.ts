@@ -11,7 +11,7 @@ export function handleDisconnect(conn: Connection, packet: IDisconnectPacket): v
     if (conn.connectSessionExpiry === 0 && expiry !== 0) {
       throw new ProtocolError(ReasonCode.ProtocolError, "Session Expiry Interval set on DISCONNECT after 0 on CONNECT");
     }
-    conn.session.expiryInterval = Math.min(expiry, conn.ctx.limits.maxSessionExpiryInterval);
+    conn.session.expiryInterval = Math.min(expiry, conn.limits.maxSessionExpiryInterval);
     conn.ctx.persistence.setPersistent(conn.session, conn.session.expiryInterval > 0, true);
   }
   // 0x04 Disconnect with Will Message keeps the will; any other DISCONNECT deletes it [MQTT-3.14.4-3].

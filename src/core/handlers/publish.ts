@@ -28,8 +28,8 @@ export function messageProperties(props: {
 function resolveTopic(conn: Connection, packet: DecodedPublish): string {
   const alias = packet.properties.topicAlias;
   if (alias === undefined || conn.version !== 5) return packet.topic;
-  if (alias === 0 || alias > conn.ctx.limits.topicAliasMaximum) {
-    throw new ProtocolError(ReasonCode.TopicAliasInvalid, `topic alias ${alias} is outside 1..${conn.ctx.limits.topicAliasMaximum}`);
+  if (alias === 0 || alias > conn.limits.topicAliasMaximum) {
+    throw new ProtocolError(ReasonCode.TopicAliasInvalid, `topic alias ${alias} is outside 1..${conn.limits.topicAliasMaximum}`);
   }
   if (packet.topic !== "") {
     conn.topicAliases.set(alias, packet.topic);
@@ -62,7 +62,7 @@ function acknowledge(
 }
 
 export function handlePublish(conn: Connection, packet: DecodedPublish): void | Promise<void> {
-  const { limits } = conn.ctx;
+  const { limits } = conn;
   const session = conn.session!;
   const topic = resolveTopic(conn, packet);
   if (!isValidTopicName(topic)) {

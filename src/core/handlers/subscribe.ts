@@ -26,7 +26,7 @@ function checkRequest(
   request: ISubscribePacket["subscriptions"][number],
   subscriptionIdentifier: number | undefined,
 ): Checked {
-  const { limits } = conn.ctx;
+  const { limits } = conn;
   const shared = parseSharedFilter(request.topic);
   const filter = shared && shared !== "invalid" ? shared.filter : request.topic;
   if (shared === "invalid" || !isValidTopicFilter(request.topic)) {
@@ -84,7 +84,7 @@ export async function handleSubscribe(conn: Connection, packet: ISubscribePacket
   const added: Array<{ subscription: Subscription; existed: boolean }> = [];
   const before = ctx.persistence.writes;
   for (const request of packet.subscriptions) {
-    if (subscriptionIdentifier !== undefined && !ctx.limits.subscriptionIdentifiers) {
+    if (subscriptionIdentifier !== undefined && !conn.limits.subscriptionIdentifiers) {
       granted.push(ReasonCode.SubscriptionIdentifiersNotSupported);
       continue;
     }
