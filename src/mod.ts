@@ -1,6 +1,6 @@
 /** The public surface adapters import: the broker, its ports and the shared adapter helpers. */
 export { createBroker } from "./core/broker.ts";
-export type { Broker, BrokerPorts, BrokerStats, PublishOptions } from "./core/broker.ts";
+export type { Broker, BrokerPorts, BrokerStats, ListenerOptions, PublishOptions } from "./core/broker.ts";
 export type { ConnectionEvents, RemoteInfo, Transport, TransportKind } from "./ports/transport.ts";
 export type { Clock } from "./ports/clock.ts";
 export { systemClock } from "./ports/clock.ts";
@@ -16,7 +16,7 @@ export type { CliResult, ConfigOptions } from "./config/cli.ts";
 export { loadConfig } from "./config/load.ts";
 export type { LoadOptions, LoadResult } from "./config/load.ts";
 export { serve } from "./app/serve.ts";
-export type { Fetch, Listener, RuntimeAdapter } from "./app/serve.ts";
+export type { Acceptor, Fetch, Listener, RuntimeAdapter } from "./app/serve.ts";
 export { Readiness } from "./app/readiness.ts";
 export type { AssetReader } from "./admin/mod.ts";
 export * from "./store/mod.ts";

@@ -1,6 +1,6 @@
 /** MQTT over WebSocket on Bun (Bun.serve + upgrade), with the `mqtt` subprotocol. */
 import type { Server, ServerWebSocket } from "bun";
-import type { Broker, ConnectionEvents, Logger, Transport } from "../../src/mod.ts";
+import type { Acceptor, ConnectionEvents, Logger, Transport } from "../../src/mod.ts";
 import { OutgoingBuffer } from "../../src/mod.ts";
 
 interface WsState {
@@ -18,7 +18,7 @@ function chooseProtocol(offered: string | null): string | undefined {
 }
 
 export function listenWebSocket(
-  broker: Broker,
+  broker: Acceptor,
   host: string,
   port: number,
   path: string,

@@ -1,6 +1,6 @@
 /** MQTT over TCP on Bun: wraps each Bun socket as a core Transport with bounded, batched writes. */
 import type { Socket, TCPSocketListener } from "bun";
-import type { Broker, ConnectionEvents, Logger, Transport } from "../../src/mod.ts";
+import type { Acceptor, ConnectionEvents, Logger, Transport } from "../../src/mod.ts";
 import { OutgoingBuffer } from "../../src/mod.ts";
 
 interface SocketState {
@@ -19,7 +19,7 @@ function closeSoon(socket: Socket<SocketState>, outgoing: OutgoingBuffer): void 
 
 const CLOSE_GRACE_MS = 2000;
 
-export function listenTcp(broker: Broker, host: string, port: number, logger: Logger): TCPSocketListener<SocketState> {
+export function listenTcp(broker: Acceptor, host: string, port: number, logger: Logger): TCPSocketListener<SocketState> {
   return Bun.listen<SocketState>({
     hostname: host,
     port,

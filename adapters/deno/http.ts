@@ -6,7 +6,7 @@
  * poll flushes the OutgoingBuffer once Deno has written enough out. Reading cannot be paused
  * at the socket (Deno reads frames on its own), so pauses hold frames back, with a cap.
  */
-import type { Broker, ConnectionEvents, Logger, Transport } from "../../src/mod.ts";
+import type { Acceptor, ConnectionEvents, Logger, Transport } from "../../src/mod.ts";
 import { OutgoingBuffer } from "../../src/mod.ts";
 
 const HIGH_WATER_BYTES = 1 << 20;
@@ -21,7 +21,7 @@ function chooseProtocol(offered: string | null): string | undefined {
   return list.find((p) => p === "mqtt") ?? list.find((p) => p === "mqttv3.1");
 }
 
-function attach(broker: Broker, ws: WebSocket, address: string, port: number, logger: Logger): void {
+function attach(broker: Acceptor, ws: WebSocket, address: string, port: number, logger: Logger): void {
   let events: ConnectionEvents | undefined;
   let poll: ReturnType<typeof setInterval> | undefined;
   let force: ReturnType<typeof setTimeout> | undefined;
@@ -158,7 +158,7 @@ export interface WebSocketServer {
 }
 
 export function listenWebSocket(
-  broker: Broker,
+  broker: Acceptor,
   host: string,
   port: number,
   path: string,

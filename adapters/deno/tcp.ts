@@ -7,7 +7,7 @@
  * shared OutgoingBuffer; the sink starts one async write (looped, `conn.write` may be short) and
  * answers -1, so the buffer keeps everything else queued until that write completes and we flush.
  */
-import type { Broker, ConnectionEvents, Logger, Transport } from "../../src/mod.ts";
+import type { Acceptor, ConnectionEvents, Logger, Transport } from "../../src/mod.ts";
 import { OutgoingBuffer } from "../../src/mod.ts";
 
 const READ_BUFFER_BYTES = 64 * 1024;
@@ -26,7 +26,7 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
 }
 
-function serveConnection(broker: Broker, conn: Deno.TcpConn, logger: Logger): void {
+function serveConnection(broker: Acceptor, conn: Deno.TcpConn, logger: Logger): void {
   let events: ConnectionEvents | undefined;
   let finished = false; // socket closed and onClose due (exactly once)
   let closing = false; // transport.close() was called
@@ -132,7 +132,7 @@ export interface TcpServer {
   stop(): void;
 }
 
-export function listenTcp(broker: Broker, host: string, port: number, logger: Logger): TcpServer {
+export function listenTcp(broker: Acceptor, host: string, port: number, logger: Logger): TcpServer {
   const listener = Deno.listen({ hostname: host, port, transport: "tcp" });
   let stopped = false;
   void (async () => {

@@ -12,6 +12,9 @@
  */
 import type { AssetReader } from "../admin/mod.ts";
 import type { Broker } from "../core/broker.ts";
+
+/** What a listener needs of the broker: hand it each new connection. */
+export type Acceptor = Pick<Broker, "accept">;
 import { createBroker } from "../core/broker.ts";
 import { type ConfigOptions, parseArgs, USAGE, VERSION } from "../config/cli.ts";
 import type { Config, PersistenceConfig } from "../config/schema.ts";
@@ -41,8 +44,8 @@ export interface RuntimeAdapter extends CommandIo {
   print(stream: "stdout" | "stderr", text: string): void;
   exit(code: number): never;
   onSignal(signal: "SIGTERM" | "SIGINT" | "SIGHUP", handler: () => void): void;
-  listenTcp(broker: Broker, host: string, port: number, logger: Logger): Listener;
-  listenWebSocket(broker: Broker, host: string, port: number, path: string, logger: Logger): Listener;
+  listenTcp(broker: Acceptor, host: string, port: number, logger: Logger): Listener;
+  listenWebSocket(broker: Acceptor, host: string, port: number, path: string, logger: Logger): Listener;
   /** Open the durable store (sqlite or libsql; "memory" is handled here). */
   openStore(persistence: PersistenceConfig): Promise<Store>;
   /** Serve the admin app over HTTP. */

@@ -5,6 +5,7 @@ import { VERSION } from "../config/cli.ts";
 import type { Config, PersistenceConfig } from "../config/schema.ts";
 import type { KeyPath } from "../config/schema-walk.ts";
 import type { Logger } from "../ports/logger.ts";
+import type { Transport } from "../ports/transport.ts";
 import { MemoryStore } from "../store/memory.ts";
 import type { Store } from "../store/types.ts";
 import type { Readiness } from "./readiness.ts";
@@ -86,12 +87,17 @@ export function startListeners(
 ): boolean {
   try {
     for (const l of config.listeners) {
+      // Each listener hands its connections over with its own connection limit and MQTT overrides.
+      const name = `${l.kind} ${l.host}:${l.port}`;
+      const acceptor = {
+        accept: (transport: Transport) => broker.accept(transport, { name, maxConnections: l.maxConnections, limits: l.mqtt }),
+      };
       if (l.kind === "tcp") {
-        const listener = runtime.listenTcp(broker, l.host, l.port, logger);
+        const listener = runtime.listenTcp(acceptor, l.host, l.port, logger);
         listeners.push(listener);
         logger.info("listening", { kind: "tcp", host: l.host, port: listener.port });
       } else if (l.kind === "ws") {
-        const listener = runtime.listenWebSocket(broker, l.host, l.port, l.path, logger);
+        const listener = runtime.listenWebSocket(acceptor, l.host, l.port, l.path, logger);
         listeners.push(listener);
         logger.info("listening", { kind: "ws", host: l.host, port: listener.port, path: l.path });
       }

@@ -12,17 +12,6 @@ import { persistenceSchema } from "./persistence.ts";
 
 const port = z.number().int().min(0).max(65535);
 
-export const listenerSchema = z.object({
-  kind: z.enum(["tcp", "ws", "tls", "wss"]).describe(
-    "tcp (MQTT over TCP) or ws (MQTT over WebSocket); tls and wss are not yet supported",
-  ),
-  host: z.string().min(1).default("0.0.0.0").describe("address to bind (0.0.0.0 = every IPv4 interface)"),
-  port: port.describe("port to bind (0 = any free port)"),
-  path: z.string().default("/mqtt").describe('ws/wss only: the HTTP path that upgrades ("*" = any path)'),
-  cert: z.string().optional().describe("tls/wss only: PEM certificate chain file (not yet supported)"),
-  key: z.string().optional().describe("tls/wss only: PEM private key file (not yet supported)"),
-}).strict();
-
 export const mqttSchema = z.object({
   maxPacketSize: z.number().int().min(64).max(268_435_460).default(1_048_576)
     .describe("largest packet accepted from a client, in bytes (larger: v5 reason 0x95, then close)"),
@@ -47,8 +36,32 @@ export const mqttSchema = z.object({
   wildcardSubscriptions: z.boolean().default(true).describe("wildcard subscriptions supported"),
   subscriptionIdentifiers: z.boolean().default(true).describe("v5 subscription identifiers supported"),
   connectTimeout: z.number().int().min(1).default(10).describe("seconds a new socket may take to send CONNECT"),
+  maxConnections: z.number().int().min(0).default(0)
+    .describe("most clients connected at once over all listeners (0 = no limit); more are closed at once, logged"),
   allowAnonymous: z.boolean().default(true)
     .describe("accept clients without credentials (the only mode until authentication lands)"),
+}).strict();
+
+/** The mqtt keys without defaults, each optional: a listener's overrides of the global limits. */
+const mqttOverridesSchema = z.object(
+  Object.fromEntries(
+    Object.entries(mqttSchema.shape).map(([key, field]) => [key, field.unwrap().optional().describe(field.description ?? "")]),
+  ) as { [K in keyof typeof mqttSchema.shape]: z.ZodOptional<ReturnType<(typeof mqttSchema.shape)[K]["unwrap"]>> },
+).strict();
+
+export const listenerSchema = z.object({
+  kind: z.enum(["tcp", "ws", "tls", "wss"]).describe(
+    "tcp (MQTT over TCP) or ws (MQTT over WebSocket); tls and wss are not yet supported",
+  ),
+  host: z.string().min(1).default("0.0.0.0").describe("address to bind (0.0.0.0 = every IPv4 interface)"),
+  port: port.describe("port to bind (0 = any free port)"),
+  path: z.string().default("/mqtt").describe('ws/wss only: the HTTP path that upgrades ("*" = any path)'),
+  cert: z.string().optional().describe("tls/wss only: PEM certificate chain file (not yet supported)"),
+  key: z.string().optional().describe("tls/wss only: PEM private key file (not yet supported)"),
+  maxConnections: z.number().int().min(0).default(0)
+    .describe("most clients connected through this listener at once (0 = no limit of its own)"),
+  mqtt: mqttOverridesSchema.optional()
+    .describe("MQTT limits for connections on this listener, overriding the mqtt section key by key"),
 }).strict();
 
 export const loggingSchema = z.object({
@@ -73,8 +86,8 @@ export const shutdownSchema = z.object({
 
 export const configSchema = z.object({
   listeners: z.array(listenerSchema).default([
-    { kind: "tcp", host: "0.0.0.0", port: 1883, path: "/mqtt" },
-    { kind: "ws", host: "0.0.0.0", port: 8083, path: "/mqtt" },
+    { kind: "tcp", host: "0.0.0.0", port: 1883, path: "/mqtt", maxConnections: 0 },
+    { kind: "ws", host: "0.0.0.0", port: 8083, path: "/mqtt", maxConnections: 0 },
   ]).describe("MQTT listeners; the default is TCP on 1883 and WebSocket on 8083 at /mqtt"),
   mqtt: mqttSchema.prefault({}).describe("MQTT limits and capabilities"),
   logging: loggingSchema.prefault({}).describe("log lines go to stdout (debug, info) and stderr (warn, error)"),

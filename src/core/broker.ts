@@ -43,10 +43,20 @@ export interface BrokerStats extends Counters {
   retained: number;
 }
 
+/** How a listener's connections differ from the broker's defaults. */
+export interface ListenerOptions {
+  /** Names the listener in logs and for its connection count, e.g. "tcp 0.0.0.0:1883". */
+  name: string;
+  /** Most connections through this listener at once (0 = no limit of its own). */
+  maxConnections?: number;
+  /** MQTT limits overriding the broker's for connections on this listener. */
+  limits?: Partial<Config["mqtt"]>;
+}
+
 export interface Broker {
   /** Load the store's state (sessions, subscriptions, queued messages, retained, wills). Call once before accepting. */
   start(): Promise<void>;
-  accept(transport: Transport): ConnectionEvents;
+  accept(transport: Transport, listener?: ListenerOptions): ConnectionEvents;
   /** Publish from inside the process (admin API, bridges); returns how many sessions it reached. */
   publish(options: PublishOptions): number;
   addHooks(hooks: Hooks): void;
@@ -96,6 +106,7 @@ class BrokerImpl implements Broker, BrokerContext {
   };
   private readonly sessions = new Map<string, Session>();
   private readonly connections = new Set<Connection>();
+  private readonly perListener = new Map<string, number>();
   private readonly wills: DelayedWills;
   private readonly sys: SysTopics;
   private readonly startedAt: number;
@@ -139,16 +150,33 @@ class BrokerImpl implements Broker, BrokerContext {
     this.logger.info("state restored", { sessions: sessions.length, retained: retained.length });
   }
 
-  accept(transport: Transport): ConnectionEvents {
-    const connection = new Connection(this, transport);
+  accept(transport: Transport, listener?: ListenerOptions): ConnectionEvents {
+    const key = listener?.name ?? "";
+    const onListener = this.perListener.get(key) ?? 0;
+    const refusal = this.limits.maxConnections > 0 && this.connections.size >= this.limits.maxConnections
+      ? { limit: this.limits.maxConnections, scope: "broker" }
+      : listener?.maxConnections && onListener >= listener.maxConnections
+      ? { limit: listener.maxConnections, scope: `listener ${key}` }
+      : null;
+    if (refusal) {
+      this.logger.warn("connection refused: too many connections", {
+        remote: `${transport.remote.address}:${transport.remote.port}`,
+        ...refusal,
+      });
+      transport.close();
+      return { onData: () => {}, onDrain: () => {}, onClose: () => {} };
+    }
+    const limits = listener?.limits ? { ...this.limits, ...listener.limits } : this.limits;
+    const connection = new Connection(this, transport, limits);
     this.connections.add(connection);
+    this.perListener.set(key, onListener + 1);
     const events = connection.events();
     return {
       onData: events.onData,
       onDrain: events.onDrain,
       onClose: () => {
         events.onClose();
-        this.connections.delete(connection);
+        if (this.connections.delete(connection)) this.perListener.set(key, (this.perListener.get(key) ?? 1) - 1);
       },
     };
   }

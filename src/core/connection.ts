@@ -72,11 +72,11 @@ export class Connection implements SessionOwner {
   private writesWhileCongested = 0;
   private willPending = true;
 
-  /** The broker's limits when this connection arrived (SIGHUP changes apply to new connections). */
+  /** The limits when this connection arrived, with its listener's overrides (SIGHUP changes apply to new connections). */
   readonly limits: MqttLimits;
 
-  constructor(readonly ctx: BrokerContext, readonly transport: Transport) {
-    this.limits = ctx.limits;
+  constructor(readonly ctx: BrokerContext, readonly transport: Transport, limits: MqttLimits = ctx.limits) {
+    this.limits = limits;
     this.framer = new PacketFramer(this.limits.maxPacketSize);
     this.logger = ctx.logger.child({ remote: `${transport.remote.address}:${transport.remote.port}` });
     this.connectTimer = ctx.clock.setTimeout(() => {

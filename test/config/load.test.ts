@@ -131,7 +131,7 @@ describe("environment and command-line overrides", () => {
     expect(c.listeners[1].path).toBe("/ws");
     expect(c.sys.interval).toBe(0);
     const list = config({ overrides: serveOptions(["--set", 'listeners=[{"kind":"tcp","port":1884}]']).overrides });
-    expect(list.listeners).toEqual([{ kind: "tcp", host: "0.0.0.0", port: 1884, path: "/mqtt" }]);
+    expect(list.listeners).toEqual([{ kind: "tcp", host: "0.0.0.0", port: 1884, path: "/mqtt", maxConnections: 0 }]);
   });
 
   test("an unknown --set key is a usage error with a suggestion", () => {
@@ -150,7 +150,7 @@ describe("environment and command-line overrides", () => {
   test("--host, --port, --ws-port and --admin-port edit listeners and the admin port", () => {
     const options = serveOptions(["--host", "127.0.0.1", "--port", "1884", "--ws-port", "off", "--admin-port", "0"]);
     const c = config({ overrides: options.overrides, flags: options.flags });
-    expect(c.listeners).toEqual([{ kind: "tcp", host: "127.0.0.1", port: 1884, path: "/mqtt" }]);
+    expect(c.listeners).toEqual([{ kind: "tcp", host: "127.0.0.1", port: 1884, path: "/mqtt", maxConnections: 0 }]);
     expect(c.admin).toEqual({ enabled: true, host: "127.0.0.1", port: 0 });
     const off = serveOptions(["--admin-port", "off"]);
     expect(config({ flags: off.flags }).admin.enabled).toBe(false);
