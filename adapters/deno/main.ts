@@ -2,7 +2,6 @@
 import { serve } from "../../src/mod.ts";
 import { assets, readTextFile, serveHttp } from "./admin.ts";
 import { listenWebSocket } from "./http.ts";
-import { openStore } from "./sqlite.ts";
 import { listenTcp } from "./tcp.ts";
 
 const encoder = new TextEncoder();
@@ -24,8 +23,10 @@ await serve({
   onSignal: (signal, handler) => Deno.addSignalListener(signal, handler),
   listenTcp,
   listenWebSocket,
-  openStore: (p) =>
-    openStore(p.store === "libsql" ? p.url! : p.path, {
+  // Imported on demand: @libsql/client loads a native module, which needs --allow-ffi; a broker with
+  // `persistence.store: memory` runs without it.
+  openStore: async (p) =>
+    (await import("./sqlite.ts")).openStore(p.store === "libsql" ? p.url! : p.path, {
       commitIntervalMs: p.commitIntervalMs,
       maxDatabaseBytes: p.maxDatabaseBytes,
       authToken: p.authToken,
