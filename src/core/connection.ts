@@ -11,6 +11,7 @@ import type { ClientInfo, ProtocolVersion } from "../hooks/types.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { ConnectionEvents, Transport } from "../ports/transport.ts";
 import { encodePacket, type Packet, PacketDecoder } from "../protocol/codec.ts";
+import { type AckCmd, decodeShortAck, encodeAck, isAckCmd } from "../protocol/acks.ts";
 import { PacketFramer } from "../protocol/framer.ts";
 import { decodePublish } from "../protocol/publish-decoder.ts";
 import { ProtocolError, ReasonCode } from "../protocol/reason-codes.ts";
@@ -182,19 +183,18 @@ export class Connection implements SessionOwner {
       this.ctx.counters.messagesReceived++;
       return handlePublish(this, decodePublish(frame, this.version));
     }
+    const ack = this.state === "connected" ? decodeShortAck(frame) : null;
+    if (ack) return this.handleAck(ack as Extract<Packet, { cmd: typeof ack.cmd }>);
     const packet = this.decoder.decode(frame);
     if (this.state === "connecting" && packet.cmd !== "auth" && packet.cmd !== "disconnect") {
       throw new ProtocolError(ReasonCode.ProtocolError, `${packet.cmd} before authentication completed`);
     }
     switch (packet.cmd) {
       case "puback":
-        return handlePuback(this, packet);
       case "pubrec":
-        return handlePubrec(this, packet);
       case "pubrel":
-        return handlePubrel(this, packet);
       case "pubcomp":
-        return handlePubcomp(this, packet);
+        return this.handleAck(packet);
       case "subscribe":
         return handleSubscribe(this, packet, frame);
       case "unsubscribe":
@@ -210,6 +210,19 @@ export class Connection implements SessionOwner {
         throw new ProtocolError(ReasonCode.ProtocolError, "second CONNECT on a connection");
       default:
         throw new ProtocolError(ReasonCode.ProtocolError, `unexpected ${packet.cmd} from a client`);
+    }
+  }
+
+  private handleAck(packet: Extract<Packet, { cmd: "puback" | "pubrec" | "pubrel" | "pubcomp" }>): void {
+    switch (packet.cmd) {
+      case "puback":
+        return handlePuback(this, packet);
+      case "pubrec":
+        return handlePubrec(this, packet);
+      case "pubrel":
+        return handlePubrel(this, packet);
+      case "pubcomp":
+        return handlePubcomp(this, packet);
     }
   }
 
@@ -237,6 +250,11 @@ export class Connection implements SessionOwner {
   /** Encode and send a control packet (anything but an outbound PUBLISH). */
   send(packet: Packet): void {
     if (this.state === "closed") return;
+    const plainAck = isAckCmd(packet.cmd) && !(packet as { properties?: unknown }).properties;
+    if (plainAck) {
+      const { messageId, reasonCode } = packet as { messageId: number; reasonCode?: number };
+      return this.writeBytes(encodeAck(packet.cmd as AckCmd, messageId, reasonCode ?? 0, this.version));
+    }
     let bytes = encodePacket(packet, this.version);
     if (bytes.length > this.clientMaximumPacketSize && "properties" in packet && packet.properties) {
       // Reason strings and user properties may be dropped to fit [MQTT-3.1.2-25].

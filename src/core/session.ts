@@ -13,6 +13,7 @@
  * journal (persistent sessions only), so memory and the store cannot drift apart.
  */
 import type { Message, QoS } from "../hooks/types.ts";
+import { Deque } from "../util/deque.ts";
 import type { Subscription } from "./topic-index.ts";
 
 /** One message on its way to one session, in the form that session gets it. */
@@ -56,7 +57,7 @@ export class Session {
   readonly subscriptions = new Map<string, Subscription>();
   readonly inflight = new Map<number, InflightEntry>();
   readonly awaitingRelease = new Set<number>();
-  queue: Delivery[] = [];
+  readonly queue = new Deque<Delivery>();
   queuedBytes = 0;
   droppedMessages = 0;
   owner: SessionOwner | null = null;
