@@ -27,11 +27,12 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { connect as netConnect, createServer, type Socket } from "node:net";
+import { connect as netConnect, type Socket } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import mqtt from "mqtt-packet";
+import { freePort } from "../test/helpers/broker.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BUN = join(ROOT, "node_modules", ".bin", "bun");
@@ -117,18 +118,6 @@ function parseOptions(argv: string[]): Options {
 }
 
 // ---- brokers ------------------------------------------------------------------------------------
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once("error", rej);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => res(port));
-    });
-  });
-}
 
 interface Running {
   port: number;

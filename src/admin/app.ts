@@ -1,6 +1,6 @@
 /**
  * The admin HTTP app (Hono, runtime-neutral): health and readiness probes and the console's static
- * files. The adapters serve it (Bun.serve / Deno.serve) and inject how assets are read, so the
+ * files. Each runtime adapter serves it over HTTP and injects how assets are read, so the
  * executable can embed them. The admin API proper comes with its own issue.
  */
 import { Hono } from "hono";
