@@ -3,6 +3,7 @@
 #   mosquitto-clients  mosquitto_pub / mosquitto_sub (interop tests)
 #   mosquitto          the reference broker (bench/compare.ts)
 #   qemu-user-static, libc6-arm64-cross   run the ARM64 executable (test/executable/)
+#   openssl            test certificates for the TLS tests (test/security/)
 # Idempotent and quiet. Runs `apt-get update` only when an install fails without it.
 # Fails loudly when the packages cannot be installed.
 set -euo pipefail
@@ -12,6 +13,7 @@ command -v mosquitto_pub >/dev/null 2>&1 && command -v mosquitto_sub >/dev/null 
 [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto)
 [ -x /usr/bin/qemu-aarch64-static ] || missing+=(qemu-user-static)
 [ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || missing+=(libc6-arm64-cross)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then

@@ -47,18 +47,20 @@ function inFile(file: ConfigFile, source: YamlSource, problem: Problem): string 
   return `${file.path}:${line}:${col}: ${formatPath(problem.path)}: ${problem.message}`;
 }
 
-/** Listener kinds the schema accepts but the adapters cannot serve yet. */
-function unsupported(config: Config): Problem[] {
-  return config.listeners.flatMap((listener, i) =>
-    listener.kind === "tls" || listener.kind === "wss"
-      ? [{
-        path: ["listeners", i, "kind"],
-        atKey: false,
-        message: `${JSON.stringify(listener.kind)} listeners are not yet supported (TLS comes with the security ` +
-          `issue); use "tcp" or "ws", or terminate TLS in front of Gannet`,
-      }]
-      : []
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/**
+ * Without a configuration file, anonymous clients are allowed on loopback listeners only (as
+ * Mosquitto 2 does), unless allowAnonymous was set by the environment or a flag.
+ */
+function localAnonymousDefault(config: Config, isSet: (path: KeyPath) => boolean): Config {
+  if (isSet(["mqtt", "allowAnonymous"])) return config;
+  const listeners = config.listeners.map((l, i) =>
+    LOOPBACK.test(l.host) && !isSet(["listeners", i, "mqtt", "allowAnonymous"])
+      ? { ...l, mqtt: { ...l.mqtt, allowAnonymous: true } }
+      : l
   );
+  return { ...config, listeners };
 }
 
 function applyFlags(data: Record<string, unknown>, flags: ListenerFlags): void {
@@ -120,8 +122,6 @@ export function loadConfig(options: LoadOptions): LoadResult {
   };
   const second = configSchema.safeParse(data, { reportInput: true });
   if (!second.success) return { ok: false, problems: problemsOf(second.error.issues).map(origin) };
-  const notYet = unsupported(second.data);
-  if (notYet.length) return { ok: false, problems: notYet.map(origin) };
   const inFileData = (path: KeyPath): boolean => {
     let node: unknown = raw;
     for (const segment of path) {
@@ -133,5 +133,6 @@ export function loadConfig(options: LoadOptions): LoadResult {
   const isSet = (path: KeyPath): boolean =>
     inFileData(path) || overrides.some((o) => isPrefix(o.path, path) || isPrefix(path, o.path)) ||
     (path[0] === "admin" && options.flags?.adminPort !== undefined);
-  return { ok: true, config: second.data, isSet };
+  const config = file ? second.data : localAnonymousDefault(second.data, isSet);
+  return { ok: true, config, isSet };
 }

@@ -38,8 +38,20 @@ export const mqttSchema = z.object({
   connectTimeout: z.number().int().min(1).default(10).describe("seconds a new socket may take to send CONNECT"),
   maxConnections: z.number().int().min(0).default(0)
     .describe("most clients connected at once over all listeners (0 = no limit); more are closed at once, logged"),
-  allowAnonymous: z.boolean().default(true)
-    .describe("accept clients without credentials (the only mode until authentication lands)"),
+  allowAnonymous: z.boolean().default(false).describe(
+    "accept clients without a user name; without a configuration file, listeners on a loopback address allow them " +
+      "unless this is set (as Mosquitto 2 does)",
+  ),
+  maxSubscriptionsPerClient: z.number().int().min(0).default(1000)
+    .describe("subscriptions one client may hold (0 = no limit); more get SUBACK 0x97 (v5) or 0x80"),
+  maxTopicLevels: z.number().int().min(1).max(65_535).default(64)
+    .describe("levels in a topic name or filter (a/b/c has 3); deeper topics are refused"),
+  maxTopicLength: z.number().int().min(1).max(65_535).default(4096)
+    .describe("bytes in a topic name or filter; longer ones are refused"),
+  maxPublishRate: z.number().int().min(0).default(0)
+    .describe("PUBLISH packets per second one client may send (0 = no limit); faster clients are slowed down by pausing reads"),
+  maxPublishBytesRate: z.number().int().min(0).default(0)
+    .describe("PUBLISH bytes per second one client may send (0 = no limit); faster clients are slowed down by pausing reads"),
 }).strict();
 
 /** The mqtt keys without defaults, each optional: a listener's overrides of the global limits. */
@@ -51,17 +63,76 @@ const mqttOverridesSchema = z.object(
 
 export const listenerSchema = z.object({
   kind: z.enum(["tcp", "ws", "tls", "wss"]).describe(
-    "tcp (MQTT over TCP) or ws (MQTT over WebSocket); tls and wss are not yet supported",
+    "tcp (MQTT over TCP), tls (MQTT over TLS), ws (MQTT over WebSocket) or wss (MQTT over WebSocket over TLS)",
   ),
   host: z.string().min(1).default("0.0.0.0").describe("address to bind (0.0.0.0 = every IPv4 interface)"),
   port: port.describe("port to bind (0 = any free port)"),
   path: z.string().default("/mqtt").describe('ws/wss only: the HTTP path that upgrades ("*" = any path)'),
-  cert: z.string().optional().describe("tls/wss only: PEM certificate chain file (not yet supported)"),
-  key: z.string().optional().describe("tls/wss only: PEM private key file (not yet supported)"),
+  cert: z.string().optional().describe("tls/wss: PEM certificate chain file (re-read on SIGHUP)"),
+  key: z.string().optional().describe("tls/wss: PEM private key file (re-read on SIGHUP)"),
+  ca: z.string().optional().describe("tls/wss: PEM file of the CAs that sign client certificates (needed for clientCertificate)"),
+  clientCertificate: z.enum(["none", "request", "require"]).default("none").describe(
+    "tls/wss: ask clients for a certificate signed by `ca` (request: optional; require: no certificate, no connection)",
+  ),
+  useCertificateCnAsUsername: z.boolean().default(false).describe(
+    "tls/wss: a client's verified certificate authenticates it, and its Common Name is its user name (for ACL rules)",
+  ),
   maxConnections: z.number().int().min(0).default(0)
     .describe("most clients connected through this listener at once (0 = no limit of its own)"),
   mqtt: mqttOverridesSchema.optional()
     .describe("MQTT limits for connections on this listener, overriding the mqtt section key by key"),
+}).strict();
+
+const aclRuleSchema = z.object({
+  username: z.string().optional().describe("the rule applies to this user"),
+  clientId: z.string().optional().describe("the rule applies to this client id"),
+  anonymous: z.boolean().optional().describe("true: the rule applies to clients without a user name"),
+  topic: z.string().min(1).describe("topic filter; %u is the user name, %c the client id"),
+  action: z.enum(["publish", "subscribe", "both"]).default("both").describe("what the rule covers"),
+  permission: z.enum(["allow", "deny"]).describe("allow or deny"),
+  maxQos: z.literal([0, 1, 2]).optional().describe("allow rules: highest QoS (publishes above are denied, subscriptions capped)"),
+  retain: z.boolean().optional().describe("allow rules: false = retained publishes are denied"),
+}).strict().refine((r) => [r.username, r.clientId, r.anonymous].filter((w) => w !== undefined).length <= 1, {
+  message: "a rule names at most one of username, clientId and anonymous (none = every client)",
+});
+
+export const authSchema = z.object({
+  users: z.array(z.object({
+    username: z.string().min(1).describe("user name"),
+    password: z.string().min(1).describe(
+      "password hash from `gannet user hash` ($argon2id$..., or a Mosquitto $7$ hash); a plain password is accepted " +
+        "with a warning",
+    ),
+  }).strict()).default([]).describe("users from this file, checked before the users stored with `gannet user add`"),
+  http: z.object({
+    url: z.string().url().describe("POST {clientId, username, password, remote, action, topic, qos, retain} here"),
+    timeout: z.number().min(0.05).max(60).default(2).describe("seconds to wait for an answer (then: defer to the next check)"),
+    cacheTtl: z.number().min(0).default(60).describe("seconds an answer is cached (0 = no cache)"),
+    authorize: z.boolean().default(false).describe("also ask it about each topic (publish/subscribe), not only on CONNECT"),
+  }).strict().optional().describe("an HTTP service that decides on CONNECT (and topics); 200 allow, 403 deny, else defer"),
+}).strict();
+
+export const aclSchema = z.object({
+  default: z.enum(["allow", "deny"]).default("allow").describe("what applies when no rule matches"),
+  rules: z.array(aclRuleSchema).default([])
+    .describe("rules checked in order, first match wins; these come before the rules stored with `gannet acl add`"),
+}).strict();
+
+const banPolicy = (what: string, count: number) =>
+  z.object({
+    enabled: z.boolean().default(true).describe(`ban on ${what}`),
+    threshold: z.number().int().min(1).default(count).describe(`${what} within \`window\` that trigger a ban`),
+    window: z.number().min(1).default(60).describe("seconds"),
+    duration: z.number().min(1).default(300).describe("seconds a ban lasts"),
+  }).strict();
+
+export const bansSchema = z.object({
+  flapping: banPolicy("connects of one client id", 30).prefault({})
+    .describe("a client id that connects more than `threshold` times within `window` is banned"),
+  authFailures: banPolicy("failed authentications from one address", 10).prefault({})
+    .describe("an address with `threshold` failed authentications within `window` is banned"),
+  refreshInterval: z.number().min(0.1).default(5)
+    .describe("seconds between reloads of bans and ACL rules changed by the CLI (SIGHUP reloads at once)"),
 }).strict();
 
 export const loggingSchema = z.object({
@@ -71,7 +142,7 @@ export const loggingSchema = z.object({
 
 export const adminSchema = z.object({
   enabled: z.boolean().default(true).describe("serve the admin HTTP port (/healthz, /readyz, console)"),
-  host: z.string().min(1).default("0.0.0.0").describe("address to bind"),
+  host: z.string().min(1).default("127.0.0.1").describe("address to bind (0.0.0.0 = every IPv4 interface)"),
   port: port.default(18083).describe("port to bind"),
 }).strict();
 
@@ -85,21 +156,43 @@ export const shutdownSchema = z.object({
 }).strict();
 
 export const configSchema = z.object({
-  listeners: z.array(listenerSchema).default([
-    { kind: "tcp", host: "0.0.0.0", port: 1883, path: "/mqtt", maxConnections: 0 },
-    { kind: "ws", host: "0.0.0.0", port: 8083, path: "/mqtt", maxConnections: 0 },
-  ]).describe("MQTT listeners; the default is TCP on 1883 and WebSocket on 8083 at /mqtt"),
+  listeners: z.array(listenerSchema).prefault([
+    { kind: "tcp", host: "127.0.0.1", port: 1883 },
+    { kind: "ws", host: "127.0.0.1", port: 8083 },
+  ]).describe("MQTT listeners; the default is TCP on 1883 and WebSocket on 8083 at /mqtt, on 127.0.0.1 only"),
   mqtt: mqttSchema.prefault({}).describe("MQTT limits and capabilities"),
   logging: loggingSchema.prefault({}).describe("log lines go to stdout (debug, info) and stderr (warn, error)"),
   admin: adminSchema.prefault({}).describe("admin HTTP port: health checks, console and (later) the admin API"),
   sys: sysSchema.prefault({}).describe("$SYS topics"),
   shutdown: shutdownSchema.prefault({}).describe("graceful shutdown"),
   persistence: persistenceSchema.prefault({}).describe("durable state: sessions, queued messages, retained messages, wills"),
-}).strict();
+  auth: authSchema.prefault({}).describe("authentication: users and an optional HTTP service"),
+  acl: aclSchema.prefault({}).describe("authorization: who may publish and subscribe to what"),
+  bans: bansSchema.prefault({}).describe("automatic bans: flapping clients and repeated authentication failures"),
+}).strict().superRefine((config, ctx) => {
+  config.listeners.forEach((l, i) => {
+    const secure = l.kind === "tls" || l.kind === "wss";
+    if (secure && (!l.cert || !l.key)) {
+      ctx.addIssue({ code: "custom", path: ["listeners", i, l.cert ? "key" : "cert"], message: `${l.kind} listeners need cert and key` });
+    }
+    if (!secure && (l.cert || l.key || l.ca || l.clientCertificate !== "none" || l.useCertificateCnAsUsername)) {
+      ctx.addIssue({ code: "custom", path: ["listeners", i, "kind"], message: "cert, key, ca and client certificates need kind tls or wss" });
+    }
+    if (l.clientCertificate !== "none" && !l.ca) {
+      ctx.addIssue({ code: "custom", path: ["listeners", i, "ca"], message: "clientCertificate needs ca (the CAs that sign client certificates)" });
+    }
+    if (l.useCertificateCnAsUsername && l.clientCertificate === "none") {
+      ctx.addIssue({ code: "custom", path: ["listeners", i, "clientCertificate"], message: "useCertificateCnAsUsername needs clientCertificate request or require" });
+    }
+  });
+});
 
 export type Config = z.infer<typeof configSchema>;
 export type MqttLimits = z.infer<typeof mqttSchema>;
 export type ListenerConfig = z.infer<typeof listenerSchema>;
+export type AuthConfig = z.infer<typeof authSchema>;
+export type AclConfig = z.infer<typeof aclSchema>;
+export type BansConfig = z.infer<typeof bansSchema>;
 export type { PersistenceConfig } from "./persistence.ts";
 
 export function defaultConfig(): Config {

@@ -51,6 +51,8 @@ export interface ListenerOptions {
   maxConnections?: number;
   /** MQTT limits overriding the broker's for connections on this listener. */
   limits?: Partial<Config["mqtt"]>;
+  /** tls/wss: a verified client certificate authenticates the client; its Common Name is the user name. */
+  useCertificateCnAsUsername?: boolean;
 }
 
 export interface Broker {

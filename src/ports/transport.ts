@@ -8,6 +8,13 @@ export interface RemoteInfo {
   readonly address: string;
   readonly port: number;
   readonly kind: TransportKind;
+  /** tls/wss with client certificates: what the peer presented (absent when it sent none). */
+  readonly certificate?: {
+    /** The certificate chains to the listener's `ca`. */
+    readonly authorized: boolean;
+    /** The subject's Common Name. */
+    readonly commonName?: string;
+  };
 }
 
 export interface Transport {
