@@ -88,6 +88,8 @@ export function problemsOf(issues: readonly z.core.$ZodIssue[]): Problem[] {
       ? `required, expected ${want}`
       : want
       ? `expected ${want}, found ${describeFound(input)}`
+      : issue.code === "custom" // cross-field rules: their message says it all
+      ? issue.message
       : `${issue.message}, found ${describeFound(input)}`;
     problems.push({ path, atKey: false, message });
   }

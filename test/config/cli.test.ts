@@ -104,11 +104,11 @@ describe("gannet", () => {
     expect(r.stdout).not.toContain("listening");
   });
 
-  test("tls listeners: exit 2, not yet supported", () => {
+  test("a wss listener without cert and key: exit 2, says what is missing", () => {
     const path = writeFile("tls.yaml", "listeners:\n  - kind: wss\n    port: 8884\n");
     const r = gannet(["--config", path]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('"wss" listeners are not yet supported');
+    expect(r.stderr).toContain("listeners[0].cert: wss listeners need cert and key");
   });
 });
 
@@ -134,7 +134,7 @@ for (const runtime of RUNTIMES) {
     test("reloads the log level live, reports what needs a restart, keeps running on a bad file", async () => {
       const [port, admin] = [await freePort(), await freePort()];
       const base = `sys:\n  interval: 0\npersistence:\n  path: ${join(dir, `hup-${runtime}.db`)}\n`;
-      const path = writeFile(`hup-${runtime}.yaml`, `${base}logging:\n  level: info\n  format: json\n`);
+      const path = writeFile(`hup-${runtime}.yaml`, `${base}logging:\n  level: info\n  format: json\nmqtt:\n  allowAnonymous: true\n`);
       const [cmd, args] = command(runtime, [
         "--config", path, "--host", "127.0.0.1", "--port", String(port), "--ws-port", "off", "--admin-port", String(admin),
       ]);
@@ -145,7 +145,7 @@ for (const runtime of RUNTIMES) {
       const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
       try {
         await waitFor(child, () => out, /"msg":"ready"/);
-        writeFileSync(path, `${base.replace("interval: 0", "interval: 5")}logging:\n  level: debug\n  format: json\nmqtt:\n  maxQos: 1\n`);
+        writeFileSync(path, `${base.replace("interval: 0", "interval: 5")}logging:\n  level: debug\n  format: json\nmqtt:\n  allowAnonymous: true\n  maxQos: 1\n`);
         child.kill("SIGHUP");
         await waitFor(child, () => out, /"msg":"needs restart".*"sys\.interval"/);
         const reloaded = out.split("\n").find((line) => line.includes('"msg":"configuration reloaded"')) ?? "";

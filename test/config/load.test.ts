@@ -31,9 +31,11 @@ function serveOptions(argv: string[]) {
 }
 
 describe("YAML file", () => {
-  test("no file and an empty file give the built-in defaults", () => {
-    expect(config({})).toEqual(defaultConfig());
+  test("an empty file gives the built-in defaults: loopback listeners, no anonymous access", () => {
     expect(config({ file: file("") })).toEqual(defaultConfig());
+    expect(defaultConfig().mqtt.allowAnonymous).toBe(false);
+    expect(defaultConfig().listeners.map((l) => l.host)).toEqual(["127.0.0.1", "127.0.0.1"]);
+    expect(defaultConfig().admin.host).toBe("127.0.0.1");
     expect(config({ file: file("# only a comment\n") })).toEqual(defaultConfig());
   });
 
@@ -41,7 +43,7 @@ describe("YAML file", () => {
     const c = config({ file: file("mqtt:\n  maxPacketSize: 65536\nadmin:\n  port: 28083\n") });
     expect(c.mqtt.maxPacketSize).toBe(65536);
     expect(c.mqtt.maxInflight).toBe(defaultConfig().mqtt.maxInflight);
-    expect(c.admin).toEqual({ enabled: true, host: "0.0.0.0", port: 28083 });
+    expect(c.admin).toEqual({ enabled: true, host: "127.0.0.1", port: 28083 });
   });
 
   test("a wrong type names file, line:column, key path, expected and found", () => {
@@ -89,9 +91,23 @@ describe("YAML file", () => {
     expect(found.map((p) => p.split(":").slice(1, 3).join(":"))).toEqual(["2:11", "3:14", "4:1"]);
   });
 
-  test("tls and wss listeners are accepted by the schema but refused as not yet supported", () => {
-    const [p] = problems({ file: file("listeners:\n  - kind: tls\n    port: 8883\n") });
-    expect(p).toStartWith('/etc/gannet/gannet.yaml:2:11: listeners[0].kind: "tls" listeners are not yet supported');
+  test("tls and wss listeners need cert and key; client certificates need a CA", () => {
+    expect(problems({ file: file("listeners:\n  - kind: tls\n    port: 8883\n") })).toEqual([
+      "/etc/gannet/gannet.yaml:2:5: listeners[0].cert: tls listeners need cert and key",
+    ]);
+    expect(problems({ file: file("listeners:\n  - kind: wss\n    port: 8084\n    cert: c.pem\n    key: k.pem\n    clientCertificate: require\n") }))
+      .toEqual(["/etc/gannet/gannet.yaml:2:5: listeners[0].ca: clientCertificate needs ca (the CAs that sign client certificates)"]);
+    expect(problems({ file: file("listeners:\n  - kind: tcp\n    port: 1883\n    cert: c.pem\n") }))
+      .toEqual(["/etc/gannet/gannet.yaml:2:11: listeners[0].kind: cert, key, ca and client certificates need kind tls or wss"]);
+  });
+
+  test("without a configuration file, loopback listeners allow anonymous clients; others do not", () => {
+    const local = config({});
+    expect(local.listeners.map((l) => l.mqtt?.allowAnonymous)).toEqual([true, true]);
+    const open = serveOptions(["--host", "0.0.0.0"]);
+    expect(config({ flags: open.flags }).listeners.map((l) => l.mqtt?.allowAnonymous)).toEqual([undefined, undefined]);
+    const explicit = serveOptions(["--set", "mqtt.allowAnonymous=false"]);
+    expect(config({ overrides: explicit.overrides }).listeners.map((l) => l.mqtt?.allowAnonymous)).toEqual([undefined, undefined]);
   });
 });
 
@@ -114,7 +130,7 @@ describe("environment and command-line overrides", () => {
   });
 
   test("variables without a double underscore are not options (GANNET_TEST_RUNTIMES)", () => {
-    expect(config({ env: { GANNET_TEST_RUNTIMES: "bun", GANNET: "x" } })).toEqual(defaultConfig());
+    expect(config({ env: { GANNET_TEST_RUNTIMES: "bun", GANNET: "x" } })).toEqual(config({}));
   });
 
   test("an unknown variable is an error with a suggestion; a bad value names the variable", () => {
@@ -131,7 +147,7 @@ describe("environment and command-line overrides", () => {
     expect(c.listeners[1].path).toBe("/ws");
     expect(c.sys.interval).toBe(0);
     const list = config({ overrides: serveOptions(["--set", 'listeners=[{"kind":"tcp","port":1884}]']).overrides });
-    expect(list.listeners).toEqual([{ kind: "tcp", host: "0.0.0.0", port: 1884, path: "/mqtt", maxConnections: 0 }]);
+    expect(list.listeners).toMatchObject([{ kind: "tcp", host: "0.0.0.0", port: 1884, path: "/mqtt", maxConnections: 0 }]);
   });
 
   test("an unknown --set key is a usage error with a suggestion", () => {
@@ -150,7 +166,7 @@ describe("environment and command-line overrides", () => {
   test("--host, --port, --ws-port and --admin-port edit listeners and the admin port", () => {
     const options = serveOptions(["--host", "127.0.0.1", "--port", "1884", "--ws-port", "off", "--admin-port", "0"]);
     const c = config({ overrides: options.overrides, flags: options.flags });
-    expect(c.listeners).toEqual([{ kind: "tcp", host: "127.0.0.1", port: 1884, path: "/mqtt", maxConnections: 0 }]);
+    expect(c.listeners).toMatchObject([{ kind: "tcp", host: "127.0.0.1", port: 1884, path: "/mqtt", maxConnections: 0 }]);
     expect(c.admin).toEqual({ enabled: true, host: "127.0.0.1", port: 0 });
     const off = serveOptions(["--admin-port", "off"]);
     expect(config({ flags: off.flags }).admin.enabled).toBe(false);

@@ -125,6 +125,8 @@ for (const target of targets) {
           `  path: ${join(work, "gannet.db")}`,
           "logging:",
           "  format: json",
+          "mqtt:",
+          "  allowAnonymous: true",
           "",
         ].join("\n"),
       );
