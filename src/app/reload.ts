@@ -1,7 +1,8 @@
 /**
  * SIGHUP: which changes of the configuration apply live and which need a restart.
- * Live: logging, and the MQTT limits (for connections made after the reload; connected clients
- * keep the limits they were given in CONNACK). Everything else is reported as needing a restart.
+ * Live: logging, the MQTT limits (for connections made after the reload; connected clients
+ * keep the limits they were given in CONNACK), ACL rules, ban policy and the YAML users.
+ * Everything else is reported as needing a restart (TLS certificate files are re-read anyway).
  */
 import type { Config } from "../config/schema.ts";
 import { formatPath, type KeyPath } from "../config/schema-walk.ts";
@@ -24,7 +25,9 @@ export function changedPaths(before: unknown, after: unknown, path: KeyPath = []
   });
 }
 
-const LIVE_SECTIONS = new Set(["logging", "mqtt"]);
+const LIVE_SECTIONS = new Set(["logging", "mqtt", "acl", "bans"]);
+/** Live too: the YAML users (auth.http needs a restart). */
+const isLive = (path: KeyPath) => LIVE_SECTIONS.has(String(path[0])) || (path[0] === "auth" && path[1] === "users");
 
 export interface ReloadPlan {
   /** Changes applied now (key paths). */
@@ -36,7 +39,7 @@ export interface ReloadPlan {
 export function planReload(before: Config, after: Config): ReloadPlan {
   const plan: ReloadPlan = { live: [], restart: [] };
   for (const path of changedPaths(before, after)) {
-    (LIVE_SECTIONS.has(String(path[0])) ? plan.live : plan.restart).push(formatPath(path));
+    (isLive(path) ? plan.live : plan.restart).push(formatPath(path));
   }
   return plan;
 }

@@ -26,6 +26,9 @@ import { Readiness } from "./readiness.ts";
 import { planReload } from "./reload.ts";
 import { createReloadableLogger } from "./reloadable-logger.ts";
 import { errorText, openStore, startAdmin, startListeners } from "./start.ts";
+import { Security } from "../security/security.ts";
+import { MemorySecurityStore } from "../security/memory-store.ts";
+import { systemClock } from "../ports/clock.ts";
 
 export interface Listener {
   /** The bound port (useful when 0 was asked for). */
@@ -94,6 +97,7 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
   const listeners: Listener[] = [];
   let admin: Listener | undefined;
   let broker: Broker | undefined;
+  let security: Security | undefined;
   let stopping = false;
 
   const shutdown = async (signal: string) => {
@@ -110,6 +114,7 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
       runtime.exit(EXIT_FAILURE);
     }, timeout * 1000);
     for (const listener of listeners) listener.stop(); // then clients get DISCONNECT 0x8B
+    security?.close();
     try {
       await broker?.close(); // flushes and closes the store
     } catch (e: unknown) {
@@ -133,8 +138,10 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
     if (plan.live.length) {
       logging.reconfigure(next.config.logging);
       broker?.updateLimits(next.config.mqtt);
-      config = { ...config, logging: next.config.logging, mqtt: next.config.mqtt };
+      const { logging: log, mqtt, acl, bans } = next.config;
+      config = { ...config, logging: log, mqtt, acl, bans, auth: { ...config.auth, users: next.config.auth.users } };
     }
+    security?.reload(config).catch((e: unknown) => logger.error("reload of users, ACL and bans failed", { error: errorText(e) }));
     logger.info("configuration reloaded", { file: next.file ?? "built-in defaults", applied: plan.live });
     if (plan.restart.length) logger.warn("needs restart", { keys: plan.restart });
   };
@@ -160,6 +167,13 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
   }
   readiness.done("store");
   if (stopping) return;
+  try {
+    security = await Security.create({ config, store: store.security ?? new MemorySecurityStore(), clock: systemClock, logger });
+  } catch (e: unknown) {
+    logger.error("cannot load users, ACL rules and bans", { error: errorText(e) });
+    return runtime.exit(EXIT_FAILURE);
+  }
+  for (const hooks of security.hooks) broker.addHooks(hooks);
 
   if (!startListeners(runtime, broker, config, listeners, logger)) return runtime.exit(EXIT_FAILURE);
   readiness.done("listeners");

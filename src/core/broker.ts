@@ -160,6 +160,11 @@ class BrokerImpl implements Broker, BrokerContext {
       : listener?.maxConnections && onListener >= listener.maxConnections
       ? { limit: listener.maxConnections, scope: `listener ${key}` }
       : null;
+    if (!refusal && !this.hooks.admit(transport.remote)) {
+      this.logger.info("connection refused: address banned", { remote: `${transport.remote.address}:${transport.remote.port}` });
+      transport.close();
+      return { onData: () => {}, onDrain: () => {}, onClose: () => {} };
+    }
     if (refusal) {
       this.logger.warn("connection refused: too many connections", {
         remote: `${transport.remote.address}:${transport.remote.port}`,
@@ -170,6 +175,7 @@ class BrokerImpl implements Broker, BrokerContext {
     }
     const limits = listener?.limits ? { ...this.limits, ...listener.limits } : this.limits;
     const connection = new Connection(this, transport, limits);
+    connection.useCertificateCnAsUsername = listener?.useCertificateCnAsUsername ?? false;
     this.connections.add(connection);
     this.perListener.set(key, onListener + 1);
     const events = connection.events();

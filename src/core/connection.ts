@@ -54,6 +54,8 @@ export class Connection implements SessionOwner {
   connectSessionExpiry = 0;
   authMethod?: string;
   authStep = 0;
+  /** Set by the listener (tls/wss): a verified client certificate authenticates, its CN is the user name. */
+  useCertificateCnAsUsername = false;
   /** Completes CONNECT once enhanced authentication succeeds. */
   pendingConnect?: () => void;
   keepalive = 0;

@@ -1,10 +1,24 @@
 /** Runs a list of hooks: first non-deferring decision wins; observer errors are logged. */
 import type { Logger } from "../ports/logger.ts";
-import type { ClientInfo, Decision, EnhancedAuthRequest, EnhancedAuthResult, Hooks, Message } from "./types.ts";
+import type { RemoteInfo } from "../ports/transport.ts";
+import type {
+  AuthenticateRequest,
+  ClientInfo,
+  Decision,
+  EnhancedAuthRequest,
+  EnhancedAuthResult,
+  GrantAtMost,
+  Hooks,
+  Message,
+  QoS,
+  Refusal,
+  SubscriptionInfo,
+} from "./types.ts";
 
-type DecisionHook = "authenticate" | "authorizePublish" | "authorizeSubscribe";
+type DecisionHook = "authorizePublish";
 type ObserverHook =
   | "onConnected"
+  | "onAuthenticationFailed"
   | "onDisconnected"
   | "onSubscribed"
   | "onUnsubscribed"
@@ -35,6 +49,36 @@ export class HookRunner {
       if (decision !== "defer") return decision;
     }
     return fallback;
+  }
+
+  /** Every hook may refuse a new socket; the first deny wins. */
+  admit(remote: RemoteInfo): boolean {
+    for (const hook of this.hooks) {
+      if (hook.admitConnection?.(remote) === "deny") return false;
+    }
+    return true;
+  }
+
+  /** The first hook that does not defer decides; `fallback` when all defer. */
+  async authenticate(request: AuthenticateRequest, fallback: "allow" | "deny"): Promise<"allow" | Refusal | "deny"> {
+    for (const hook of this.hooks) {
+      if (!hook.authenticate) continue;
+      const decision = await hook.authenticate(request);
+      if (decision !== "defer") return decision;
+    }
+    return fallback;
+  }
+
+  /** Allowed (at most at `maxQos` when a hook capped it) or denied. */
+  async authorizeSubscribe(client: ClientInfo, subscription: SubscriptionInfo): Promise<{ allowed: boolean; maxQos: QoS }> {
+    for (const hook of this.hooks) {
+      if (!hook.authorizeSubscribe) continue;
+      const decision: Decision | GrantAtMost = await hook.authorizeSubscribe(client, subscription);
+      if (decision === "defer") continue;
+      if (decision === "deny") return { allowed: false, maxQos: 0 };
+      return { allowed: true, maxQos: decision === "allow" ? 2 : decision.maxQos };
+    }
+    return { allowed: true, maxQos: 2 };
   }
 
   async enhancedAuth(request: EnhancedAuthRequest): Promise<EnhancedAuthResult> {

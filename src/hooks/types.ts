@@ -47,6 +47,21 @@ export interface AuthenticateRequest {
   password?: Uint8Array;
   protocolVersion: ProtocolVersion;
   remote: RemoteInfo;
+  /** True when a verified client certificate already authenticated the client (its CN is `username`). */
+  certificateAuthenticated?: boolean;
+}
+
+/** A refusal with its own reason code (e.g. 0x8A Banned) and the reason logged (never a secret). */
+export interface Refusal {
+  decision: "deny";
+  reasonCode: number;
+  reason: string;
+}
+
+/** A subscription allowed at a lower QoS than asked (an ACL rule's max QoS). */
+export interface GrantAtMost {
+  decision: "allow";
+  maxQos: QoS;
 }
 
 /** Enhanced authentication (v5 AUTH). `continue` sends AUTH 0x18 with `data`. */
@@ -77,14 +92,21 @@ export interface SubscriptionInfo {
 }
 
 export interface Hooks {
-  authenticate?(request: AuthenticateRequest): Decision | Promise<Decision>;
+  /** A new socket, before any byte is read: deny closes it at once (address bans). Synchronous: it runs per accept. */
+  admitConnection?(remote: RemoteInfo): Decision;
+  authenticate?(request: AuthenticateRequest): Decision | Refusal | Promise<Decision | Refusal>;
   enhancedAuthenticate?(request: EnhancedAuthRequest): EnhancedAuthResult | Promise<EnhancedAuthResult>;
   authorizePublish?(client: ClientInfo, message: Message): Decision | Promise<Decision>;
-  authorizeSubscribe?(client: ClientInfo, subscription: SubscriptionInfo): Decision | Promise<Decision>;
+  authorizeSubscribe?(
+    client: ClientInfo,
+    subscription: SubscriptionInfo,
+  ): Decision | GrantAtMost | Promise<Decision | GrantAtMost>;
   /** Transform a message or return null to drop it. `client` is undefined for in-process publishes. */
   beforePublish?(client: ClientInfo | undefined, message: Message): Message | null;
 
   onConnected?(client: ClientInfo, sessionPresent: boolean): void;
+  /** CONNECT refused for bad credentials or not authorized (not for bans or protocol errors). */
+  onAuthenticationFailed?(request: AuthenticateRequest): void;
   onDisconnected?(client: ClientInfo, reason: string): void;
   onSubscribed?(client: ClientInfo, subscription: SubscriptionInfo): void;
   onUnsubscribed?(client: ClientInfo, filter: string): void;

@@ -1,5 +1,5 @@
 /** CONNECT (3.1.1 section 3.1, 5.0 section 3.1): validation, authentication, session, CONNACK. */
-import type { Message, ProtocolVersion } from "../../hooks/types.ts";
+import type { AuthenticateRequest, Message, ProtocolVersion, Refusal } from "../../hooks/types.ts";
 import { checkUtf8String, type IConnectPacket, orderedUserProperties, RawReader } from "../../protocol/codec.ts";
 import { ConnectReturnCode, ProtocolError, ReasonCode, toV3ConnectReturnCode } from "../../protocol/reason-codes.ts";
 import { isValidTopicName } from "../../protocol/topics.ts";
@@ -162,22 +162,30 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
   if (v5 && props.authenticationMethod !== undefined) {
     return enhancedAuthentication(conn, props.authenticationMethod, props.authenticationData, finish);
   }
-  const request = {
+  // A verified client certificate on a listener with useCertificateCnAsUsername is the client's
+  // credential, and its Common Name its user name; without one, the usual rules apply.
+  const certificate = conn.transport.remote.certificate;
+  const certificateUser = conn.useCertificateCnAsUsername && certificate?.authorized ? certificate.commonName : undefined;
+  if (certificateUser !== undefined) conn.username = certificateUser;
+  const request: AuthenticateRequest = {
     clientId,
-    username: packet.username,
+    username: conn.username,
     password: packet.password,
     protocolVersion: conn.version,
     remote: conn.transport.remote,
+    certificateAuthenticated: certificateUser !== undefined,
   };
-  if (!conn.ctx.hooks.has("authenticate")) {
-    if (!limits.allowAnonymous) return refuse(conn, ReasonCode.NotAuthorized, "anonymous access is disabled");
-    return finish();
-  }
-  return conn.ctx.hooks.decide("authenticate", limits.allowAnonymous ? "allow" : "deny", request).then((decision) => {
+  const fallback = certificateUser !== undefined || limits.allowAnonymous ? "allow" : "deny";
+  const decided = (decision: "allow" | "deny" | Refusal): void => {
     if (decision === "allow") return finish();
-    const code = packet.username !== undefined ? ReasonCode.BadUserNameOrPassword : ReasonCode.NotAuthorized;
+    if (decision !== "deny") return refuse(conn, decision.reasonCode, decision.reason);
+    conn.ctx.hooks.notify("onAuthenticationFailed", request);
+    if (conn.username === undefined) return refuse(conn, ReasonCode.NotAuthorized, "anonymous access is disabled");
+    const code = packet.password !== undefined ? ReasonCode.BadUserNameOrPassword : ReasonCode.NotAuthorized;
     refuse(conn, code, "authentication failed");
-  });
+  };
+  if (!conn.ctx.hooks.has("authenticate")) return decided(fallback);
+  return conn.ctx.hooks.authenticate(request, fallback).then(decided);
 }
 
 /** v5 enhanced authentication through the `enhancedAuthenticate` hook; refused when none is set. */

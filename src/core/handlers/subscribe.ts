@@ -96,12 +96,13 @@ export async function handleSubscribe(conn: Connection, packet: ISubscribePacket
     }
     const { subscription } = checked;
     if (ctx.hooks.has("authorizeSubscribe")) {
-      const decision = await ctx.hooks.decide("authorizeSubscribe", "allow", conn.info, toInfo(subscription));
-      if (decision === "deny") {
+      const { allowed, maxQos } = await ctx.hooks.authorizeSubscribe(conn.info, toInfo(subscription));
+      if (!allowed) {
         conn.logger.info("subscription denied", { filter: request.topic });
         granted.push(conn.version === 5 ? ReasonCode.NotAuthorized : 0x80);
         continue;
       }
+      if (subscription.qos > maxQos) subscription.qos = maxQos; // granted at the QoS the ACL allows
     }
     const existed = ctx.subscribe(session, subscription);
     added.push({ subscription, existed });

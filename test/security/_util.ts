@@ -1,0 +1,35 @@
+/** Helpers for the security suites: brokers started from a YAML file, CONNECT outcomes. */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Runtime, type RunningBroker, startBroker, type StartBrokerOptions } from "../helpers/broker.ts";
+import { type ConnectOptions, connectClient } from "../helpers/clients.ts";
+
+/** Writes `yaml` to a fresh temp file and starts a broker with `--config` on it. */
+export function startWithConfig(
+  runtime: Runtime,
+  yaml: string,
+  opts: Omit<StartBrokerOptions, "runtime"> = {},
+): Promise<RunningBroker> & { path: string } {
+  const path = join(mkdtempSync(join(tmpdir(), "gannet-sec-")), "gannet.yaml");
+  writeFileSync(path, yaml);
+  const started = startBroker({ runtime, ...opts, args: ["--config", path, ...(opts.args ?? [])] });
+  return Object.assign(started, { path });
+}
+
+/**
+ * The CONNECT outcome: 0 when accepted (the client is closed again), else the v5 reason code or
+ * v3.1.1 return code from CONNACK, or "closed" when the socket closed without a CONNACK.
+ */
+export async function connectOutcome(b: RunningBroker, opts: ConnectOptions = {}): Promise<number | "closed"> {
+  try {
+    const client = await connectClient(b, opts);
+    client.end(true);
+    return 0;
+  } catch (e: unknown) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "number") return code;
+    if (String(e).includes("closed before CONNACK")) return "closed";
+    throw e;
+  }
+}
