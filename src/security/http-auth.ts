@@ -1,6 +1,6 @@
 /**
  * HTTP authentication/authorization backend: each question is a JSON POST to `auth.http.url`:
- *   { action: "connect", clientId, username, password, remote: { address, port, kind } }
+ *   { action: "connect", clientId, username, password, remote: { address, kind } }
  *   { action: "publish" | "subscribe", clientId, username, topic, qos, retain }   (with `authorize: true`)
  * Answer 200/204 = allow (a JSON body `{"result":"deny"}` or `"ignore"` says otherwise), 401/403 =
  * deny, anything else, a timeout or a network error = defer (the next check, then the default
@@ -47,7 +47,7 @@ export class HttpAuth {
           clientId: request.clientId,
           username: request.username ?? null,
           password: request.password === undefined ? null : new TextDecoder().decode(request.password),
-          remote: { address: request.remote.address, port: request.remote.port, kind: request.remote.kind },
+          remote: { address: request.remote.address, kind: request.remote.kind }, // no port: it would defeat the cache
         });
       },
     };

@@ -43,6 +43,8 @@ export interface RunningBroker {
   stop(): Promise<number | null>;
   /** Send a signal (default SIGKILL) and wait for the process to exit. */
   kill(signal?: string): Promise<void>;
+  /** Send a signal and return at once (SIGHUP: reload). */
+  sendSignal(signal: string): void;
 }
 
 export interface StartBrokerOptions {
@@ -260,6 +262,10 @@ class BrokerProcess implements RunningBroker {
       clearTimeout(timer);
     }
     return this.exitCode ?? null;
+  }
+
+  sendSignal(signal: string): void {
+    this.child.kill(signal as NodeJS.Signals);
   }
 
   async kill(signal = "SIGKILL"): Promise<void> {

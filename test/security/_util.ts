@@ -6,15 +6,15 @@ import { type Runtime, type RunningBroker, startBroker, type StartBrokerOptions 
 import { type ConnectOptions, connectClient } from "../helpers/clients.ts";
 
 /** Writes `yaml` to a fresh temp file and starts a broker with `--config` on it. */
-export function startWithConfig(
+export async function startWithConfig(
   runtime: Runtime,
   yaml: string,
   opts: Omit<StartBrokerOptions, "runtime"> = {},
-): Promise<RunningBroker> & { path: string } {
+): Promise<RunningBroker & { path: string }> {
   const path = join(mkdtempSync(join(tmpdir(), "gannet-sec-")), "gannet.yaml");
   writeFileSync(path, yaml);
-  const started = startBroker({ runtime, ...opts, args: ["--config", path, ...(opts.args ?? [])] });
-  return Object.assign(started, { path });
+  const broker = await startBroker({ runtime, ...opts, args: ["--config", path, ...(opts.args ?? [])] });
+  return Object.assign(broker, { path });
 }
 
 /**
@@ -29,7 +29,7 @@ export async function connectOutcome(b: RunningBroker, opts: ConnectOptions = {}
   } catch (e: unknown) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === "number") return code;
-    if (String(e).includes("closed before CONNACK")) return "closed";
+    if (String(e).includes("closed before CONNACK") || code === "ECONNRESET" || code === "EPIPE") return "closed";
     throw e;
   }
 }
