@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Runtime, type RunningBroker, startBroker, type StartBrokerOptions } from "../helpers/broker.ts";
+import type { MqttClient } from "mqtt";
 import { type ConnectOptions, connectClient } from "../helpers/clients.ts";
 
 /** Writes `yaml` to a fresh temp file and starts a broker with `--config` on it. */
@@ -32,4 +33,11 @@ export async function connectOutcome(b: RunningBroker, opts: ConnectOptions = {}
     if (String(e).includes("closed before CONNACK") || code === "ECONNRESET" || code === "EPIPE") return "closed";
     throw e;
   }
+}
+
+/** 0 when the publish was acknowledged without error, else the v5 reason code of its PUBACK/PUBREC. */
+export function publishOutcome(c: MqttClient, topic: string, opts: { qos: 1 | 2; retain?: boolean }): Promise<number> {
+  return new Promise((resolve) => {
+    c.publish(topic, "v", opts, (err) => resolve((err as { code?: number } | undefined)?.code ?? 0));
+  });
 }

@@ -8,7 +8,7 @@ import { argon2id } from "hash-wasm";
 import type { MqttClient } from "mqtt";
 import { RUNTIMES, type RunningBroker, startBroker } from "../helpers/broker.ts";
 import { closeAll, collectMessages, connectClient, expectNoMessage, publish, subscribe } from "../helpers/clients.ts";
-import { connectOutcome, startWithConfig } from "./_util.ts";
+import { connectOutcome, publishOutcome, startWithConfig } from "./_util.ts";
 
 const hash = (password: string) =>
   argon2id({ password, salt: crypto.getRandomValues(new Uint8Array(16)), parallelism: 1, iterations: 2, memorySize: 19456, hashLength: 32, outputType: "encoded" });
@@ -126,12 +126,7 @@ for (const runtime of RUNTIMES) {
         await publish(alice, "sensors/alice/t", "ok", { qos: 1 });
         await got.waitFor(1);
         expect(got.messages[0].topic).toBe("sensors/alice/t");
-        const denied = await new Promise<number | undefined>((resolve) => {
-          alice.publish("sensors/bob/t", "not hers", { qos: 1 }, (err, packet) => {
-            resolve((err as { code?: number } | undefined)?.code ?? (packet as { reasonCode?: number } | undefined)?.reasonCode);
-          });
-        });
-        expect(denied).toBe(0x87);
+        expect(await publishOutcome(alice, "sensors/bob/t", { qos: 1 })).toBe(0x87);
         await b.waitForLog(/publish denied.*sensors\/bob\/t/);
         await expectNoMessage(bob, 300);
         expect(got.messages.length).toBe(1);
@@ -143,12 +138,7 @@ for (const runtime of RUNTIMES) {
     test("an allow rule's max QoS and retain flag: QoS 2 and retained publishes are denied (PUBREC 0x87, PUBACK 0x87)", async () => {
       const alice = await connectClient(b, { protocolVersion: 5, username: "alice", password: "pw-alice" });
       try {
-        const outcome = (qos: 1 | 2, retain: boolean) =>
-          new Promise<number | undefined>((resolve) => {
-            alice.publish("sensors/alice/x", "v", { qos, retain }, (err, packet) => {
-              resolve((err as { code?: number } | undefined)?.code ?? 0);
-            });
-          });
+        const outcome = (qos: 1 | 2, retain: boolean) => publishOutcome(alice, "sensors/alice/x", { qos, retain });
         expect(await outcome(2, false)).toBe(0x87);
         expect(await outcome(1, true)).toBe(0x87);
         expect(await outcome(1, false)).toBe(0); // allowed
@@ -174,10 +164,7 @@ for (const runtime of RUNTIMES) {
     test("%c: each client may use devices/<its client id>/# and no other's", async () => {
       const dev = await connectClient(b, { protocolVersion: 5, clientId: "dev-1" });
       try {
-        const outcome = (topic: string) =>
-          new Promise<number>((resolve) => {
-            dev.publish(topic, "v", { qos: 1 }, (err) => resolve((err as { code?: number } | undefined)?.code ?? 0));
-          });
+        const outcome = (topic: string) => publishOutcome(dev, topic, { qos: 1 });
         expect(await outcome("devices/dev-1/state")).toBe(0);
         expect(await outcome("devices/dev-2/state")).toBe(0x87);
       } finally {
@@ -215,12 +202,7 @@ for (const runtime of RUNTIMES) {
         const got = collectMessages(anon);
         await publish(anon, "public/news", "hello", { qos: 1 });
         await got.waitFor(1);
-        const bobPublishes = await new Promise<number | undefined>((resolve) => {
-          bob.publish("public/news", "bob", { qos: 1 }, (err, packet) => {
-            resolve((err as { code?: number } | undefined)?.code ?? (packet as { reasonCode?: number } | undefined)?.reasonCode);
-          });
-        });
-        expect(bobPublishes).toBe(0x87);
+        expect(await publishOutcome(bob, "public/news", { qos: 1 })).toBe(0x87);
       } finally {
         await closeAll(anon, bob);
       }

@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { RUNTIMES, sleep } from "../helpers/broker.ts";
 import { closeAll, connectClient } from "../helpers/clients.ts";
-import { connectOutcome, startWithConfig } from "./_util.ts";
+import { connectOutcome, publishOutcome, startWithConfig } from "./_util.ts";
 
 interface Question {
   action: string;
@@ -108,8 +108,7 @@ for (const runtime of RUNTIMES) {
         throw e;
       });
       try {
-        const outcome = (topic: string) =>
-          new Promise<number>((resolve) => c.publish(topic, "v", { qos: 1 }, (err) => resolve((err as { code?: number } | undefined)?.code ?? 0)));
+        const outcome = (topic: string) => publishOutcome(c, topic, { qos: 1 });
         expect(await outcome("allowed/x")).toBe(0);
         expect(await outcome("other/x")).toBe(0x87);
         expect(service.questions.some((q) => q.action === "publish" && q.topic === "other/x")).toBe(true);
@@ -126,8 +125,7 @@ for (const runtime of RUNTIMES) {
       const b = await startWithConfig(runtime, base);
       const c = await connectClient(b, { protocolVersion: 5, clientId: "hup" });
       try {
-        const outcome = (topic: string) =>
-          new Promise<number>((resolve) => c.publish(topic, "v", { qos: 1 }, (err) => resolve((err as { code?: number } | undefined)?.code ?? 0)));
+        const outcome = (topic: string) => publishOutcome(c, topic, { qos: 1 });
         expect(await outcome("locked/x")).toBe(0);
         writeFileSync(b.path, `${base}  rules:\n    - { topic: locked/#, permission: deny }\n`);
         b.sendSignal("SIGHUP");
