@@ -55,8 +55,8 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
  */
 function localAnonymousDefault(config: Config, isSet: (path: KeyPath) => boolean): Config {
   if (isSet(["mqtt", "allowAnonymous"])) return config;
-  const listeners = config.listeners.map((l, i) =>
-    LOOPBACK.test(l.host) && !isSet(["listeners", i, "mqtt", "allowAnonymous"])
+  const listeners = config.listeners.map((l) =>
+    LOOPBACK.test(l.host) && l.mqtt?.allowAnonymous === undefined
       ? { ...l, mqtt: { ...l.mqtt, allowAnonymous: true } }
       : l
   );
