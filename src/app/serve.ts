@@ -22,6 +22,7 @@ import type { Store } from "../store/types.ts";
 import type { Logger } from "../ports/logger.ts";
 import { type CommandIo, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, reportProblems, runConfigCommand } from "./commands.ts";
 import { resolveConfig } from "./config-source.ts";
+import { runSecurityCommand } from "./security-commands.ts";
 import { Readiness } from "./readiness.ts";
 import { planReload } from "./reload.ts";
 import { createReloadableLogger } from "./reloadable-logger.ts";
@@ -48,6 +49,8 @@ export interface RuntimeAdapter extends CommandIo {
   listenWebSocket(broker: Acceptor, host: string, port: number, path: string, logger: Logger): Listener;
   /** Open the durable store (sqlite or libsql; "memory" is handled here). */
   openStore(persistence: PersistenceConfig): Promise<Store>;
+  /** All of standard input as text (passwords for `gannet user add` and `user hash`). */
+  readStdin(): Promise<string>;
   /** Serve the admin app over HTTP. */
   serveHttp(fetch: Fetch, host: string, port: number): Listener;
   /** Reads the console's files (web/): from the disk from source, from inside the executable when compiled. */
@@ -68,6 +71,8 @@ export async function serve(runtime: RuntimeAdapter): Promise<void> {
       return runtime.exit(EXIT_CONFIG);
     case "serve":
       return await run(runtime, cli.options);
+    case "security":
+      return runtime.exit(await runSecurityCommand(runtime, cli));
     default:
       return runtime.exit(runConfigCommand(runtime, cli));
   }
