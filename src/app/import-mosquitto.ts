@@ -24,7 +24,9 @@ export async function importMosquitto(
   const report = (file: string, list: LineProblem[]) => {
     for (const p of list) problems.push(`${file}:${p.line}: ${p.message}`);
   };
-  const passwd = command.passwd === undefined ? undefined : parseMosquittoPasswd(readFile(io, command.passwd, "--passwd"));
+  const passwd = command.passwd === undefined
+    ? undefined
+    : parseMosquittoPasswd(readFile(io, command.passwd, "--passwd"));
   if (passwd) report(command.passwd!, passwd.problems);
   const acl = command.acl === undefined ? undefined : parseMosquittoAcl(readFile(io, command.acl, "--acl"));
   if (acl) report(command.acl!, acl.problems);
@@ -41,19 +43,31 @@ export async function importMosquitto(
       if (existing) replaced++;
       await store.security.putUser({ ...user, createdAt: existing?.createdAt ?? now, updatedAt: now });
     }
-    out(`imported ${plural(passwd.users.length, "user")} from ${command.passwd}` +
-      (replaced ? ` (${replaced} replaced an existing user)` : "") +
-      "; their Mosquitto hashes work as they are and are replaced with argon2id at each user's next login\n");
+    out(
+      `imported ${plural(passwd.users.length, "user")} from ${command.passwd}` +
+        (replaced ? ` (${replaced} replaced an existing user)` : "") +
+        "; their Mosquitto hashes work as they are and are replaced with argon2id at each user's next login\n",
+    );
   }
   if (acl) {
     const existing = command.replaceAcl ? [] : await store.security.listAclRules();
     // One transaction: a broker reloading meanwhile sees the old list or the new one, never half.
     await store.security.replaceAclRules([...existing, ...acl.rules]);
-    out(`imported ${plural(acl.rules.length, "ACL rule")} from ${command.acl}` +
-      (command.replaceAcl ? " (replacing the stored rules)" : existing.length ? ` (after the ${existing.length} stored before)` : "") +
-      "\n");
-    out(`Mosquitto denies whatever the acl_file does not allow: \`acl.default: deny\` gives the same behaviour` +
-      ` (the current configuration has acl.default: ${config.acl.default})\n`);
-    out(`a running broker applies the rules within bans.refreshInterval (${config.bans.refreshInterval} s), or at once on SIGHUP\n`);
+    out(
+      `imported ${plural(acl.rules.length, "ACL rule")} from ${command.acl}` +
+        (command.replaceAcl
+          ? " (replacing the stored rules)"
+          : existing.length
+          ? ` (after the ${existing.length} stored before)`
+          : "") +
+        "\n",
+    );
+    out(
+      `Mosquitto denies whatever the acl_file does not allow: \`acl.default: deny\` gives the same behaviour` +
+        ` (the current configuration has acl.default: ${config.acl.default})\n`,
+    );
+    out(
+      `a running broker applies the rules within bans.refreshInterval (${config.bans.refreshInterval} s), or at once on SIGHUP\n`,
+    );
   }
 }

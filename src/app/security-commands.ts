@@ -116,13 +116,20 @@ async function run(io: SecurityIo, config: Config, store: Store, command: Securi
     case "user-passwd": {
       const existing = await security.getUser(command.username);
       if (command.kind === "user-add" && existing) {
-        throw new CommandError(`user ${JSON.stringify(command.username)} exists (change its password with gannet user passwd)`);
+        throw new CommandError(
+          `user ${JSON.stringify(command.username)} exists (change its password with gannet user passwd)`,
+        );
       }
       if (command.kind === "user-passwd" && !existing) {
         throw new CommandError(`no user ${JSON.stringify(command.username)} (add it with gannet user add)`);
       }
       const passwordHash = await hashPassword(password!);
-      await security.putUser({ username: command.username, passwordHash, createdAt: existing?.createdAt ?? now, updatedAt: now });
+      await security.putUser({
+        username: command.username,
+        passwordHash,
+        createdAt: existing?.createdAt ?? now,
+        updatedAt: now,
+      });
       out(`${command.kind === "user-add" ? "added user" : "changed the password of"} ${command.username}\n`);
       return;
     }
@@ -141,17 +148,21 @@ async function run(io: SecurityIo, config: Config, store: Store, command: Securi
       });
       if (rows.length) out(table([["USER", "CREATED", "UPDATED", "HASH"], ...rows]));
       const inFile = config.auth.users.length;
-      out(`${users.length} user${users.length === 1 ? "" : "s"} in the database` +
-        (inFile ? `; ${inFile} more in the configuration file (auth.users), checked first` : "") + "\n");
+      out(
+        `${users.length} user${users.length === 1 ? "" : "s"} in the database` +
+          (inFile ? `; ${inFile} more in the configuration file (auth.users), checked first` : "") + "\n",
+      );
       return;
     }
     case "acl-list": {
       const rules = await security.listAclRules();
       const rows = rules.map((r, i) => [String(i + 1), ...describeRule(r)]);
       const fromFile = config.acl.rules.length;
-      out(`# acl.default: ${config.acl.default}` +
-        (fromFile ? `; the ${fromFile} rule(s) of the configuration file (acl.rules) are checked before these` : "") +
-        "; first match wins\n");
+      out(
+        `# acl.default: ${config.acl.default}` +
+          (fromFile ? `; the ${fromFile} rule(s) of the configuration file (acl.rules) are checked before these` : "") +
+          "; first match wins\n",
+      );
       if (rows.length) out(table([["#", "PERMISSION", "ACTION", "WHO", "TOPIC", ""], ...rows]));
       else out("no ACL rules in the database\n");
       return;
@@ -176,7 +187,9 @@ async function run(io: SecurityIo, config: Config, store: Store, command: Securi
     }
     case "ban-list": {
       const bans = await security.listBans(now);
-      const rows = bans.map((b) => [b.kind, b.value, b.expiresAt === null ? "never" : iso(b.expiresAt), iso(b.createdAt), b.reason]);
+      const rows = bans.map((
+        b,
+      ) => [b.kind, b.value, b.expiresAt === null ? "never" : iso(b.expiresAt), iso(b.createdAt), b.reason]);
       if (rows.length) out(table([["KIND", "VALUE", "EXPIRES", "CREATED", "REASON"], ...rows]));
       else out("no bans in force\n");
       return;
@@ -189,7 +202,9 @@ async function run(io: SecurityIo, config: Config, store: Store, command: Securi
         expiresAt: command.durationSeconds === undefined ? null : now + command.durationSeconds * 1000,
       };
       await security.addBan(ban);
-      out(`banned ${ban.kind} ${ban.value} ${ban.expiresAt === null ? "until lifted" : `until ${iso(ban.expiresAt)}`}\n`);
+      out(
+        `banned ${ban.kind} ${ban.value} ${ban.expiresAt === null ? "until lifted" : `until ${iso(ban.expiresAt)}`}\n`,
+      );
       out(refreshNote(config));
       return;
     }

@@ -34,7 +34,8 @@ export type SecurityParse =
 
 export const SECURITY_COMMANDS = ["user", "acl", "ban", "import"] as const;
 
-export const SECURITY_USAGE = `       gannet user add|passwd NAME [--password-file FILE | --password P]   (else the password is read from stdin)
+export const SECURITY_USAGE =
+  `       gannet user add|passwd NAME [--password-file FILE | --password P]   (else the password is read from stdin)
        gannet user delete NAME | user list | user hash (password on stdin; prints a hash for auth.users)
        gannet acl list | acl delete N
        gannet acl add --topic T --allow|--deny [--action publish|subscribe|both]
@@ -49,7 +50,12 @@ class Args {
   readonly positional: string[] = [];
   problem: string | undefined;
 
-  constructor(argv: readonly string[], valued: readonly string[], switches: readonly string[], readonly options: ConfigOptions) {
+  constructor(
+    argv: readonly string[],
+    valued: readonly string[],
+    switches: readonly string[],
+    readonly options: ConfigOptions,
+  ) {
     for (let i = 0; i < argv.length && !this.problem; i++) {
       const arg = argv[i];
       const eq = arg.indexOf("=");
@@ -139,7 +145,9 @@ function aclRule(args: Args): AclRule | { problem: string } {
   }
   const rule: AclRule = { topic, action: action as AclAction, permission: args.has("--allow") ? "allow" : "deny" };
   const who = ["--username", "--client-id", "--anonymous"].filter((f) => args.has(f));
-  if (who.length > 1) return { problem: "give at most one of --username, --client-id, --anonymous (none: every client)" };
+  if (who.length > 1) {
+    return { problem: "give at most one of --username, --client-id, --anonymous (none: every client)" };
+  }
   if (args.has("--username")) rule.username = args.get("--username")!;
   if (args.has("--client-id")) rule.clientId = args.get("--client-id")!;
   if (args.has("--anonymous")) rule.anonymous = true;

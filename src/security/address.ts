@@ -77,7 +77,9 @@ export function parseAddressBlock(text: string): AddressBlock | { problem: strin
   const [address, prefixText, extra] = text.trim().split("/");
   const parsed = address === undefined ? undefined : parseAddress(address);
   if (!parsed || extra !== undefined) {
-    return { problem: `${JSON.stringify(text)} is not an IPv4 or IPv6 address or CIDR block (e.g. 10.0.0.0/8, 2001:db8::/32)` };
+    return {
+      problem: `${JSON.stringify(text)} is not an IPv4 or IPv6 address or CIDR block (e.g. 10.0.0.0/8, 2001:db8::/32)`,
+    };
   }
   let prefix = width(parsed.version);
   if (prefixText !== undefined) {

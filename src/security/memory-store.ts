@@ -31,7 +31,9 @@ export class MemorySecurityStore implements SecurityStore {
     return Promise.resolve(this.rules.map((r) => ({ ...r })));
   }
   addAclRule(rule: AclRule, position?: number): Promise<void> {
-    const at = position === undefined ? this.rules.length : Math.min(Math.max(0, Math.floor(position)), this.rules.length);
+    const at = position === undefined
+      ? this.rules.length
+      : Math.min(Math.max(0, Math.floor(position)), this.rules.length);
     this.rules.splice(at, 0, clean(rule));
     return Promise.resolve();
   }

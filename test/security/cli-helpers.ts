@@ -15,7 +15,16 @@ function commandFor(runtime: Runtime): { cmd: string; args: string[] } {
   if (runtime === "bun") return { cmd: join(REPO_ROOT, "node_modules", ".bin", "bun"), args: ["adapters/bun/main.ts"] };
   return {
     cmd: join(REPO_ROOT, "node_modules", "deno", "deno"),
-    args: ["run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "--allow-sys", "adapters/deno/main.ts"],
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-ffi",
+      "--allow-sys",
+      "adapters/deno/main.ts",
+    ],
   };
 }
 

@@ -47,7 +47,10 @@ for (const runtime of RUNTIMES) {
 
       expect(await run(file, ["user", "delete", "bob"])).toMatchObject({ code: 0 });
       expect((await run(file, ["user", "delete", "bob"])).code).toBe(1);
-      expect(query(file, "SELECT username FROM users ORDER BY username").map((r) => r.username)).toEqual(["alice", "carol"]);
+      expect(query(file, "SELECT username FROM users ORDER BY username").map((r) => r.username)).toEqual([
+        "alice",
+        "carol",
+      ]);
     }, TIMEOUT);
 
     test("user errors: empty password, missing file, bad usage exit 2 and write nothing", async () => {
@@ -71,7 +74,9 @@ for (const runtime of RUNTIMES) {
     }, TIMEOUT);
 
     test("user hash prints an argon2id hash of stdin, and needs no database", async () => {
-      const result = await gannet(runtime, ["user", "hash", "--set", "persistence.store=memory"], { stdin: "hash me\n" });
+      const result = await gannet(runtime, ["user", "hash", "--set", "persistence.store=memory"], {
+        stdin: "hash me\n",
+      });
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$\S+\n$/);
       expect(await verifyPassword("hash me", result.stdout.trim())).toEqual({ ok: true, needsRehash: false });
@@ -81,7 +86,9 @@ for (const runtime of RUNTIMES) {
     test("acl add / list / delete keep the order and every field", async () => {
       const file = db();
       const add = (...args: string[]) => run(file, ["acl", "add", ...args]);
-      expect(await add("--topic", "sensors/%u/#", "--allow", "--action", "publish", "--username", "alice", "--max-qos", "1"))
+      expect(
+        await add("--topic", "sensors/%u/#", "--allow", "--action", "publish", "--username", "alice", "--max-qos", "1"),
+      )
         .toMatchObject({ code: 0 });
       expect(await add("--topic", "public/#", "--allow", "--action", "subscribe", "--anonymous", "--retain", "false"))
         .toMatchObject({ code: 0 });
@@ -94,14 +101,64 @@ for (const runtime of RUNTIMES) {
       const list = await run(file, ["acl", "list"]);
       expect(list.code).toBe(0);
       const lines = list.stdout.split("\n").filter((l) => /^\d/.test(l));
-      expect(lines.map((l) => l.split(/\s+/).slice(0, 2).join(" "))).toEqual(["1 deny", "2 allow", "3 allow", "4 deny"]);
+      expect(lines.map((l) => l.split(/\s+/).slice(0, 2).join(" "))).toEqual([
+        "1 deny",
+        "2 allow",
+        "3 allow",
+        "4 deny",
+      ]);
       expect(lines[1]).toContain("maxQos=1");
-      expect(query(file, "SELECT position, username, client_id, anonymous, topic, action, permission, max_qos, retain FROM acl_rules ORDER BY position"))
+      expect(
+        query(
+          file,
+          "SELECT position, username, client_id, anonymous, topic, action, permission, max_qos, retain FROM acl_rules ORDER BY position",
+        ),
+      )
         .toEqual([
-          { position: 0, username: null, client_id: "evil", anonymous: 0, topic: "#", action: "both", permission: "deny", max_qos: null, retain: null },
-          { position: 1, username: "alice", client_id: null, anonymous: 0, topic: "sensors/%u/#", action: "publish", permission: "allow", max_qos: 1, retain: null },
-          { position: 2, username: null, client_id: null, anonymous: 1, topic: "public/#", action: "subscribe", permission: "allow", max_qos: null, retain: 0 },
-          { position: 3, username: null, client_id: null, anonymous: 0, topic: "cmd/%c", action: "both", permission: "deny", max_qos: null, retain: null },
+          {
+            position: 0,
+            username: null,
+            client_id: "evil",
+            anonymous: 0,
+            topic: "#",
+            action: "both",
+            permission: "deny",
+            max_qos: null,
+            retain: null,
+          },
+          {
+            position: 1,
+            username: "alice",
+            client_id: null,
+            anonymous: 0,
+            topic: "sensors/%u/#",
+            action: "publish",
+            permission: "allow",
+            max_qos: 1,
+            retain: null,
+          },
+          {
+            position: 2,
+            username: null,
+            client_id: null,
+            anonymous: 1,
+            topic: "public/#",
+            action: "subscribe",
+            permission: "allow",
+            max_qos: null,
+            retain: 0,
+          },
+          {
+            position: 3,
+            username: null,
+            client_id: null,
+            anonymous: 0,
+            topic: "cmd/%c",
+            action: "both",
+            permission: "deny",
+            max_qos: null,
+            retain: null,
+          },
         ]);
 
       expect(await run(file, ["acl", "delete", "2"])).toMatchObject({ code: 0 });
@@ -138,7 +195,10 @@ for (const runtime of RUNTIMES) {
       expect(await run(file, ["ban", "add", "--address", "2001:DB8:0:0::1"])).toMatchObject({ code: 0 });
       expect(await run(file, ["ban", "add", "--client-id", "flappy", "--duration", "3600"])).toMatchObject({ code: 0 });
       expect(await run(file, ["ban", "add", "--username", "mallory"])).toMatchObject({ code: 0 });
-      const rows = query(file, "SELECT kind, value, reason, created_at, expires_at FROM bans ORDER BY created_at, kind, value");
+      const rows = query(
+        file,
+        "SELECT kind, value, reason, created_at, expires_at FROM bans ORDER BY created_at, kind, value",
+      );
       expect(rows.map((r) => [r.kind, r.value])).toEqual([
         ["address", "10.0.0.0/8"],
         ["address", "2001:db8::1"],
@@ -175,43 +235,55 @@ for (const runtime of RUNTIMES) {
       expect(query(file, "SELECT count(*) AS n FROM bans")).toEqual([{ n: 2 }]);
     }, TIMEOUT);
 
-    test("import mosquitto: files made by mosquitto_passwd, an acl_file; users verify with their $7$ hashes", async () => {
-      const file = db();
-      const passwd = mosquittoPasswd(file, { alice: "alice pw", bob: "bob pw" });
-      const acl = writeText(file, "mosquitto.acl", [
-        "# anonymous",
-        "topic read public/#",
-        "user alice",
-        "topic readwrite alice/#",
-        "topic deny alice/secret",
-        "user bob",
-        "topic write telemetry/bob",
-        "pattern read devices/%c/cmd",
-        "",
-      ].join("\n"));
-      const result = await run(file, ["import", "mosquitto", "--passwd", passwd, "--acl", acl]);
-      expect(result.code).toBe(0);
-      expect(result.stdout).toContain("imported 2 users");
-      expect(result.stdout).toContain("imported 5 ACL rules");
-      expect(result.stdout).toContain("acl.default: deny");
-      const users = query(file, "SELECT username, password_hash FROM users ORDER BY username");
-      expect(users.map((u) => u.username)).toEqual(["alice", "bob"]);
-      expect(String(users[0]!.password_hash)).toMatch(/^\$7\$/);
-      expect(await verifyPassword("alice pw", String(users[0]!.password_hash))).toEqual({ ok: true, needsRehash: true });
-      expect((await verifyPassword("bob pw", String(users[1]!.password_hash))).ok).toBe(true);
-      expect(query(file, "SELECT username, anonymous, topic, action, permission FROM acl_rules ORDER BY position")).toEqual([
-        { username: null, anonymous: 1, topic: "public/#", action: "subscribe", permission: "allow" },
-        { username: "alice", anonymous: 0, topic: "alice/secret", action: "both", permission: "deny" },
-        { username: "alice", anonymous: 0, topic: "alice/#", action: "both", permission: "allow" },
-        { username: "bob", anonymous: 0, topic: "telemetry/bob", action: "publish", permission: "allow" },
-        { username: null, anonymous: 0, topic: "devices/%c/cmd", action: "subscribe", permission: "allow" },
-      ]);
-      const again = await run(file, ["import", "mosquitto", "--acl", acl]);
-      expect(again.stdout).toContain("after the 5 stored before");
-      expect(query(file, "SELECT count(*) AS n FROM acl_rules")).toEqual([{ n: 10 }]);
-      expect(await run(file, ["import", "mosquitto", "--acl", acl, "--replace-acl"])).toMatchObject({ code: 0 });
-      expect(query(file, "SELECT count(*) AS n FROM acl_rules")).toEqual([{ n: 5 }]);
-    }, TIMEOUT);
+    test(
+      "import mosquitto: files made by mosquitto_passwd, an acl_file; users verify with their $7$ hashes",
+      async () => {
+        const file = db();
+        const passwd = mosquittoPasswd(file, { alice: "alice pw", bob: "bob pw" });
+        const acl = writeText(
+          file,
+          "mosquitto.acl",
+          [
+            "# anonymous",
+            "topic read public/#",
+            "user alice",
+            "topic readwrite alice/#",
+            "topic deny alice/secret",
+            "user bob",
+            "topic write telemetry/bob",
+            "pattern read devices/%c/cmd",
+            "",
+          ].join("\n"),
+        );
+        const result = await run(file, ["import", "mosquitto", "--passwd", passwd, "--acl", acl]);
+        expect(result.code).toBe(0);
+        expect(result.stdout).toContain("imported 2 users");
+        expect(result.stdout).toContain("imported 5 ACL rules");
+        expect(result.stdout).toContain("acl.default: deny");
+        const users = query(file, "SELECT username, password_hash FROM users ORDER BY username");
+        expect(users.map((u) => u.username)).toEqual(["alice", "bob"]);
+        expect(String(users[0]!.password_hash)).toMatch(/^\$7\$/);
+        expect(await verifyPassword("alice pw", String(users[0]!.password_hash))).toEqual({
+          ok: true,
+          needsRehash: true,
+        });
+        expect((await verifyPassword("bob pw", String(users[1]!.password_hash))).ok).toBe(true);
+        expect(query(file, "SELECT username, anonymous, topic, action, permission FROM acl_rules ORDER BY position"))
+          .toEqual([
+            { username: null, anonymous: 1, topic: "public/#", action: "subscribe", permission: "allow" },
+            { username: "alice", anonymous: 0, topic: "alice/secret", action: "both", permission: "deny" },
+            { username: "alice", anonymous: 0, topic: "alice/#", action: "both", permission: "allow" },
+            { username: "bob", anonymous: 0, topic: "telemetry/bob", action: "publish", permission: "allow" },
+            { username: null, anonymous: 0, topic: "devices/%c/cmd", action: "subscribe", permission: "allow" },
+          ]);
+        const again = await run(file, ["import", "mosquitto", "--acl", acl]);
+        expect(again.stdout).toContain("after the 5 stored before");
+        expect(query(file, "SELECT count(*) AS n FROM acl_rules")).toEqual([{ n: 10 }]);
+        expect(await run(file, ["import", "mosquitto", "--acl", acl, "--replace-acl"])).toMatchObject({ code: 0 });
+        expect(query(file, "SELECT count(*) AS n FROM acl_rules")).toEqual([{ n: 5 }]);
+      },
+      TIMEOUT,
+    );
 
     test("import mosquitto: any line it cannot read means exit 2, line numbers, and nothing written", async () => {
       const file = db();
@@ -231,36 +303,54 @@ for (const runtime of RUNTIMES) {
       expect((await run(file, ["import", "mosquitto", "--passwd", "/nonexistent"])).code).toBe(2);
     }, TIMEOUT);
 
-    test("the database comes from the effective configuration: --config, GANNET_* environment; memory is refused", async () => {
-      const file = db();
-      const config = writeText(file, "gannet.yaml", `persistence:\n  path: ${file}\n`);
-      expect(await gannet(runtime, ["ban", "add", "--client-id", "via-config", "--config", config])).toMatchObject({ code: 0 });
-      const viaEnv = await gannet(runtime, ["ban", "add", "--client-id", "via-env"], { env: { GANNET_PERSISTENCE__PATH: file } });
-      expect(viaEnv.code).toBe(0);
-      expect(query(file, "SELECT value FROM bans ORDER BY value").map((r) => r.value)).toEqual(["via-config", "via-env"]);
-      const memory = await gannet(runtime, ["user", "list", "--set", "persistence.store=memory"]);
-      expect(memory.code).toBe(2);
-      expect(memory.stderr).toContain("persistence.store is memory");
-      const badConfig = await gannet(runtime, ["user", "list", "--config", "/nonexistent.yaml"]);
-      expect(badConfig.code).toBe(2);
-    }, TIMEOUT);
-
-    test("while a broker runs on the same database, the CLI writes (WAL, busy timeout) and the broker keeps serving", async () => {
-      const file = db();
-      const broker = await startBroker({ runtime, database: file });
-      try {
-        const writes = await Promise.all([
-          run(file, ["user", "add", "live", "--password", "pw"]),
-          run(file, ["ban", "add", "--client-id", "live-ban"]),
-          run(file, ["acl", "add", "--topic", "live/#", "--allow"]),
+    test(
+      "the database comes from the effective configuration: --config, GANNET_* environment; memory is refused",
+      async () => {
+        const file = db();
+        const config = writeText(file, "gannet.yaml", `persistence:\n  path: ${file}\n`);
+        expect(await gannet(runtime, ["ban", "add", "--client-id", "via-config", "--config", config])).toMatchObject({
+          code: 0,
+        });
+        const viaEnv = await gannet(runtime, ["ban", "add", "--client-id", "via-env"], {
+          env: { GANNET_PERSISTENCE__PATH: file },
+        });
+        expect(viaEnv.code).toBe(0);
+        expect(query(file, "SELECT value FROM bans ORDER BY value").map((r) => r.value)).toEqual([
+          "via-config",
+          "via-env",
         ]);
-        expect(writes.map((w) => [w.code, w.stderr])).toEqual([[0, ""], [0, ""], [0, ""]]);
-        expect(query(file, "SELECT username FROM users")).toEqual([{ username: "live" }]);
-        expect(query(file, "SELECT value FROM bans")).toEqual([{ value: "live-ban" }]);
-        expect(query(file, "SELECT topic FROM acl_rules")).toEqual([{ topic: "live/#" }]);
-      } finally {
-        expect(await broker.stop()).toBe(0);
-      }
-    }, TIMEOUT);
+        const memory = await gannet(runtime, ["user", "list", "--set", "persistence.store=memory"]);
+        expect(memory.code).toBe(2);
+        expect(memory.stderr).toContain("persistence.store is memory");
+        const badConfig = await gannet(runtime, ["user", "list", "--config", "/nonexistent.yaml"]);
+        expect(badConfig.code).toBe(2);
+      },
+      TIMEOUT,
+    );
+
+    test(
+      "while a broker runs on the same database, the CLI writes (WAL, busy timeout) and the broker keeps serving",
+      async () => {
+        const file = db();
+        const broker = await startBroker({ runtime, database: file });
+        try {
+          // The other runtime's CLI too when both are tested: bun:sqlite and libSQL share the file.
+          const other = RUNTIMES.find((r) => r !== runtime) ?? runtime;
+          const writes = await Promise.all([
+            run(file, ["user", "add", "live", "--password", "pw"]),
+            gannet(other, ["ban", "add", "--client-id", "live-ban", ...at(file)]),
+            run(file, ["acl", "add", "--topic", "live/#", "--allow"]),
+          ]);
+          expect(writes.map((w) => [w.code, w.stderr])).toEqual([[0, ""], [0, ""], [0, ""]]);
+          expect(broker.logs()).not.toMatch(/"level":"error"/);
+          expect(query(file, "SELECT username FROM users")).toEqual([{ username: "live" }]);
+          expect(query(file, "SELECT value FROM bans")).toEqual([{ value: "live-ban" }]);
+          expect(query(file, "SELECT topic FROM acl_rules")).toEqual([{ topic: "live/#" }]);
+        } finally {
+          expect(await broker.stop()).toBe(0);
+        }
+      },
+      TIMEOUT,
+    );
   });
 }

@@ -8,7 +8,9 @@ import { Database } from "bun:sqlite";
 const [file, ms] = Bun.argv.slice(2);
 const db = new Database(file!);
 db.run("BEGIN IMMEDIATE");
-db.run("INSERT INTO bans (kind, value, reason, created_at, expires_at) VALUES ('clientId', 'from-lock-holder', 'x', 1, NULL)");
+db.run(
+  "INSERT INTO bans (kind, value, reason, created_at, expires_at) VALUES ('clientId', 'from-lock-holder', 'x', 1, NULL)",
+);
 console.log("locked");
 await Bun.sleep(Number(ms));
 db.run("COMMIT");

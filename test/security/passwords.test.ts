@@ -4,7 +4,13 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ARGON2_PARAMS, constantTimeEqual, hashPassword, hashScheme, verifyPassword } from "../../src/security/passwords.ts";
+import {
+  ARGON2_PARAMS,
+  constantTimeEqual,
+  hashPassword,
+  hashScheme,
+  verifyPassword,
+} from "../../src/security/passwords.ts";
 
 /** Hashes made by the real mosquitto_passwd (`-H sha512-pbkdf2`, the default, or `-H sha512`). */
 function mosquittoHash(password: string, algorithm: "sha512-pbkdf2" | "sha512" = "sha512-pbkdf2"): string {
@@ -31,7 +37,10 @@ describe("argon2id", () => {
   test("verify: right password ok, wrong password not, current parameters need no rehash", async () => {
     const hash = await hashPassword("correct horse");
     expect(await verifyPassword("correct horse", hash)).toEqual({ ok: true, needsRehash: false });
-    expect(await verifyPassword(new TextEncoder().encode("correct horse"), hash)).toEqual({ ok: true, needsRehash: false });
+    expect(await verifyPassword(new TextEncoder().encode("correct horse"), hash)).toEqual({
+      ok: true,
+      needsRehash: false,
+    });
     expect(await verifyPassword("correct horsE", hash)).toEqual({ ok: false, needsRehash: false });
     expect(await verifyPassword("", hash)).toEqual({ ok: false, needsRehash: false });
   });

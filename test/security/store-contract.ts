@@ -51,25 +51,28 @@ export function securityContract(target: StoreTarget): void {
       return store;
     });
 
-    scenario("users: put inserts and replaces, list is sorted, delete says whether there was one", async (store, dir) => {
-      const s = store.security;
-      await s.putUser(user("zoe"));
-      await s.putUser(user("amy", "$7$101$c2FsdA==$aGFzaA=="));
-      await s.putUser(user("ünï", "$6$c2FsdA==$aGFzaA=="));
-      await s.putUser({ ...user("zoe", "$argon2id$new"), updatedAt: 2000 });
-      store = await target.restart(store, dir);
-      assert.deepEqual(await store.security.listUsers(), [
-        user("amy", "$7$101$c2FsdA==$aGFzaA=="),
-        { ...user("zoe", "$argon2id$new"), updatedAt: 2000 },
-        user("ünï", "$6$c2FsdA==$aGFzaA=="),
-      ]);
-      assert.deepEqual(await store.security.getUser("amy"), user("amy", "$7$101$c2FsdA==$aGFzaA=="));
-      assert.equal(await store.security.getUser("AMY"), undefined, "user names are case-sensitive");
-      assert.equal(await store.security.deleteUser("amy"), true);
-      assert.equal(await store.security.deleteUser("amy"), false);
-      assert.deepEqual((await store.security.listUsers()).map((u) => u.username), ["zoe", "ünï"]);
-      return store;
-    });
+    scenario(
+      "users: put inserts and replaces, list is sorted, delete says whether there was one",
+      async (store, dir) => {
+        const s = store.security;
+        await s.putUser(user("zoe"));
+        await s.putUser(user("amy", "$7$101$c2FsdA==$aGFzaA=="));
+        await s.putUser(user("ünï", "$6$c2FsdA==$aGFzaA=="));
+        await s.putUser({ ...user("zoe", "$argon2id$new"), updatedAt: 2000 });
+        store = await target.restart(store, dir);
+        assert.deepEqual(await store.security.listUsers(), [
+          user("amy", "$7$101$c2FsdA==$aGFzaA=="),
+          { ...user("zoe", "$argon2id$new"), updatedAt: 2000 },
+          user("ünï", "$6$c2FsdA==$aGFzaA=="),
+        ]);
+        assert.deepEqual(await store.security.getUser("amy"), user("amy", "$7$101$c2FsdA==$aGFzaA=="));
+        assert.equal(await store.security.getUser("AMY"), undefined, "user names are case-sensitive");
+        assert.equal(await store.security.deleteUser("amy"), true);
+        assert.equal(await store.security.deleteUser("amy"), false);
+        assert.deepEqual((await store.security.listUsers()).map((u) => u.username), ["zoe", "ünï"]);
+        return store;
+      },
+    );
 
     scenario("returned records are copies", async (store) => {
       await store.security.putUser(user("a"));

@@ -10,7 +10,15 @@
  * goes through negative numbers (p -> -(p+1) -> p+1) instead of colliding with a neighbour.
  */
 import type { QoS } from "../../hooks/types.ts";
-import type { AclAction, AclPermission, AclRule, Ban, BanKind, SecurityStore, UserRecord } from "../../security/types.ts";
+import type {
+  AclAction,
+  AclPermission,
+  AclRule,
+  Ban,
+  BanKind,
+  SecurityStore,
+  UserRecord,
+} from "../../security/types.ts";
 import type { SqlExecutor, SqlRow, SqlValue } from "./executor.ts";
 import { num, optNum, optStr, str } from "./rows.ts";
 
@@ -157,7 +165,11 @@ function toAclRule(row: SqlRow): AclRule {
   const permission = str(row, "permission");
   if (action !== "publish" && action !== "subscribe" && action !== "both") throw corrupt("action", action);
   if (permission !== "allow" && permission !== "deny") throw corrupt("permission", permission);
-  const rule: AclRule = { topic: str(row, "topic"), action: action as AclAction, permission: permission as AclPermission };
+  const rule: AclRule = {
+    topic: str(row, "topic"),
+    action: action as AclAction,
+    permission: permission as AclPermission,
+  };
   const username = optStr(row, "username");
   const clientId = optStr(row, "client_id");
   if (username !== undefined) rule.username = username;
