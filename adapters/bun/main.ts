@@ -20,6 +20,7 @@ await serve({
   args: Bun.argv.slice(2),
   env: process.env,
   readTextFile,
+  readStdin: () => Bun.stdin.text(),
   print: (stream, text) => void (stream === "stdout" ? process.stdout : process.stderr).write(text),
   exit: (code) => process.exit(code),
   onSignal: (signal, handler) => void process.on(signal, handler),

@@ -18,6 +18,7 @@ await serve({
   args: Deno.args,
   env: Deno.env.toObject(),
   readTextFile,
+  readStdin: () => new Response(Deno.stdin.readable).text(),
   print: (stream, text) => print(stream === "stdout" ? Deno.stdout : Deno.stderr, text),
   exit: (code) => Deno.exit(code),
   onSignal: (signal, handler) => Deno.addSignalListener(signal, handler),

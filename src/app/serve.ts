@@ -22,12 +22,12 @@ import type { Store } from "../store/types.ts";
 import type { Logger } from "../ports/logger.ts";
 import { type CommandIo, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, reportProblems, runConfigCommand } from "./commands.ts";
 import { resolveConfig } from "./config-source.ts";
+import { runSecurityCommand } from "./security-commands.ts";
 import { Readiness } from "./readiness.ts";
 import { planReload } from "./reload.ts";
 import { createReloadableLogger } from "./reloadable-logger.ts";
 import { errorText, openStore, startAdmin, startListeners } from "./start.ts";
 import { Security } from "../security/security.ts";
-import { MemorySecurityStore } from "../security/memory-store.ts";
 import { systemClock } from "../ports/clock.ts";
 
 export interface Listener {
@@ -51,6 +51,8 @@ export interface RuntimeAdapter extends CommandIo {
   listenWebSocket(broker: Acceptor, host: string, port: number, path: string, logger: Logger): Listener;
   /** Open the durable store (sqlite or libsql; "memory" is handled here). */
   openStore(persistence: PersistenceConfig): Promise<Store>;
+  /** All of standard input as text (passwords for `gannet user add` and `user hash`). */
+  readStdin(): Promise<string>;
   /** Serve the admin app over HTTP. */
   serveHttp(fetch: Fetch, host: string, port: number): Listener;
   /** Reads the console's files (web/): from the disk from source, from inside the executable when compiled. */
@@ -71,6 +73,8 @@ export async function serve(runtime: RuntimeAdapter): Promise<void> {
       return runtime.exit(EXIT_CONFIG);
     case "serve":
       return await run(runtime, cli.options);
+    case "security":
+      return runtime.exit(await runSecurityCommand(runtime, cli));
     default:
       return runtime.exit(runConfigCommand(runtime, cli));
   }
@@ -168,7 +172,7 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
   readiness.done("store");
   if (stopping) return;
   try {
-    security = await Security.create({ config, store: store.security ?? new MemorySecurityStore(), clock: systemClock, logger });
+    security = await Security.create({ config, store: store.security, clock: systemClock, logger });
   } catch (e: unknown) {
     logger.error("cannot load users, ACL rules and bans", { error: errorText(e) });
     return runtime.exit(EXIT_FAILURE);

@@ -5,6 +5,7 @@
  */
 import type { ListenerFlags } from "./load.ts";
 import { type Override, parseSet } from "./overrides.ts";
+import { parseSecurityArgs, SECURITY_COMMANDS, SECURITY_USAGE, type SecurityCommand } from "./security-cli.ts";
 import { VERSION } from "./version.ts";
 
 export { VERSION };
@@ -16,6 +17,7 @@ export const USAGE = `Usage: gannet [options]            start the broker
        gannet config print [options] print the effective configuration (secrets masked)
        gannet config schema         print the JSON Schema of the configuration file
        gannet config example        print a commented example configuration with every option
+${SECURITY_USAGE}
 
 Gannet: an MQTT broker (MQTT 3.1, 3.1.1 and 5.0 over TCP and WebSocket).
 
@@ -50,6 +52,7 @@ export type CliResult =
   | { kind: "config-print"; options: ConfigOptions }
   | { kind: "config-schema" }
   | { kind: "config-example" }
+  | { kind: "security"; command: SecurityCommand; options: ConfigOptions }
   | { kind: "help" }
   | { kind: "version" }
   | { kind: "error"; message: string };
@@ -135,6 +138,7 @@ function withOptions(argv: readonly string[], make: (options: ConfigOptions) => 
 export function parseArgs(argv: readonly string[]): CliResult {
   if (argv[0] === "help") return { kind: "help" };
   if (argv[0] === "version") return { kind: "version" };
+  if ((SECURITY_COMMANDS as readonly string[]).includes(argv[0])) return parseSecurityArgs(argv);
   if (argv[0] !== "config") return withOptions(argv, (options) => ({ kind: "serve", options }));
   const [, sub, ...rest] = argv;
   if (rest.includes("--help") || rest.includes("-h")) return { kind: "help" };

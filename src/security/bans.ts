@@ -10,7 +10,7 @@
  */
 import type { BansConfig } from "../config/schema.ts";
 import type { Logger } from "../ports/logger.ts";
-import { type AddressBlock, blockContains, parseAddress, parseBlock } from "./address.ts";
+import { type AddressBlock, blockContains, parseAddressBlock } from "./address.ts";
 import type { Ban, BanKind, SecurityStore } from "./types.ts";
 
 export interface BanSubject {
@@ -58,6 +58,11 @@ interface CachedBan extends Ban {
   block?: AddressBlock;
 }
 
+function withBlock(ban: Ban): CachedBan {
+  const block = parseAddressBlock(ban.value);
+  return "problem" in block ? ban : { ...ban, block };
+}
+
 export class BanList {
   private bans: CachedBan[] = [];
   private flapping: WindowCounter | undefined;
@@ -79,7 +84,7 @@ export class BanList {
   /** Reload from the store (bans added or lifted by the CLI) and forget expired ones. */
   async refresh(now: number): Promise<void> {
     const stored = await this.store.listBans(now);
-    this.bans = stored.map((ban) => (ban.kind === "address" ? { ...ban, block: parseBlock(ban.value) } : ban));
+    this.bans = stored.map((ban) => (ban.kind === "address" ? withBlock(ban) : ban));
     this.flapping?.prune(now);
     this.authFailures?.prune(now);
   }
@@ -91,14 +96,12 @@ export class BanList {
   /** The ban in force on this subject, if any. */
   find(subject: BanSubject, now: number): Ban | undefined {
     if (this.bans.length === 0) return undefined;
-    let address: bigint | undefined | null = null;
     for (const ban of this.bans) {
       if (ban.expiresAt !== null && ban.expiresAt <= now) continue;
       if (ban.kind === "clientId" && ban.value === subject.clientId) return ban;
       if (ban.kind === "username" && subject.username !== undefined && ban.value === subject.username) return ban;
-      if (ban.kind === "address" && ban.block && subject.address !== undefined) {
-        if (address === null) address = parseAddress(subject.address);
-        if (address !== undefined && blockContains(ban.block, address)) return ban;
+      if (ban.kind === "address" && ban.block && subject.address !== undefined && blockContains(ban.block, subject.address)) {
+        return ban;
       }
     }
     return undefined;
@@ -120,7 +123,7 @@ export class BanList {
 
   private ban(kind: BanKind, value: string, reason: string, seconds: number, now: number): Ban {
     const ban: Ban = { kind, value, reason, createdAt: now, expiresAt: now + seconds * 1000 };
-    this.bans.push(kind === "address" ? { ...ban, block: parseBlock(value) } : ban);
+    this.bans.push(kind === "address" ? withBlock(ban) : ban);
     this.logger.warn("banned", { kind, value, reason, seconds });
     this.store.addBan(ban).catch((e: unknown) => {
       this.logger.error("cannot store the ban (it holds until restart)", { kind, value, error: String(e) });

@@ -6,6 +6,7 @@
  * stored session is not kept and makes the next commit() reject.
  */
 import type { Message } from "../hooks/types.ts";
+import { MemorySecurityStore } from "../security/memory-store.ts";
 import { StoreWriteError } from "./errors.ts";
 import type {
   LoadedSession,
@@ -34,6 +35,7 @@ const done = Promise.resolve();
 
 export class MemoryStore implements Store {
   readonly durable = false;
+  readonly security = new MemorySecurityStore();
   private readonly sessions = new Map<string, MemorySession>();
   private readonly retained = new Map<string, Message>();
   private readonly now: () => number;

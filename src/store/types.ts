@@ -65,8 +65,8 @@ export interface LoadedState {
 export interface Store {
   /** True when writes survive a restart (false for the memory store: the core then skips the waits). */
   readonly durable: boolean;
-  /** Users, ACL rules and bans (placeholder: optional until every store has them). */
-  readonly security?: SecurityStore;
+  /** Users, ACL rules and bans: writes outside the group commit, each durable when its promise resolves. */
+  readonly security: SecurityStore;
   /** Everything stored, for the broker to rebuild its memory at start. */
   load(): Promise<LoadedState>;
 

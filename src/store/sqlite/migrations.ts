@@ -32,4 +32,14 @@ export const migrations: readonly EmbeddedMigration[] = [
       "CREATE TRIGGER `wills_message_gc` AFTER DELETE ON `wills` BEGIN\n\tDELETE FROM `messages` WHERE `id` = OLD.`message_id` AND NOT EXISTS (SELECT 1 FROM `deliveries` WHERE `message_id` = OLD.`message_id`) AND NOT EXISTS (SELECT 1 FROM `retained` WHERE `message_id` = OLD.`message_id`) AND NOT EXISTS (SELECT 1 FROM `wills` WHERE `message_id` = OLD.`message_id`);\nEND;",
     ],
   },
+  {
+    id: "0002_security",
+    statements: [
+      "CREATE TABLE `acl_rules` (\n\t`id` integer PRIMARY KEY NOT NULL,\n\t`position` integer NOT NULL,\n\t`username` text,\n\t`client_id` text,\n\t`anonymous` integer NOT NULL,\n\t`topic` text NOT NULL,\n\t`action` text NOT NULL,\n\t`permission` text NOT NULL,\n\t`max_qos` integer,\n\t`retain` integer\n);",
+      "CREATE UNIQUE INDEX `acl_rules_position` ON `acl_rules` (`position`);",
+      "CREATE TABLE `bans` (\n\t`kind` text NOT NULL,\n\t`value` text NOT NULL,\n\t`reason` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`expires_at` integer,\n\tPRIMARY KEY(`kind`, `value`)\n);",
+      "CREATE INDEX `bans_expires_at` ON `bans` (`expires_at`);",
+      "CREATE TABLE `users` (\n\t`username` text PRIMARY KEY NOT NULL,\n\t`password_hash` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
+    ],
+  },
 ];

@@ -8,7 +8,7 @@
  * last reference goes. Everything that belongs to a session references `sessions` with ON DELETE
  * CASCADE, so deleting a session removes its subscriptions, deliveries, packet ids and will.
  */
-import { blob, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const sessions = sqliteTable("sessions", {
   clientId: text("client_id").primaryKey(),
@@ -81,3 +81,46 @@ export const retained = sqliteTable("retained", {
   topic: text("topic").primaryKey(),
   messageId: messageRef(),
 }, (t) => [index("retained_message_id").on(t.messageId)]);
+
+// ---- security (src/security/types.ts): written by the CLI and the admin API, read by the broker ----
+
+/** MQTT users; password_hash is a PHC string ($argon2id$...) or an imported Mosquitto $7$/$6$ hash. */
+export const users = sqliteTable("users", {
+  username: text("username").primaryKey(),
+  passwordHash: text("password_hash").notNull(),
+  /** Clock ms. */
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/**
+ * ACL rules in order: `position` runs 0..n-1 without gaps (inserts and deletes renumber the rules
+ * after them in the same transaction). Who: username, client_id, anonymous, or none of them = all.
+ */
+export const aclRules = sqliteTable("acl_rules", {
+  id: integer("id").primaryKey(),
+  position: integer("position").notNull(),
+  username: text("username"),
+  clientId: text("client_id"),
+  anonymous: integer("anonymous", { mode: "boolean" }).notNull(),
+  /** Topic filter, `%u` / `%c` kept as written. */
+  topic: text("topic").notNull(),
+  /** "publish" | "subscribe" | "both". */
+  action: text("action").notNull(),
+  /** "allow" | "deny". */
+  permission: text("permission").notNull(),
+  maxQos: integer("max_qos"),
+  /** null = any; 0 = retained publishes denied by this rule. */
+  retain: integer("retain", { mode: "boolean" }),
+}, (t) => [uniqueIndex("acl_rules_position").on(t.position)]);
+
+/** Bans by client id, user name or address/CIDR (kind "clientId" | "username" | "address"). */
+export const bans = sqliteTable("bans", {
+  kind: text("kind").notNull(),
+  value: text("value").notNull(),
+  reason: text("reason").notNull(),
+  /** Clock ms. */
+  createdAt: integer("created_at").notNull(),
+  /** Clock ms after which the ban no longer applies; null = until lifted. */
+  expiresAt: integer("expires_at"),
+}, (t) => [primaryKey({ columns: [t.kind, t.value] }), index("bans_expires_at").on(t.expiresAt)]);

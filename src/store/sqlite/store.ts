@@ -37,6 +37,7 @@ import { loadAll } from "./load.ts";
 import { appliedMigrations, applyMigrations, checkKnown } from "./migrate.ts";
 import { type EmbeddedMigration, migrations as embeddedMigrations } from "./migrations.ts";
 import { num, str } from "./rows.ts";
+import { SqliteSecurityStore } from "./security.ts";
 
 export interface SqliteStoreOptions {
   /** Longest wait between a write and its transaction, in ms (default 2). */
@@ -57,6 +58,8 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 export class SqliteStore implements Store {
   readonly durable = true;
+  /** Users, ACL rules and bans: each write its own transaction, not part of the group commit. */
+  readonly security: SqliteSecurityStore;
   private batch: WriteBatch;
   private inFlight: WriteBatch | null = null;
   /** The armed flush (setImmediate when due now: setTimeout(0) waits a millisecond or more). */
@@ -138,6 +141,7 @@ export class SqliteStore implements Store {
     this.writtenUpTo = writtenUpTo;
     this.nextMessageId = nextMessageId;
     this.batch = new WriteBatch(writtenUpTo);
+    this.security = new SqliteSecurityStore(db);
   }
 
   /** True while the database is past `maxDatabaseBytes` (new queued deliveries are refused). */
