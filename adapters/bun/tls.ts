@@ -6,7 +6,21 @@
 import { createSecureContext } from "node:tls";
 import type { Listener, TlsOptions } from "../../src/mod.ts";
 
+/** Refuses a bad certificate or a key of another certificate, in words an operator can act on. */
+function checkTls(tls: TlsOptions): void {
+  try {
+    createSecureContext({ cert: tls.cert, key: tls.key, ca: tls.ca });
+  } catch (e: unknown) {
+    const text = e instanceof Error ? e.message : String(e);
+    if (text.includes("KEY_VALUES_MISMATCH")) {
+      throw new Error("the key does not belong to the certificate", { cause: e });
+    }
+    throw new Error(`unusable certificate, key or ca: ${text}`, { cause: e });
+  }
+}
+
 export function bunTlsOptions(tls: TlsOptions) {
+  checkTls(tls);
   return {
     cert: tls.cert,
     key: tls.key,
@@ -46,8 +60,7 @@ export function reloadableListener(
     },
     reloadTls: !tls ? undefined : (next: TlsOptions) => {
       if (stopped) return;
-      // Refuse a bad certificate or a key that does not match before giving up the port.
-      createSecureContext({ cert: next.cert, key: next.key, ca: next.ca });
+      checkTls(next); // before giving up the port
       current.stop();
       try {
         current = start(bound, next);

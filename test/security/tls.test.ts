@@ -14,11 +14,11 @@ import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { MqttClient } from "mqtt";
 import { makeTestCertificates, serverCertificate } from "../helpers/certificates.ts";
-import { type Runtime, RUNTIMES, type RunningBroker, startBroker } from "../helpers/broker.ts";
+import { type RunningBroker, type Runtime, RUNTIMES, startBroker } from "../helpers/broker.ts";
 import {
   closeAll,
-  type ConnectOptions,
   connectClient,
+  type ConnectOptions,
   nextMessage,
   publish,
   subscribe,
@@ -83,7 +83,12 @@ function listenerPorts(b: RunningBroker): Ports {
     if (!line) throw new Error(`no ${kind} listener with clientCertificate ${clientCertificate}:\n${b.logs()}`);
     return Number(line.port);
   };
-  return { tls: port("tls", "none"), wss: port("wss", "none"), require: port("tls", "require"), request: port("tls", "request") };
+  return {
+    tls: port("tls", "none"),
+    wss: port("wss", "none"),
+    require: port("tls", "require"),
+    request: port("tls", "request"),
+  };
 }
 
 async function waitForLogLine(b: RunningBroker, msg: string, match: (l: Record<string, unknown>) => boolean) {
@@ -129,7 +134,21 @@ async function expectRefused(b: RunningBroker, opts: ConnectOptions): Promise<st
 }
 
 function mosquittoPub(port: number, topic: string, extra: string[]): { status: number | null; output: string } {
-  const r = spawnSync("mosquitto_pub", ["-h", "127.0.0.1", "-p", String(port), "--cafile", certs.ca.cert, "-t", topic, "-m", "from mosquitto_pub", "-q", "1", ...extra], {
+  const r = spawnSync("mosquitto_pub", [
+    "-h",
+    "127.0.0.1",
+    "-p",
+    String(port),
+    "--cafile",
+    certs.ca.cert,
+    "-t",
+    topic,
+    "-m",
+    "from mosquitto_pub",
+    "-q",
+    "1",
+    ...extra,
+  ], {
     encoding: "utf8",
     timeout: 10_000,
   });
