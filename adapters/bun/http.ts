@@ -36,6 +36,9 @@ export function listenWebSocket(
   if (tls?.clientCertificate === "request") {
     throw new Error('wss on Bun: clientCertificate "request" is not supported (Bun.serve does not show the client certificate); use "require" or a tls listener');
   }
+  if (tls?.needsCommonName) {
+    throw new Error("wss on Bun: useCertificateCnAsUsername is not supported (Bun.serve does not show the client certificate); use a tls listener");
+  }
   const kind = tls ? "wss" : "ws";
   const certificate: RemoteInfo["certificate"] = tls?.clientCertificate === "require" ? { authorized: true } : undefined;
   return Bun.serve<WsState>({

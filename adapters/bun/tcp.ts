@@ -24,6 +24,8 @@ function closeSoon(socket: Socket<SocketState>, outgoing: OutgoingBuffer): void 
 }
 
 const CLOSE_GRACE_MS = 2000;
+/** A client that opens a socket and never finishes the TLS handshake does not hold it longer. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 function accept(broker: Acceptor, socket: Socket<SocketState>, remote: RemoteInfo): void {
   const outgoing = new OutgoingBuffer((bytes) => socket.write(bytes), () => socket.data?.events?.onDrain());
@@ -60,7 +62,12 @@ export function listenTcp(
     tls: tls ? bunTlsOptions(tls) : undefined,
     socket: {
       open(socket) {
-        if (!tls) accept(broker, socket, { ...address(socket), kind: "tcp" });
+        if (!tls) return accept(broker, socket, { ...address(socket), kind: "tcp" });
+        setTimeout(() => {
+          if (socket.data?.events) return; // handed to the core; terminate() is a no-op on a closed socket
+          logger.debug("TLS handshake timed out", address(socket));
+          socket.terminate();
+        }, HANDSHAKE_TIMEOUT_MS);
       },
       handshake(socket, success, authorizationError) {
         if (!success || (tls?.clientCertificate === "require" && !socket.authorized)) {

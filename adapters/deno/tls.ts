@@ -12,6 +12,8 @@ import type { Acceptor, ConnectionEvents, Listener, Logger, RemoteInfo, TlsOptio
 import { OutgoingBuffer } from "../../src/mod.ts";
 
 const CLOSE_GRACE_MS = 2000;
+/** A client that opens a socket and never finishes the TLS handshake does not hold it longer. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /**
  * node:tls in Deno takes a garbage certificate or a key of another certificate without a word
@@ -87,6 +89,7 @@ export function listenTls(
     requestCert: tls.clientCertificate !== "none",
     // "require": the handshake fails for a client without a certificate signed by `ca`.
     rejectUnauthorized: tls.clientCertificate === "require",
+    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
   }, (socket) => {
     try {
       serveSocket(broker, socket, tls, logger);
@@ -97,6 +100,7 @@ export function listenTls(
   });
   server.on("tlsClientError", (e: Error, socket: TLSSocket) => {
     logger.debug("TLS handshake failed", { address: socket.remoteAddress, error: e.message });
+    socket.destroy(); // Deno leaves the socket open after a handshake timeout
   });
   // node:net binds asynchronously: wait for "listening" (or the bind error) before answering.
   return new Promise((resolve, reject) => {

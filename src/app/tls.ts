@@ -14,6 +14,8 @@ export interface TlsOptions {
   /** The CAs that sign client certificates. */
   ca?: string;
   clientCertificate: "none" | "request" | "require";
+  /** useCertificateCnAsUsername: the adapter must read the client certificate's CN (or refuse to start). */
+  needsCommonName: boolean;
 }
 
 /** A listener that can take new certificates for the connections it accepts from now on. */
@@ -50,6 +52,7 @@ export function readTls(fs: FileSystem, l: ListenerConfig): TlsRead {
         key: readPem(fs, "key", l.key ?? ""),
         ca: l.ca === undefined ? undefined : readPem(fs, "ca", l.ca),
         clientCertificate: l.clientCertificate,
+        needsCommonName: l.useCertificateCnAsUsername,
       },
     };
   } catch (e: unknown) {

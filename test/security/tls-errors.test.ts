@@ -94,6 +94,19 @@ for (const runtime of RUNTIMES) {
       expect(error).toContain("clientCertificate");
     }, 20_000);
 
+    test(
+      "wss with useCertificateCnAsUsername is refused at start (neither runtime shows the certificate there)",
+      async () => {
+        const file = config(
+          `{ kind: wss, host: 127.0.0.1, port: 0, ${server}, ca: ${certs.ca.cert}, clientCertificate: require, useCertificateCnAsUsername: true }`,
+        );
+        const error = await startFails(runtime, file);
+        expect(error).toContain("exited (code 1");
+        expect(error).toMatch(/wss on (Bun|Deno): \w+ is not supported/);
+      },
+      20_000,
+    );
+
     if (runtime === "deno") {
       test('wss with clientCertificate "require" is refused at start (Deno.serve cannot ask for one)', async () => {
         const error = await startFails(runtime, wss("require"));
