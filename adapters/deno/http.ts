@@ -9,6 +9,9 @@
  * WSS (Deno 2.9.6): Deno.serve takes a cert and key but has no options for client certificates,
  * and cannot change its certificate while running (shutdown() would also close every upgraded
  * WebSocket), so clientCertificate is refused at start and a new certificate needs a restart.
+ * It also leaves Nagle on over TLS: small messages can wait ~40 ms for the peer's delayed ACK.
+ * node:https with the `ws` package would fix all three (measured to work with client
+ * certificates on Deno) at the price of one more dependency.
  */
 import type { Acceptor, ConnectionEvents, Logger, TlsOptions, Transport, TransportKind } from "../../src/mod.ts";
 import { OutgoingBuffer } from "../../src/mod.ts";
