@@ -17,6 +17,7 @@ export { loadConfig } from "./config/load.ts";
 export type { LoadOptions, LoadResult } from "./config/load.ts";
 export { serve } from "./app/serve.ts";
 export type { Acceptor, Fetch, Listener, RuntimeAdapter } from "./app/serve.ts";
+export type { TlsOptions } from "./app/tls.ts";
 export { Readiness } from "./app/readiness.ts";
 export type { AssetReader } from "./admin/mod.ts";
 export * from "./store/mod.ts";

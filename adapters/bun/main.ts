@@ -5,6 +5,7 @@ import { assets, serveHttp } from "./admin.ts";
 import { listenWebSocket } from "./http.ts";
 import { openStore } from "./sqlite.ts";
 import { listenTcp } from "./tcp.ts";
+import { reloadableListener } from "./tls.ts";
 
 function readTextFile(path: string): string | undefined {
   try {
@@ -24,14 +25,16 @@ await serve({
   print: (stream, text) => void (stream === "stdout" ? process.stdout : process.stderr).write(text),
   exit: (code) => process.exit(code),
   onSignal: (signal, handler) => void process.on(signal, handler),
-  listenTcp: (broker, host, port, logger) => {
-    const server = listenTcp(broker, host, port, logger);
-    return { port: server.port, stop: () => server.stop() };
-  },
-  listenWebSocket: (broker, host, port, path, logger) => {
-    const server = listenWebSocket(broker, host, port, path, logger);
-    return { port: server.port ?? port, stop: () => server.stop() };
-  },
+  listenTcp: (broker, host, port, logger, tls) =>
+    reloadableListener((p, t) => {
+      const server = listenTcp(broker, host, p, logger, t);
+      return { port: server.port, stop: () => server.stop() };
+    }, port, tls),
+  listenWebSocket: (broker, host, port, path, logger, tls) =>
+    reloadableListener((p, t) => {
+      const server = listenWebSocket(broker, host, p, path, logger, t);
+      return { port: server.port ?? p, stop: () => void server.stop() };
+    }, port, tls),
   openStore: (p) =>
     openStore(p.store === "libsql" ? p.url! : p.path, {
       commitIntervalMs: p.commitIntervalMs,

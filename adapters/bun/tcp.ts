@@ -1,11 +1,17 @@
-/** MQTT over TCP on Bun: wraps each Bun socket as a core Transport with bounded, batched writes. */
+/**
+ * MQTT over TCP or TLS on Bun: wraps each Bun socket as a core Transport with bounded, batched writes.
+ *
+ * TLS: Bun calls `open` before the handshake, so a TLS connection is handed to the core only from
+ * `handshake`, once the client certificate (if any) has been checked against `ca`.
+ */
 import type { Socket, TCPSocketListener } from "bun";
-import type { Acceptor, ConnectionEvents, Logger, Transport } from "../../src/mod.ts";
+import type { Acceptor, ConnectionEvents, Logger, RemoteInfo, TlsOptions, Transport } from "../../src/mod.ts";
 import { OutgoingBuffer } from "../../src/mod.ts";
+import { bunTlsOptions } from "./tls.ts";
 
 interface SocketState {
-  events: ConnectionEvents;
-  outgoing: OutgoingBuffer;
+  events?: ConnectionEvents;
+  outgoing?: OutgoingBuffer;
 }
 
 /** Flush then end; a peer that never reads cannot hold the socket open past the grace time. */
@@ -18,35 +24,73 @@ function closeSoon(socket: Socket<SocketState>, outgoing: OutgoingBuffer): void 
 }
 
 const CLOSE_GRACE_MS = 2000;
+/** A client that opens a socket and never finishes the TLS handshake does not hold it longer. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 
-export function listenTcp(broker: Acceptor, host: string, port: number, logger: Logger): TCPSocketListener<SocketState> {
+function accept(broker: Acceptor, socket: Socket<SocketState>, remote: RemoteInfo): void {
+  const outgoing = new OutgoingBuffer((bytes) => socket.write(bytes), () => socket.data?.events?.onDrain());
+  const transport: Transport = {
+    remote,
+    write: (bytes) => outgoing.push(bytes),
+    pauseReading: () => socket.pause(),
+    resumeReading: () => socket.resume(),
+    close: () => closeSoon(socket, outgoing),
+  };
+  socket.data = { outgoing };
+  socket.data.events = broker.accept(transport);
+}
+
+/** The client certificate as the core sees it: absent when the client sent none. */
+function peerCertificate(socket: Socket<SocketState>): RemoteInfo["certificate"] {
+  const cert = socket.getPeerCertificate();
+  if (!cert || !cert.subject) return undefined;
+  const cn = cert.subject.CN;
+  return { authorized: socket.authorized, commonName: Array.isArray(cn) ? cn[0] : cn };
+}
+
+export function listenTcp(
+  broker: Acceptor,
+  host: string,
+  port: number,
+  logger: Logger,
+  tls?: TlsOptions,
+): TCPSocketListener<SocketState> {
+  const address = (socket: Socket<SocketState>) => ({ address: socket.remoteAddress, port: socket.remotePort ?? 0 });
   return Bun.listen<SocketState>({
     hostname: host,
     port,
+    tls: tls ? bunTlsOptions(tls) : undefined,
     socket: {
       open(socket) {
-        const outgoing = new OutgoingBuffer((bytes) => socket.write(bytes), () => socket.data?.events.onDrain());
-        const transport: Transport = {
-          remote: { address: socket.remoteAddress, port: socket.remotePort ?? 0, kind: "tcp" },
-          write: (bytes) => outgoing.push(bytes),
-          pauseReading: () => socket.pause(),
-          resumeReading: () => socket.resume(),
-          close: () => closeSoon(socket, outgoing),
-        };
-        socket.data = { events: broker.accept(transport), outgoing };
+        if (!tls) return accept(broker, socket, { ...address(socket), kind: "tcp" });
+        setTimeout(() => {
+          if (socket.data?.events) return; // handed to the core; terminate() is a no-op on a closed socket
+          logger.debug("TLS handshake timed out", address(socket));
+          socket.terminate();
+        }, HANDSHAKE_TIMEOUT_MS);
+      },
+      handshake(socket, success, authorizationError) {
+        if (!success || (tls?.clientCertificate === "require" && !socket.authorized)) {
+          logger.debug("TLS handshake failed", { ...address(socket), error: String(authorizationError ?? "") });
+          socket.terminate();
+          return;
+        }
+        const certificate = tls?.clientCertificate === "none" ? undefined : peerCertificate(socket);
+        if (certificate) logger.debug("client certificate", { ...address(socket), ...certificate });
+        accept(broker, socket, { ...address(socket), kind: "tls", certificate });
       },
       data(socket, bytes) {
-        socket.data.events.onData(bytes);
+        socket.data?.events?.onData(bytes);
       },
       drain(socket) {
-        socket.data.outgoing.flush();
+        socket.data?.outgoing?.flush();
       },
       close(socket) {
-        socket.data?.events.onClose();
+        socket.data?.events?.onClose();
       },
       error(socket, error) {
         logger.debug("socket error", { error: String(error) });
-        socket.data?.events.onClose();
+        socket.data?.events?.onClose();
       },
     },
   });

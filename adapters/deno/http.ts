@@ -5,8 +5,15 @@
  * we look at `bufferedAmount`; above the high-water mark the sink answers -1 (wait) and a 10 ms
  * poll flushes the OutgoingBuffer once Deno has written enough out. Reading cannot be paused
  * at the socket (Deno reads frames on its own), so pauses hold frames back, with a cap.
+ *
+ * WSS (Deno 2.9.6): Deno.serve takes a cert and key but has no options for client certificates,
+ * and cannot change its certificate while running (shutdown() would also close every upgraded
+ * WebSocket), so clientCertificate is refused at start and a new certificate needs a restart.
+ * It also leaves Nagle on over TLS: small messages can wait ~40 ms for the peer's delayed ACK.
+ * node:https with the `ws` package would fix all three (measured to work with client
+ * certificates on Deno) at the price of one more dependency.
  */
-import type { Acceptor, ConnectionEvents, Logger, Transport } from "../../src/mod.ts";
+import type { Acceptor, ConnectionEvents, Logger, TlsOptions, Transport, TransportKind } from "../../src/mod.ts";
 import { OutgoingBuffer } from "../../src/mod.ts";
 
 const HIGH_WATER_BYTES = 1 << 20;
@@ -21,7 +28,13 @@ function chooseProtocol(offered: string | null): string | undefined {
   return list.find((p) => p === "mqtt") ?? list.find((p) => p === "mqttv3.1");
 }
 
-function attach(broker: Acceptor, ws: WebSocket, address: string, port: number, logger: Logger): void {
+function attach(
+  broker: Acceptor,
+  ws: WebSocket,
+  remote: { address: string; port: number; kind: TransportKind },
+  logger: Logger,
+): void {
+  const { address } = remote;
   let events: ConnectionEvents | undefined;
   let poll: ReturnType<typeof setInterval> | undefined;
   let force: ReturnType<typeof setTimeout> | undefined;
@@ -97,7 +110,7 @@ function attach(broker: Acceptor, ws: WebSocket, address: string, port: number, 
   }, () => events?.onDrain());
 
   const transport: Transport = {
-    remote: { address, port, kind: "ws" },
+    remote,
     write: (bytes) => outgoing.push(bytes),
     // Deno's WebSocket pushes messages as events and cannot stop reading from the socket, so a
     // pause only holds frames back from the core (see `receive`), up to HELD_LIMIT_BYTES.
@@ -163,11 +176,17 @@ export function listenWebSocket(
   port: number,
   path: string,
   logger: Logger,
+  tls?: TlsOptions,
 ): WebSocketServer {
+  if (tls && tls.clientCertificate !== "none") {
+    throw new Error("wss on Deno: clientCertificate is not supported (Deno.serve has no client certificate options); use a tls listener");
+  }
+  const kind = tls ? "wss" : "ws";
   let accepting = true;
   const server = Deno.serve({
     hostname: host,
     port,
+    ...(tls ? { cert: tls.cert, key: tls.key } : {}),
     onListen() {}, // main.ts logs "listening" itself
     onError(e: unknown) {
       logger.error("HTTP request failed", { error: e instanceof Error ? e.message : String(e) });
@@ -188,7 +207,7 @@ export function listenWebSocket(
     const { hostname, port: remotePort } = info.remoteAddr;
     try {
       const { socket, response } = Deno.upgradeWebSocket(req, protocol ? { protocol } : {});
-      attach(broker, socket, hostname, remotePort, logger);
+      attach(broker, socket, { address: hostname, port: remotePort, kind }, logger);
       return response;
     } catch (e: unknown) {
       logger.debug("WebSocket upgrade refused", {

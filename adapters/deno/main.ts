@@ -3,6 +3,7 @@ import { serve } from "../../src/mod.ts";
 import { assets, readTextFile, serveHttp } from "./admin.ts";
 import { listenWebSocket } from "./http.ts";
 import { listenTcp } from "./tcp.ts";
+import { listenTls } from "./tls.ts";
 
 const encoder = new TextEncoder();
 
@@ -22,7 +23,8 @@ await serve({
   print: (stream, text) => print(stream === "stdout" ? Deno.stdout : Deno.stderr, text),
   exit: (code) => Deno.exit(code),
   onSignal: (signal, handler) => Deno.addSignalListener(signal, handler),
-  listenTcp,
+  listenTcp: (broker, host, port, logger, tls) =>
+    tls ? listenTls(broker, host, port, logger, tls) : listenTcp(broker, host, port, logger),
   listenWebSocket,
   // Imported on demand: @libsql/client loads a native module, which needs --allow-ffi; a broker with
   // `persistence.store: memory` runs without it.

@@ -8,7 +8,7 @@
  *
  * Reload note: SIGHUP applies logging and the MQTT limits (new connections get the new limits;
  * connected clients keep the ones their CONNACK announced); other changes are logged as
- * "needs restart" (see planReload in reload.ts).
+ * "needs restart" (see planReload in reload.ts). tls/wss listeners re-read their certificate files.
  */
 import type { AssetReader } from "../admin/mod.ts";
 import type { Broker } from "../core/broker.ts";
@@ -29,12 +29,15 @@ import { createReloadableLogger } from "./reloadable-logger.ts";
 import { errorText, openStore, startAdmin, startListeners } from "./start.ts";
 import { Security } from "../security/security.ts";
 import { systemClock } from "../ports/clock.ts";
+import { reloadCertificates, type SecureListener, type TlsOptions } from "./tls.ts";
 
 export interface Listener {
   /** The bound port (useful when 0 was asked for). */
   readonly port: number;
   /** Stop accepting new connections; connected clients stay until the broker closes them. */
   stop(): void;
+  /** tls/wss: new connections get this certificate; connected clients keep theirs. Throws when unusable. */
+  reloadTls?(tls: TlsOptions): void;
 }
 
 export type Fetch = (request: Request) => Response | Promise<Response>;
@@ -47,8 +50,17 @@ export interface RuntimeAdapter extends CommandIo {
   print(stream: "stdout" | "stderr", text: string): void;
   exit(code: number): never;
   onSignal(signal: "SIGTERM" | "SIGINT" | "SIGHUP", handler: () => void): void;
-  listenTcp(broker: Acceptor, host: string, port: number, logger: Logger): Listener;
-  listenWebSocket(broker: Acceptor, host: string, port: number, path: string, logger: Logger): Listener;
+  /** MQTT over TCP, or over TLS when `tls` is given (throws when the runtime cannot do what `tls` asks). */
+  listenTcp(broker: Acceptor, host: string, port: number, logger: Logger, tls?: TlsOptions): Listener | Promise<Listener>;
+  /** MQTT over WebSocket, or over WSS when `tls` is given. */
+  listenWebSocket(
+    broker: Acceptor,
+    host: string,
+    port: number,
+    path: string,
+    logger: Logger,
+    tls?: TlsOptions,
+  ): Listener | Promise<Listener>;
   /** Open the durable store (sqlite or libsql; "memory" is handled here). */
   openStore(persistence: PersistenceConfig): Promise<Store>;
   /** All of standard input as text (passwords for `gannet user add` and `user hash`). */
@@ -99,6 +111,7 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
   readiness.require("listeners");
 
   const listeners: Listener[] = [];
+  const secure: SecureListener[] = []; // tls/wss listeners, for certificate reload
   let admin: Listener | undefined;
   let broker: Broker | undefined;
   let security: Security | undefined;
@@ -148,6 +161,7 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
     security?.reload(config).catch((e: unknown) => logger.error("reload of users, ACL and bans failed", { error: errorText(e) }));
     logger.info("configuration reloaded", { file: next.file ?? "built-in defaults", applied: plan.live });
     if (plan.restart.length) logger.warn("needs restart", { keys: plan.restart });
+    reloadCertificates(runtime, secure, logger); // the running listeners' files, even if the config is unchanged
   };
 
   // Before anything listens: a signal right after "ready" must find its handler.
@@ -179,7 +193,7 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
   }
   for (const hooks of security.hooks) broker.addHooks(hooks);
 
-  if (!startListeners(runtime, broker, config, listeners, logger)) return runtime.exit(EXIT_FAILURE);
+  if (!await startListeners(runtime, broker, config, listeners, secure, logger)) return runtime.exit(EXIT_FAILURE);
   readiness.done("listeners");
   logger.info("ready", { version: VERSION, runtime: runtime.name });
 }

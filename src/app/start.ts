@@ -10,6 +10,7 @@ import { MemoryStore } from "../store/memory.ts";
 import type { Store } from "../store/types.ts";
 import type { Readiness } from "./readiness.ts";
 import type { Listener, RuntimeAdapter } from "./serve.ts";
+import { readTls, type SecureListener, type TlsOptions } from "./tls.ts";
 
 export function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -77,34 +78,50 @@ export function startAdmin(
   }
 }
 
-/** Every configured MQTT listener, pushed into `listeners` as it starts; false (logged) when one fails. */
-export function startListeners(
+/**
+ * Every configured MQTT listener, pushed into `listeners` as it starts (tls/wss ones into `secure`
+ * too, for certificate reload); false (logged) when one fails, e.g. a certificate file is missing.
+ */
+export async function startListeners(
   runtime: RuntimeAdapter,
   broker: Broker,
   config: Config,
   listeners: Listener[],
+  secure: SecureListener[],
   logger: Logger,
-): boolean {
-  try {
-    for (const l of config.listeners) {
-      // Each listener hands its connections over with its own connection limit and MQTT overrides.
-      const name = `${l.kind} ${l.host}:${l.port}`;
-      const acceptor = {
-        accept: (transport: Transport) => broker.accept(transport, { name, maxConnections: l.maxConnections, limits: l.mqtt }),
-      };
-      if (l.kind === "tcp") {
-        const listener = runtime.listenTcp(acceptor, l.host, l.port, logger);
-        listeners.push(listener);
-        logger.info("listening", { kind: "tcp", host: l.host, port: listener.port });
-      } else if (l.kind === "ws") {
-        const listener = runtime.listenWebSocket(acceptor, l.host, l.port, l.path, logger);
-        listeners.push(listener);
-        logger.info("listening", { kind: "ws", host: l.host, port: listener.port, path: l.path });
+): Promise<boolean> {
+  for (const l of config.listeners) {
+    // Each listener hands its connections over with its own connection limit and MQTT overrides.
+    const name = `${l.kind} ${l.host}:${l.port}`;
+    const options = {
+      name,
+      maxConnections: l.maxConnections,
+      limits: l.mqtt,
+      useCertificateCnAsUsername: l.useCertificateCnAsUsername || undefined,
+    };
+    const acceptor = { accept: (transport: Transport) => broker.accept(transport, options) };
+    let tls: TlsOptions | undefined;
+    if (l.kind === "tls" || l.kind === "wss") {
+      const read = readTls(runtime, l);
+      if (!read.ok) {
+        logger.error("cannot start listener", { listener: name, error: read.problem });
+        return false;
       }
+      tls = read.tls;
     }
-    return true;
-  } catch (e: unknown) {
-    logger.error("cannot start listener", { error: errorText(e) });
-    return false;
+    try {
+      const listener = await (l.kind === "tcp" || l.kind === "tls"
+        ? runtime.listenTcp(acceptor, l.host, l.port, logger, tls)
+        : runtime.listenWebSocket(acceptor, l.host, l.port, l.path, logger, tls));
+      listeners.push(listener);
+      if (tls) secure.push({ name, config: l, listener });
+      const path = l.kind === "ws" || l.kind === "wss" ? l.path : undefined;
+      const clientCertificate = tls ? l.clientCertificate : undefined;
+      logger.info("listening", { kind: l.kind, host: l.host, port: listener.port, path, clientCertificate });
+    } catch (e: unknown) {
+      logger.error("cannot start listener", { listener: name, error: errorText(e) });
+      return false;
+    }
   }
+  return true;
 }

@@ -1,0 +1,88 @@
+/**
+ * TLS material for tls/wss listeners: the app reads the PEM files (through the runtime) and hands
+ * the text to the adapter, at start and again on SIGHUP. A file that cannot be read stops the
+ * start; on reload it only costs an error line, and the listener keeps its old certificate.
+ */
+import type { ListenerConfig } from "../config/schema.ts";
+import type { Logger } from "../ports/logger.ts";
+import type { FileSystem } from "./config-source.ts";
+
+/** PEM text, not paths: adapters never read files themselves. */
+export interface TlsOptions {
+  cert: string;
+  key: string;
+  /** The CAs that sign client certificates. */
+  ca?: string;
+  clientCertificate: "none" | "request" | "require";
+  /** useCertificateCnAsUsername: the adapter must read the client certificate's CN (or refuse to start). */
+  needsCommonName: boolean;
+}
+
+/** A listener that can take new certificates for the connections it accepts from now on. */
+export interface TlsReloadable {
+  /** Throws (keeping the old certificate) when the new one is unusable. */
+  reloadTls(tls: TlsOptions): void;
+}
+
+export type TlsRead = { ok: true; tls: TlsOptions } | { ok: false; problem: string };
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function readPem(fs: FileSystem, what: string, path: string): string {
+  let text: string | undefined;
+  try {
+    text = fs.readTextFile(path);
+  } catch (e: unknown) {
+    throw new Error(`${what} ${path}: cannot read: ${errorText(e)}`, { cause: e });
+  }
+  if (text === undefined) throw new Error(`${what} ${path}: no such file`);
+  if (!text.includes("-----BEGIN ")) throw new Error(`${what} ${path}: not a PEM file`);
+  return text;
+}
+
+/** The listener's cert, key and ca files as PEM text (schema validation made sure cert and key are set). */
+export function readTls(fs: FileSystem, l: ListenerConfig): TlsRead {
+  try {
+    return {
+      ok: true,
+      tls: {
+        cert: readPem(fs, "cert", l.cert ?? ""),
+        key: readPem(fs, "key", l.key ?? ""),
+        ca: l.ca === undefined ? undefined : readPem(fs, "ca", l.ca),
+        clientCertificate: l.clientCertificate,
+        needsCommonName: l.useCertificateCnAsUsername,
+      },
+    };
+  } catch (e: unknown) {
+    return { ok: false, problem: errorText(e) };
+  }
+}
+
+export interface SecureListener {
+  name: string;
+  config: ListenerConfig;
+  listener: Partial<TlsReloadable>;
+}
+
+/** SIGHUP: re-read every tls/wss listener's files; new connections get the new certificate. */
+export function reloadCertificates(fs: FileSystem, secure: readonly SecureListener[], logger: Logger): void {
+  for (const { name, config, listener } of secure) {
+    const read = readTls(fs, config);
+    if (!read.ok) {
+      logger.error("certificate reload failed: keeping the old certificate", { listener: name, error: read.problem });
+      continue;
+    }
+    if (!listener.reloadTls) {
+      logger.warn("this listener cannot change its certificate while running: restart to apply", { listener: name });
+      continue;
+    }
+    try {
+      listener.reloadTls(read.tls);
+      logger.info("certificate reloaded", { listener: name, cert: config.cert });
+    } catch (e: unknown) {
+      logger.error("certificate reload failed: keeping the old certificate", { listener: name, error: errorText(e) });
+    }
+  }
+}
