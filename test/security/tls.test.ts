@@ -4,8 +4,7 @@
  * test/helpers/certificates.ts). mqtt.js and mosquitto_pub are the clients.
  *
  * The client certificate's Common Name is checked through the adapters' debug line
- * "client certificate"; that it becomes the user name (useCertificateCnAsUsername) is the core's
- * part and tested there.
+ * "client certificate", and (last block) as the user name ACL rules see with useCertificateCnAsUsername.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
@@ -14,6 +13,7 @@ import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { MqttClient } from "mqtt";
 import { makeTestCertificates, serverCertificate } from "../helpers/certificates.ts";
+import { publishOutcome } from "./_util.ts";
 import { type RunningBroker, type Runtime, RUNTIMES, startBroker } from "../helpers/broker.ts";
 import {
   closeAll,
@@ -234,7 +234,7 @@ for (const runtime of RUNTIMES) {
       copyFileSync(files.cert, moved);
       writeFileSync(files.cert, ""); // not PEM
       try {
-        void b.kill("SIGHUP"); // kill() resolves only when the process exits
+        b.sendSignal("SIGHUP");
         await b.waitForLog(/certificate reload failed/);
       } finally {
         copyFileSync(moved, files.cert);
@@ -261,7 +261,7 @@ for (const runtime of RUNTIMES) {
         copyFileSync(certs.server2.cert, files.cert);
         copyFileSync(certs.server2.key, files.key);
         const reloads = logLines(b, "certificate reloaded").length;
-        void b.kill("SIGHUP"); // kill() resolves only when the process exits
+        b.sendSignal("SIGHUP");
         for (let i = 0; i < 100 && logLines(b, "certificate reloaded").length < reloads + 3; i++) {
           await new Promise((r) => setTimeout(r, 50));
         }
@@ -289,6 +289,81 @@ for (const runtime of RUNTIMES) {
       } finally {
         await closeAll(oldSub, oldMtls, oldWss);
       }
+    });
+  });
+}
+
+/** Config for the identity tests: the certificate authenticates, its CN is the user name in ACL rules. */
+function writeIdentityConfig(runtime: Runtime): string {
+  const dir = mkdtempSync(join(certs.dir, `${runtime}-id-`));
+  const file = join(dir, "gannet.yaml");
+  const tls = (mode: string) =>
+    `  - { kind: tls, host: 127.0.0.1, port: 0, cert: ${certs.server.cert}, key: ${certs.server.key}, ` +
+    `ca: ${certs.ca.cert}, clientCertificate: ${mode}, useCertificateCnAsUsername: true }`;
+  writeFileSync(
+    file,
+    [
+      "listeners:",
+      "  - { kind: tcp, host: 127.0.0.1, port: 0 }",
+      tls("require"),
+      tls("request"),
+      "acl:",
+      "  default: deny",
+      "  rules:",
+      "    - { topic: 'devices/%u/#', permission: allow }",
+      "",
+    ].join("\n"),
+  );
+  return file;
+}
+
+for (const runtime of RUNTIMES) {
+  describe(`client certificate as identity (${runtime})`, () => {
+    let b: RunningBroker;
+    let ports: { require: number; request: number };
+    const mqtts = (port: number, extra: ConnectOptions = {}) =>
+      connectClient(b, { clientId: uniqueId("id"), protocol: "mqtts", port, ca, rejectUnauthorized: true, protocolVersion: 5, ...extra });
+    const outcome = (c: MqttClient, topic: string) => publishOutcome(c, topic, { qos: 1 });
+
+    beforeAll(async () => {
+      b = await startBroker({ runtime, args: ["--config", writeIdentityConfig(runtime), "--ws-port", "off"] });
+      const listening = logLines(b, "listening");
+      const port = (mode: string) => Number(listening.find((l) => l.kind === "tls" && l.clientCertificate === mode)?.port);
+      ports = { require: port("require"), request: port("request") };
+    }, 30_000);
+    afterAll(async () => {
+      await b?.stop();
+    }, 10_000);
+
+    test("a verified certificate connects without a password; its CN (alice) is the user name for ACL rules", async () => {
+      const c = await mqtts(ports.require, client);
+      try {
+        expect(await outcome(c, "devices/alice/state")).toBe(0);
+        expect(await outcome(c, "devices/bob/state")).toBe(0x87);
+      } finally {
+        await closeAll(c);
+      }
+      await b.waitForLog(/client connected.*alice/);
+    });
+
+    test("the certificate wins over a user name and password in CONNECT", async () => {
+      const c = await mqtts(ports.require, { ...client, username: "bob", password: "whatever" });
+      try {
+        expect(await outcome(c, "devices/bob/state")).toBe(0x87);
+        expect(await outcome(c, "devices/alice/state")).toBe(0);
+      } finally {
+        await closeAll(c);
+      }
+    });
+
+    test("clientCertificate request: no certificate, or one that is not verified, falls back to the usual rules (anonymous refused: 0x87)", async () => {
+      const refused = (opts: ConnectOptions) =>
+        mqtts(ports.request, opts).then(
+          (c) => (closeAll(c), 0),
+          (e: unknown) => (e as { code?: number }).code,
+        );
+      expect(await refused({})).toBe(0x87);
+      expect(await refused(foreign)).toBe(0x87);
     });
   });
 }
