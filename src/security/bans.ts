@@ -83,6 +83,7 @@ export class BanList {
 
   /** Reload from the store (bans added or lifted by the CLI) and forget expired ones. */
   async refresh(now: number): Promise<void> {
+    await this.store.deleteExpiredBans(now); // keeps the table to the bans in force
     const stored = await this.store.listBans(now);
     this.bans = stored.map((ban) => (ban.kind === "address" ? withBlock(ban) : ban));
     this.flapping?.prune(now);
