@@ -2,6 +2,7 @@
 import { createAdminApp } from "../admin/mod.ts";
 import type { Broker } from "../core/broker.ts";
 import { VERSION } from "../config/cli.ts";
+import { LOOPBACK } from "../config/load.ts";
 import type { Config, PersistenceConfig } from "../config/schema.ts";
 import type { KeyPath } from "../config/schema-walk.ts";
 import type { Logger } from "../ports/logger.ts";
@@ -117,7 +118,11 @@ export async function startListeners(
       if (tls) secure.push({ name, config: l, listener });
       const path = l.kind === "ws" || l.kind === "wss" ? l.path : undefined;
       const clientCertificate = tls ? l.clientCertificate : undefined;
-      logger.info("listening", { kind: l.kind, host: l.host, port: listener.port, path, clientCertificate });
+      const anonymous = l.mqtt?.allowAnonymous ?? config.mqtt.allowAnonymous;
+      logger.info("listening", { kind: l.kind, host: l.host, port: listener.port, path, clientCertificate, anonymous });
+      if (anonymous && !LOOPBACK.test(l.host)) {
+        logger.warn("anonymous clients are allowed on a listener other networks can reach", { listener: name });
+      }
     } catch (e: unknown) {
       logger.error("cannot start listener", { listener: name, error: errorText(e) });
       return false;

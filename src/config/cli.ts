@@ -19,11 +19,11 @@ export const USAGE = `Usage: gannet [options]            start the broker
        gannet config example        print a commented example configuration with every option
 ${SECURITY_USAGE}
 
-Gannet: an MQTT broker (MQTT 3.1, 3.1.1 and 5.0 over TCP and WebSocket).
+Gannet: an MQTT broker (MQTT 3.1, 3.1.1 and 5.0 over TCP, TLS, WebSocket and secure WebSocket).
 
 Options:
   --config PATH        YAML configuration file (default ${DEFAULT_CONFIG_PATH} when it exists)
-  --host ADDR          bind address for every listener and the admin port (default 0.0.0.0)
+  --host ADDR          bind address for every listener and the admin port (default 127.0.0.1)
   --port N             MQTT over TCP port (default 1883; "off" disables)
   --ws-port N          MQTT over WebSocket port (default 8083, path /mqtt; "off" disables)
   --admin-port N       admin HTTP port: /healthz, /readyz, console (default 18083; "off" disables)

@@ -47,7 +47,8 @@ function inFile(file: ConfigFile, source: YamlSource, problem: Problem): string 
   return `${file.path}:${line}:${col}: ${formatPath(problem.path)}: ${problem.message}`;
 }
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+/** Addresses only this machine can reach. */
+export const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 /**
  * Without a configuration file, anonymous clients are allowed on loopback listeners only (as
