@@ -33,10 +33,12 @@ type State = "awaitingConnect" | "connecting" | "connected" | "closed";
 /** Packets written while the client is not reading before it is cut off as a slow consumer. */
 const MAX_WRITES_WHILE_CONGESTED = 10_000;
 /**
- * Frames held while an async handler runs. Adapters that cannot pause reading (Bun's WebSocket)
- * keep delivering; past this a client is sending far faster than it is served and is cut off.
+ * Bytes of frames held while an async handler runs or the client is throttled. A paused
+ * transport holds at most about one read (up to 512 KiB) of small packets, which a frame count
+ * would wrongly cut off; adapters that cannot pause (Bun's WebSocket) keep delivering, and past
+ * this a client is sending far faster than it is served and is cut off.
  */
-const MAX_BACKLOG_FRAMES = 10_000;
+const MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
 
 export class Connection implements SessionOwner {
   state: State = "awaitingConnect";
@@ -68,6 +70,7 @@ export class Connection implements SessionOwner {
   private readonly decoder = new PacketDecoder();
   /** A Deque: a throttled client can have thousands of frames waiting, shifted one by one. */
   private backlog = new Deque<Uint8Array>();
+  private backlogBytes = 0;
   private busy = false;
   /** Over the publish rate: input is held until `throttleTimer` fires. */
   private throttled = false;
@@ -129,9 +132,10 @@ export class Connection implements SessionOwner {
     try {
       this.framer.push(bytes, (frame) => {
         if (!this.busy && !this.throttled) return this.handleFrame(frame);
-        if (this.backlog.length >= MAX_BACKLOG_FRAMES) {
+        if (this.backlogBytes + frame.length > MAX_BACKLOG_BYTES && this.backlog.length > 0) {
           throw new ProtocolError(ReasonCode.MessageRateTooHigh, "client keeps sending while its packets wait");
         }
+        this.backlogBytes += frame.length;
         this.backlog.push(frame);
       });
     } catch (e: unknown) {
@@ -182,7 +186,9 @@ export class Connection implements SessionOwner {
   /** Handle held frames until another hold starts, then pause or resume reading to match. */
   private drainBacklog(): void {
     while (this.backlog.length > 0 && !this.busy && !this.throttled && this.state !== "closed") {
-      this.handleFrame(this.backlog.shift()!);
+      const frame = this.backlog.shift()!;
+      this.backlogBytes -= frame.length;
+      this.handleFrame(frame);
     }
     this.updateReading();
   }
@@ -432,6 +438,7 @@ export class Connection implements SessionOwner {
     this.ctx.clock.clearTimeout(this.keepaliveTimer);
     this.ctx.clock.clearTimeout(this.throttleTimer);
     this.backlog = new Deque();
+    this.backlogBytes = 0;
     if (!wasConnected) return;
     this.ctx.connectionClosed(this, this.willPending ? this.will : null);
   }

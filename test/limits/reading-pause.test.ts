@@ -127,6 +127,23 @@ describe("publish rate limit in the connection", () => {
     await close();
   });
 
+  test("one read holding 20,000 small PUBLISH packets is held whole while throttled, not cut off; all are delivered", async () => {
+    const { clock, open, tick, close } = await setup(1000);
+    const sub = open("sub");
+    await tick();
+    sub.events.onData(bytes({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "t", qos: 0 }] }));
+    await tick();
+    const pub = open("pub");
+    await tick();
+    pub.events.onData(publishes(20_000)); // about 160 KB: small packets, as a fast client writes them
+    expect(pub.transport.closed).toBe(false);
+    expect(sub.transport.published().length).toBe(1000);
+    clock.advance(20_000);
+    expect(sub.transport.published().length).toBe(20_000);
+    expect(pub.transport.closed).toBe(false);
+    await close();
+  });
+
   test("no limit configured: nothing is held", async () => {
     const { open, tick, close } = await setup(0);
     const sub = open("sub");
