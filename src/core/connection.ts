@@ -33,10 +33,10 @@ type State = "awaitingConnect" | "connecting" | "connected" | "closed";
 /** Packets written while the client is not reading before it is cut off as a slow consumer. */
 const MAX_WRITES_WHILE_CONGESTED = 10_000;
 /**
- * Bytes of frames held while an async handler runs or the client is throttled. A paused
- * transport holds at most about one read (up to 512 KiB) of small packets, which a frame count
- * would wrongly cut off; adapters that cannot pause (Bun's WebSocket) keep delivering, and past
- * this a client is sending far faster than it is served and is cut off.
+ * Bytes of frames held while an async handler runs or the client is throttled. With reading
+ * paused that is about one read (64 KiB in the Deno adapter), which can hold over 10,000 small
+ * packets: a frame count would cut off a client that did nothing wrong. Adapters that cannot
+ * pause (Bun's WebSocket) keep delivering; past this a client is cut off with 0x96.
  */
 const MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
 
