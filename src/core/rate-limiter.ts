@@ -66,7 +66,9 @@ export class RateLimiter {
     this.last = now; // a clock set back neither adds tokens nor freezes the refill
     if (elapsed <= 0) return;
     const { messagesPerSecond, bytesPerSecond } = this.rates;
-    if (messagesPerSecond > 0) this.messages = Math.min(messagesPerSecond, this.messages + (elapsed * messagesPerSecond) / 1000);
+    if (messagesPerSecond > 0) {
+      this.messages = Math.min(messagesPerSecond, this.messages + (elapsed * messagesPerSecond) / 1000);
+    }
     if (bytesPerSecond > 0) this.bytes = Math.min(bytesPerSecond, this.bytes + (elapsed * bytesPerSecond) / 1000);
   }
 }

@@ -37,7 +37,8 @@ class FakeTransport implements Transport {
   }
 }
 
-const bytes = (packet: Record<string, unknown>) => new Uint8Array(mqttPacket.generate(packet as unknown as mqttPacket.Packet));
+const bytes = (packet: Record<string, unknown>) =>
+  new Uint8Array(mqttPacket.generate(packet as unknown as mqttPacket.Packet));
 
 async function setup(maxPublishRate: number) {
   const clock = new FakeClock();
@@ -50,7 +51,9 @@ async function setup(maxPublishRate: number) {
     const transport = new FakeTransport();
     const events = broker.accept(transport);
     opened.push(events.onClose);
-    events.onData(bytes({ cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clean: true, keepalive: 0, clientId }));
+    events.onData(
+      bytes({ cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clean: true, keepalive: 0, clientId }),
+    );
     return { transport, events };
   };
   const tick = () => new Promise((r) => setTimeout(r, 0));
@@ -63,7 +66,10 @@ async function setup(maxPublishRate: number) {
 }
 
 function publishes(n: number, from = 0): Uint8Array {
-  const all = Array.from({ length: n }, (_, i) => bytes({ cmd: "publish", topic: "t", payload: String(from + i), qos: 0, retain: false, dup: false }));
+  const all = Array.from(
+    { length: n },
+    (_, i) => bytes({ cmd: "publish", topic: "t", payload: String(from + i), qos: 0, retain: false, dup: false }),
+  );
   const out = new Uint8Array(all.reduce((s, b) => s + b.length, 0));
   let at = 0;
   for (const b of all) {

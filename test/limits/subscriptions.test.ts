@@ -5,14 +5,19 @@
  * subscription is not a new one. One log line per packet lists the refused filters.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { RUNTIMES, type RunningBroker, startBroker, tempDatabase } from "../helpers/broker.ts";
+import { type RunningBroker, RUNTIMES, startBroker, tempDatabase } from "../helpers/broker.ts";
 import { type AnyPacket, connectRaw, type RawClient, rawSubscribe } from "../helpers/raw.ts";
 import { uniqueId } from "../helpers/clients.ts";
 
 const LIMIT = 3;
 const QUOTA_EXCEEDED = 0x97;
 
-async function connect(b: RunningBroker, version: 4 | 5, clientId: string, extra: Partial<AnyPacket> = {}): Promise<{ raw: RawClient; connack: AnyPacket }> {
+async function connect(
+  b: RunningBroker,
+  version: 4 | 5,
+  clientId: string,
+  extra: Partial<AnyPacket> = {},
+): Promise<{ raw: RawClient; connack: AnyPacket }> {
   const r = await connectRaw(b, { protocolVersion: version, clientId, ...extra }, { protocolVersion: version });
   expect(r.connack.reasonCode ?? r.connack.returnCode ?? 0).toBe(0);
   return r;

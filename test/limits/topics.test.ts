@@ -8,7 +8,7 @@
  *  - SUBSCRIBE: SUBACK 0x8F (v5) / 0x80 (3.1.1); UNSUBSCRIBE: UNSUBACK 0x8F (v5).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { RUNTIMES, type RunningBroker, startBroker } from "../helpers/broker.ts";
+import { type RunningBroker, RUNTIMES, startBroker } from "../helpers/broker.ts";
 import { type AnyPacket, connectRaw, type RawClient, rawPublish, rawSubscribe } from "../helpers/raw.ts";
 import { expectOpen } from "../helpers/suite.ts";
 import { uniqueId } from "../helpers/clients.ts";
@@ -24,7 +24,11 @@ function root(): string {
 }
 
 async function connect(b: RunningBroker, version: 4 | 5, extra: Partial<AnyPacket> = {}): Promise<RawClient> {
-  const { raw, connack } = await connectRaw(b, { protocolVersion: version, clientId: uniqueId(`lt${version}`), ...extra }, {
+  const { raw, connack } = await connectRaw(b, {
+    protocolVersion: version,
+    clientId: uniqueId(`lt${version}`),
+    ...extra,
+  }, {
     protocolVersion: version,
   });
   expect(connack.reasonCode ?? connack.returnCode ?? 0).toBe(0);
@@ -115,9 +119,23 @@ for (const runtime of RUNTIMES) {
       try {
         await rawSubscribe(sub, [{ topic: "#", qos: 1 }]);
         const long = `${base}/c/d`;
-        pub.sendPacket({ cmd: "publish", topic: long, payload: Buffer.from("set"), qos: 1, messageId: 1, properties: { topicAlias: 3 } });
+        pub.sendPacket({
+          cmd: "publish",
+          topic: long,
+          payload: Buffer.from("set"),
+          qos: 1,
+          messageId: 1,
+          properties: { topicAlias: 3 },
+        });
         expect((await pub.nextPacketOf("puback")).reasonCode).toBe(TOPIC_NAME_INVALID);
-        pub.sendPacket({ cmd: "publish", topic: "", payload: Buffer.from("use"), qos: 1, messageId: 2, properties: { topicAlias: 3 } });
+        pub.sendPacket({
+          cmd: "publish",
+          topic: "",
+          payload: Buffer.from("use"),
+          qos: 1,
+          messageId: 2,
+          properties: { topicAlias: 3 },
+        });
         expect((await pub.nextPacketOf("puback")).reasonCode).toBe(TOPIC_NAME_INVALID);
         await expectOpen(pub);
         await expectNoPublish(sub);
@@ -169,7 +187,10 @@ for (const runtime of RUNTIMES) {
       const v5 = await connect(b, 5);
       const v4 = await connect(b, 4);
       try {
-        const filters = [{ topic: `${base}/#`, qos: 1 as const }, { topic: `${base}/+/x`, qos: 1 as const }, { topic: long, qos: 0 as const }];
+        const filters = [{ topic: `${base}/#`, qos: 1 as const }, { topic: `${base}/+/x`, qos: 1 as const }, {
+          topic: long,
+          qos: 0 as const,
+        }];
         expect((await rawSubscribe(v5, filters)).granted).toEqual([1, TOPIC_FILTER_INVALID, TOPIC_FILTER_INVALID]);
         expect((await rawSubscribe(v4, filters)).granted).toEqual([1, 0x80, 0x80]);
         await expectOpen(v4);
@@ -183,7 +204,10 @@ for (const runtime of RUNTIMES) {
       const base = root();
       const raw = await connect(b, 5);
       try {
-        const suback = await rawSubscribe(raw, [{ topic: `$share/g/${base}/a`, qos: 0 }, { topic: `$share/g/${base}/a/b`, qos: 0 }]);
+        const suback = await rawSubscribe(raw, [{ topic: `$share/g/${base}/a`, qos: 0 }, {
+          topic: `$share/g/${base}/a/b`,
+          qos: 0,
+        }]);
         expect(suback.granted).toEqual([0, TOPIC_FILTER_INVALID]);
       } finally {
         raw.close();
