@@ -4,7 +4,9 @@
  *
  * Design note: packets are handled strictly in arrival order. A handler may be asynchronous
  * (authentication, ACL hooks); while one runs, further frames wait in `backlog` and reading is
- * paused, so ordering and the packet-before-CONNACK rules hold without locks.
+ * paused, so ordering and the packet-before-CONNACK rules hold without locks. The publish rate
+ * limit uses the same hold: a client over its rate has its further frames wait (never dropped)
+ * and its transport paused until a Clock timer says the bucket has refilled.
  */
 import type { MqttLimits } from "../config/schema.ts";
 import type { ClientInfo, ProtocolVersion } from "../hooks/types.ts";
@@ -13,6 +15,7 @@ import type { ConnectionEvents, Transport } from "../ports/transport.ts";
 import { encodePacket, type Packet, PacketDecoder } from "../protocol/codec.ts";
 import { type AckCmd, decodeShortAck, encodeAck, isAckCmd } from "../protocol/acks.ts";
 import { PacketFramer } from "../protocol/framer.ts";
+import { Deque } from "../util/deque.ts";
 import { decodePublish } from "../protocol/publish-decoder.ts";
 import { ProtocolError, ReasonCode } from "../protocol/reason-codes.ts";
 import type { BrokerContext, WillMessage } from "./context.ts";
@@ -22,6 +25,7 @@ import { handlePuback, handlePubcomp, handlePubrec } from "./handlers/outbound-a
 import { handlePublish, handlePubrel } from "./handlers/publish.ts";
 import { handleSubscribe, handleUnsubscribe } from "./handlers/subscribe.ts";
 import { Outbound } from "./outbound.ts";
+import { RateLimiter } from "./rate-limiter.ts";
 import type { Delivery, Session, SessionOwner } from "./session.ts";
 
 type State = "awaitingConnect" | "connecting" | "connected" | "closed";
@@ -29,10 +33,12 @@ type State = "awaitingConnect" | "connecting" | "connected" | "closed";
 /** Packets written while the client is not reading before it is cut off as a slow consumer. */
 const MAX_WRITES_WHILE_CONGESTED = 10_000;
 /**
- * Frames held while an async handler runs. Adapters that cannot pause reading (Bun's WebSocket)
- * keep delivering; past this a client is sending far faster than it is served and is cut off.
+ * Bytes of frames held while an async handler runs or the client is throttled. With reading
+ * paused that is about one read (64 KiB in the Deno adapter), which can hold over 10,000 small
+ * packets: a frame count would cut off a client that did nothing wrong. Adapters that cannot
+ * pause (Bun's WebSocket) keep delivering; past this a client is cut off with 0x96.
  */
-const MAX_BACKLOG_FRAMES = 10_000;
+const MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
 
 export class Connection implements SessionOwner {
   state: State = "awaitingConnect";
@@ -64,8 +70,14 @@ export class Connection implements SessionOwner {
   private connectTimer: unknown = null;
   private readonly framer: PacketFramer;
   private readonly decoder = new PacketDecoder();
-  private backlog: Uint8Array[] = [];
+  /** A Deque: a throttled client can have thousands of frames waiting, shifted one by one. */
+  private backlog = new Deque<Uint8Array>();
+  private backlogBytes = 0;
   private busy = false;
+  /** Over the publish rate: input is held until `throttleTimer` fires. */
+  private throttled = false;
+  private throttleTimer: unknown = null;
+  private readonly rateLimiter: RateLimiter | null;
   /** The client is not reading what we send (the transport's buffer is above its high-water mark). */
   congested = false;
   private readingPaused = false;
@@ -81,6 +93,10 @@ export class Connection implements SessionOwner {
   constructor(readonly ctx: BrokerContext, readonly transport: Transport, limits: MqttLimits = ctx.limits) {
     this.limits = limits;
     this.framer = new PacketFramer(this.limits.maxPacketSize);
+    this.rateLimiter = RateLimiter.for(ctx.clock, {
+      messagesPerSecond: this.limits.maxPublishRate,
+      bytesPerSecond: this.limits.maxPublishBytesRate,
+    });
     this.logger = ctx.logger.child({ remote: `${transport.remote.address}:${transport.remote.port}` });
     this.connectTimer = ctx.clock.setTimeout(() => {
       this.logger.info("closing connection: no CONNECT in time", { timeout: this.limits.connectTimeout });
@@ -117,10 +133,11 @@ export class Connection implements SessionOwner {
     this.lastActivity = this.ctx.clock.now();
     try {
       this.framer.push(bytes, (frame) => {
-        if (!this.busy) return this.handleFrame(frame);
-        if (this.backlog.length >= MAX_BACKLOG_FRAMES) {
+        if (!this.busy && !this.throttled) return this.handleFrame(frame);
+        if (this.backlogBytes + frame.length > MAX_BACKLOG_BYTES && this.backlog.length > 0) {
           throw new ProtocolError(ReasonCode.MessageRateTooHigh, "client keeps sending while its packets wait");
         }
+        this.backlogBytes += frame.length;
         this.backlog.push(frame);
       });
     } catch (e: unknown) {
@@ -139,12 +156,13 @@ export class Connection implements SessionOwner {
   }
 
   /**
-   * Reading pauses while a handler runs, while the client is not reading what we send, and while
-   * too many of its acks wait for the store (3.1.1 clients have no Receive Maximum to respect).
+   * Reading pauses while a handler runs, while the client is not reading what we send, while
+   * too many of its acks wait for the store (3.1.1 clients have no Receive Maximum to respect),
+   * and while it is over its publish rate; it resumes only when none of these holds.
    */
   private updateReading(): void {
     if (this.state === "closed") return;
-    const pause = this.busy || this.congested || this.acksWaiting >= this.limits.receiveMaximum;
+    const pause = this.busy || this.congested || this.throttled || this.acksWaiting >= this.limits.receiveMaximum;
     if (pause === this.readingPaused) return;
     this.readingPaused = pause;
     if (pause) this.transport.pauseReading();
@@ -158,16 +176,39 @@ export class Connection implements SessionOwner {
     pending.then(
       () => {
         this.busy = false;
-        while (this.backlog.length > 0 && !this.busy && this.state !== "closed") {
-          this.handleFrame(this.backlog.shift()!);
-        }
-        this.updateReading();
+        this.drainBacklog();
       },
       (e: unknown) => {
         this.busy = false;
         this.fail(e);
       },
     );
+  }
+
+  /** Handle held frames until another hold starts, then pause or resume reading to match. */
+  private drainBacklog(): void {
+    while (this.backlog.length > 0 && !this.busy && !this.throttled && this.state !== "closed") {
+      const frame = this.backlog.shift()!;
+      this.backlogBytes -= frame.length;
+      this.handleFrame(frame);
+    }
+    this.updateReading();
+  }
+
+  /** Count a PUBLISH against the rate limit; over it, hold input until the bucket has refilled. */
+  private throttle(size: number): void {
+    const wait = this.rateLimiter!.take(size);
+    if (wait === 0) return;
+    if (!this.throttled) this.logger.debug("publish rate exceeded: reading paused", { clientId: this.clientId, ms: wait });
+    this.throttled = true;
+    this.updateReading();
+    this.throttleTimer = this.ctx.clock.setTimeout(() => {
+      this.throttleTimer = null;
+      this.throttled = false;
+      // The client was sending all along: held input is activity for the keepalive.
+      this.lastActivity = this.ctx.clock.now();
+      this.drainBacklog();
+    }, wait);
   }
 
   private dispatch(frame: Uint8Array): void | Promise<void> {
@@ -183,6 +224,7 @@ export class Connection implements SessionOwner {
     }
     if (type === 3 && this.state === "connected") {
       this.ctx.counters.messagesReceived++;
+      if (this.rateLimiter) this.throttle(frame.length);
       return handlePublish(this, decodePublish(frame, this.version));
     }
     const ack = this.state === "connected" ? decodeShortAck(frame) : null;
@@ -396,7 +438,9 @@ export class Connection implements SessionOwner {
     this.state = "closed";
     this.ctx.clock.clearTimeout(this.connectTimer);
     this.ctx.clock.clearTimeout(this.keepaliveTimer);
-    this.backlog = [];
+    this.ctx.clock.clearTimeout(this.throttleTimer);
+    this.backlog = new Deque();
+    this.backlogBytes = 0;
     if (!wasConnected) return;
     this.ctx.connectionClosed(this, this.willPending ? this.will : null);
   }

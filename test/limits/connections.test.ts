@@ -22,7 +22,8 @@ for (const runtime of RUNTIMES) {
     beforeAll(async () => {
       b = await startBroker({
         runtime,
-        set: { "mqtt.maxConnections": 3, "listeners[0].maxConnections": 2, "listeners[0].mqtt": '{"maxPacketSize":300}' },
+        // allowAnonymous explicitly: setting listeners[0].mqtt as a whole counts as setting its allowAnonymous too.
+        set: { "mqtt.maxConnections": 3, "mqtt.allowAnonymous": true, "listeners[0].maxConnections": 2, "listeners[0].mqtt": '{"maxPacketSize":300}' },
       });
     });
     afterAll(async () => {

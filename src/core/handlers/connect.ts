@@ -5,6 +5,7 @@ import { ConnectReturnCode, ProtocolError, ReasonCode, toV3ConnectReturnCode } f
 import { isValidTopicName } from "../../protocol/topics.ts";
 import type { Connection } from "../connection.ts";
 import type { WillMessage } from "../context.ts";
+import { checkTopicLimits, describeViolation } from "../topic-limits.ts";
 import { messageProperties } from "./publish.ts";
 
 const NEVER_EXPIRES = 0xffffffff;
@@ -101,6 +102,8 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
 
   if (packet.will) {
     if (!isValidTopicName(packet.will.topic)) return refuse(conn, ReasonCode.TopicNameInvalid, "invalid will topic");
+    const violation = checkTopicLimits(packet.will.topic, limits); // v5 CONNACK 0x90; 3.1.1 0x03
+    if (violation) return refuse(conn, ReasonCode.TopicNameInvalid, `will ${describeViolation(violation, limits)}`);
     if ((packet.will.qos ?? 0) > limits.maxQos) return refuse(conn, ReasonCode.QoSNotSupported, "will QoS not supported");
     if (packet.will.retain && !limits.retainAvailable) {
       return refuse(conn, ReasonCode.RetainNotSupported, "retained messages are disabled");

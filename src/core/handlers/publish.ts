@@ -5,6 +5,7 @@ import type { DecodedPublish } from "../../protocol/publish-decoder.ts";
 import { ProtocolError, ReasonCode } from "../../protocol/reason-codes.ts";
 import { isValidTopicName } from "../../protocol/topics.ts";
 import type { Connection } from "../connection.ts";
+import { checkTopicLimits, describeViolation } from "../topic-limits.ts";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -82,6 +83,19 @@ export function handlePublish(conn: Connection, packet: DecodedPublish): void | 
   }
   if (props.subscriptionIdentifier !== undefined) {
     throw new ProtocolError(ReasonCode.ProtocolError, "a client must not send a Subscription Identifier in PUBLISH");
+  }
+
+  // A well-formed topic over the operator's limits (levels, bytes; after alias resolution) is a
+  // refusal, not a protocol error: v5 QoS 1/2 get PUBACK/PUBREC 0x90 Topic Name invalid; QoS 0
+  // (no ack to carry a reason) and 3.1.1 (no negative acks) drop it with a log line and go on,
+  // as for a denied publish. A DISCONNECT would make a reconnecting client resend it forever.
+  const violation = checkTopicLimits(topic, limits);
+  if (violation) {
+    const why = describeViolation(violation, limits);
+    conn.logger.info("publish refused: topic over limits", { topic: topic.slice(0, 100), reason: why, qos: packet.qos });
+    if (packet.qos === 2 && conn.version !== 5) session.addAwaitingRelease(packet.messageId!);
+    acknowledge(conn, packet, ReasonCode.TopicNameInvalid, why);
+    return;
   }
 
   // Exactly once, inbound: a resent QoS 2 PUBLISH whose PUBREC went out is not routed again.

@@ -5,6 +5,7 @@ import { ProtocolError, ReasonCode } from "../../protocol/reason-codes.ts";
 import { hasWildcard, isValidTopicFilter, parseSharedFilter } from "../../protocol/topics.ts";
 import type { Connection } from "../connection.ts";
 import type { Subscription } from "../topic-index.ts";
+import { checkTopicLimits } from "../topic-limits.ts";
 
 /** Raw topic filters of a SUBSCRIBE/UNSUBSCRIBE, read only when a decoded one held U+FFFD. */
 function rawFilters(frame: Uint8Array, version: number, withOptions: boolean): Uint8Array[] {
@@ -34,6 +35,9 @@ function checkRequest(
     if (conn.version !== 5) throw new ProtocolError(ReasonCode.TopicFilterInvalid, `invalid topic filter ${JSON.stringify(request.topic)}`);
     return { reasonCode: ReasonCode.TopicFilterInvalid };
   }
+  // Levels and length count on the filter part of `$share/{name}/{filter}`: whatever a client may
+  // publish to, it may subscribe to, shared or not. 3.1.1 gets 0x80 (not a close: the filter is valid).
+  if (checkTopicLimits(filter, limits)) return { reasonCode: ReasonCode.TopicFilterInvalid };
   if (shared && !limits.sharedSubscriptions) return { reasonCode: ReasonCode.SharedSubscriptionsNotSupported };
   if (shared && request.nl) {
     throw new ProtocolError(ReasonCode.ProtocolError, "No Local on a shared subscription [MQTT-3.8.3-4]");
@@ -82,6 +86,8 @@ export async function handleSubscribe(conn: Connection, packet: ISubscribePacket
   }
   const granted: number[] = [];
   const added: Array<{ subscription: Subscription; existed: boolean }> = [];
+  const overQuota: string[] = [];
+  const maxSubscriptions = conn.limits.maxSubscriptionsPerClient;
   const before = ctx.persistence.writes;
   for (const request of packet.subscriptions) {
     if (subscriptionIdentifier !== undefined && !conn.limits.subscriptionIdentifiers) {
@@ -95,6 +101,12 @@ export async function handleSubscribe(conn: Connection, packet: ISubscribePacket
       continue;
     }
     const { subscription } = checked;
+    // The session's count (it survives reconnects and restarts); replacing a subscription adds none.
+    if (maxSubscriptions > 0 && session.subscriptions.size >= maxSubscriptions && !session.subscriptions.has(subscription.key)) {
+      overQuota.push(request.topic);
+      granted.push(conn.version === 5 ? ReasonCode.QuotaExceeded : 0x80);
+      continue;
+    }
     if (ctx.hooks.has("authorizeSubscribe")) {
       const { allowed, maxQos } = await ctx.hooks.authorizeSubscribe(conn.info, toInfo(subscription));
       if (!allowed) {
@@ -108,6 +120,9 @@ export async function handleSubscribe(conn: Connection, packet: ISubscribePacket
     added.push({ subscription, existed });
     granted.push(subscription.qos);
     ctx.hooks.notify("onSubscribed", conn.info, toInfo(subscription));
+  }
+  if (overQuota.length > 0) {
+    conn.logger.info("subscriptions refused: too many for one client", { filters: overQuota, limit: maxSubscriptions });
   }
   // SUBACK (and the retained messages after it) wait until a persistent session's subscriptions are stored.
   const durable = ctx.persistence.commitSince(before);
@@ -153,6 +168,11 @@ export function handleUnsubscribe(conn: Connection, packet: IUnsubscribePacket, 
     const shared = parseSharedFilter(filter);
     if (shared === "invalid" || !isValidTopicFilter(filter)) {
       if (conn.version !== 5) throw new ProtocolError(ReasonCode.TopicFilterInvalid, `invalid topic filter ${JSON.stringify(filter)}`);
+      reasonCodes.push(ReasonCode.TopicFilterInvalid);
+      return;
+    }
+    // Over the topic limits: v5 says 0x8F, unless the session holds it (made before a SIGHUP lowered them).
+    if (checkTopicLimits(shared ? shared.filter : filter, conn.limits) && !session.subscriptions.has(filter)) {
       reasonCodes.push(ReasonCode.TopicFilterInvalid);
       return;
     }
