@@ -10,6 +10,7 @@
  */
 import type { MqttLimits } from "../config/schema.ts";
 import type { ClientInfo, ProtocolVersion } from "../hooks/types.ts";
+import { LogThrottle } from "./log-throttle.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { ConnectionEvents, Transport } from "../ports/transport.ts";
 import { encodePacket, type Packet, PacketDecoder } from "../protocol/codec.ts";
@@ -87,11 +88,15 @@ export class Connection implements SessionOwner {
   private writesWhileCongested = 0;
   private willPending = true;
 
+  /** Refusals of single packets (denied publishes, refused filters) share this bound on log lines. */
+  readonly refusals: LogThrottle;
+
   /** The limits when this connection arrived, with its listener's overrides (SIGHUP changes apply to new connections). */
   readonly limits: MqttLimits;
 
   constructor(readonly ctx: BrokerContext, readonly transport: Transport, limits: MqttLimits = ctx.limits) {
     this.limits = limits;
+    this.refusals = new LogThrottle(ctx.clock);
     this.framer = new PacketFramer(this.limits.maxPacketSize);
     this.rateLimiter = RateLimiter.for(ctx.clock, {
       messagesPerSecond: this.limits.maxPublishRate,

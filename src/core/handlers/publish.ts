@@ -92,7 +92,7 @@ export function handlePublish(conn: Connection, packet: DecodedPublish): void | 
   const violation = checkTopicLimits(topic, limits);
   if (violation) {
     const why = describeViolation(violation, limits);
-    conn.logger.info("publish refused: topic over limits", { topic: topic.slice(0, 100), reason: why, qos: packet.qos });
+    conn.refusals.info(conn.logger, "publish refused: topic over limits", { topic: topic.slice(0, 100), reason: why, qos: packet.qos });
     if (packet.qos === 2 && conn.version !== 5) session.addAwaitingRelease(packet.messageId!);
     acknowledge(conn, packet, ReasonCode.TopicNameInvalid, why);
     return;
@@ -112,7 +112,7 @@ export function handlePublish(conn: Connection, packet: DecodedPublish): void | 
     try {
       strictUtf8.decode(payload);
     } catch {
-      conn.logger.info("publish refused: payload is not UTF-8 as its format indicator says", { topic });
+      conn.refusals.info(conn.logger, "publish refused: payload is not UTF-8 as its format indicator says", { topic });
       acknowledge(conn, packet, ReasonCode.PayloadFormatInvalid, "payload is not valid UTF-8");
       return;
     }
@@ -132,7 +132,7 @@ export function handlePublish(conn: Connection, packet: DecodedPublish): void | 
 
   // $SYS/ belongs to the broker: clients may read it but not write it (as in Mosquitto).
   if (topic.startsWith("$SYS/")) {
-    conn.logger.info("publish denied: $SYS topics are the broker's", { topic });
+    conn.refusals.info(conn.logger, "publish denied: $SYS topics are the broker's", { topic });
     if (packet.qos === 2 && conn.version !== 5) session.addAwaitingRelease(packet.messageId!);
     acknowledge(conn, packet, ReasonCode.NotAuthorized, "$SYS topics are read-only");
     return;
@@ -149,7 +149,7 @@ export function handlePublish(conn: Connection, packet: DecodedPublish): void | 
   if (!conn.ctx.hooks.has("authorizePublish")) return accept();
   return conn.ctx.hooks.decide("authorizePublish", "allow", conn.info, message).then((decision) => {
     if (decision === "allow") return accept();
-    conn.logger.info("publish denied", { topic, qos: packet.qos });
+    conn.refusals.info(conn.logger, "publish denied", { topic, qos: packet.qos });
     // v5 says so with 0x87; 3.1.1 has no negative ack, the message is dropped silently.
     if (packet.qos === 2 && conn.version !== 5) session.addAwaitingRelease(packet.messageId!);
     acknowledge(conn, packet, ReasonCode.NotAuthorized, "not authorized");

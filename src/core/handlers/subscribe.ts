@@ -96,7 +96,7 @@ export async function handleSubscribe(conn: Connection, packet: ISubscribePacket
     }
     const checked = checkRequest(conn, request, subscriptionIdentifier);
     if ("reasonCode" in checked) {
-      conn.logger.info("subscription refused", { filter: request.topic, reasonCode: checked.reasonCode });
+      conn.refusals.info(conn.logger, "subscription refused", { filter: request.topic, reasonCode: checked.reasonCode });
       granted.push(conn.version === 5 ? checked.reasonCode : 0x80);
       continue;
     }
@@ -110,7 +110,7 @@ export async function handleSubscribe(conn: Connection, packet: ISubscribePacket
     if (ctx.hooks.has("authorizeSubscribe")) {
       const { allowed, maxQos } = await ctx.hooks.authorizeSubscribe(conn.info, toInfo(subscription));
       if (!allowed) {
-        conn.logger.info("subscription denied", { filter: request.topic });
+        conn.refusals.info(conn.logger, "subscription denied", { filter: request.topic });
         granted.push(conn.version === 5 ? ReasonCode.NotAuthorized : 0x80);
         continue;
       }
@@ -122,7 +122,7 @@ export async function handleSubscribe(conn: Connection, packet: ISubscribePacket
     ctx.hooks.notify("onSubscribed", conn.info, toInfo(subscription));
   }
   if (overQuota.length > 0) {
-    conn.logger.info("subscriptions refused: too many for one client", { filters: overQuota, limit: maxSubscriptions });
+    conn.refusals.info(conn.logger, "subscriptions refused: too many for one client", { filters: overQuota, limit: maxSubscriptions });
   }
   // SUBACK (and the retained messages after it) wait until a persistent session's subscriptions are stored.
   const durable = ctx.persistence.commitSince(before);
