@@ -3,8 +3,8 @@
  * natively and the ARM64 one under qemu-aarch64-static (Debian's qemu-user-static and
  * libc6-arm64-cross, installed by test/prepare.sh). Each starts from a directory without
  * node_modules with a YAML file, and must: do an MQTT publish/subscribe round trip, answer
- * /healthz, /readyz and the console page on the admin port, create its SQLite file, and stop with
- * exit 0 on SIGTERM.
+ * /healthz, /readyz and the console page on the admin port, create its SQLite file, add a user
+ * with the CLI that can then log in, and stop with exit 0 on SIGTERM.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -162,6 +162,23 @@ for (const target of targets) {
     test("the SQLite file is created", () => {
       expect(existsSync(join(work, "gannet.db"))).toBe(true);
     });
+
+    test("`gannet user add` (argon2id inside the executable) writes to the running broker's database; the user logs in", async () => {
+      const [c, a] = cmd(["user", "add", "exe-user", "--config", join(work, "gannet.yaml")]);
+      const r = spawnSync(c, a, { encoding: "utf8", cwd: work, input: "exe-password\n", timeout: 60_000 });
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+      const outcome = (password: string) =>
+        new Promise<number>((resolve) => {
+          const client = mqtt.connect(`mqtt://127.0.0.1:${ports.tcp}`, {
+            protocolVersion: 5, username: "exe-user", password, reconnectPeriod: 0, connectTimeout: 20_000,
+          });
+          client.once("connect", () => (client.end(true), resolve(0)));
+          client.once("error", (e) => (client.end(true), resolve((e as { code?: number }).code ?? -1)));
+        });
+      expect(await outcome("exe-password")).toBe(0);
+      expect(await outcome("wrong")).toBe(0x86);
+    }, 90_000);
 
     test("SIGTERM: graceful stop, exit 0", async () => {
       running!.child.kill("SIGTERM");
