@@ -31,7 +31,7 @@ export class Outbound {
     const { conn } = this;
     const session = conn.session!;
     if (delivery.qos === 0) {
-      if (conn.congested) conn.ctx.counters.publishDropped++;
+      if (conn.congested) conn.dropWhileCongested();
       else this.sendPublish(delivery, 0);
       return;
     }

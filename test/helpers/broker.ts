@@ -5,7 +5,7 @@
  * process exits.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -35,6 +35,12 @@ export interface RunningBroker {
   port: number;
   wsPort: number;
   host: "127.0.0.1";
+  /** The broker process (the runtime binary itself, not a wrapper). */
+  pid: number;
+  /** True once the process has exited. */
+  readonly exited: boolean;
+  /** Resident memory of the broker process now, in bytes (VmRSS from /proc). */
+  residentBytes(): number;
   /** stdout+stderr so far. */
   logs(): string;
   /** Resolves with the first log line (from the start of the logs) matching `re`. */
@@ -196,6 +202,17 @@ class BrokerProcess implements RunningBroker {
 
   get exited(): boolean {
     return this.exitCode !== undefined;
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  residentBytes(): number {
+    const status = readFileSync(`/proc/${this.pid}/status`, "utf8");
+    const kib = /^VmRSS:\s+(\d+) kB/m.exec(status);
+    if (!kib) throw new Error(`no VmRSS in /proc/${this.pid}/status`);
+    return Number(kib[1]) * 1024;
   }
 
   private notify(): void {
