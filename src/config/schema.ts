@@ -37,7 +37,10 @@ export const mqttSchema = z.object({
   subscriptionIdentifiers: z.boolean().default(true).describe("v5 subscription identifiers supported"),
   connectTimeout: z.number().int().min(1).default(10).describe("seconds a new socket may take to send CONNECT"),
   maxConnections: z.number().int().min(0).default(0)
-    .describe("most clients connected at once over all listeners (0 = no limit); more are closed at once, logged"),
+    .describe(
+      "most clients connected at once over all listeners (0 = as many as the open files limit allows, less 64 kept " +
+        "for the store and listeners); more are closed at once, logged",
+    ),
   allowAnonymous: z.boolean().default(false).describe(
     "accept clients without a user name; without a configuration file, listeners on a loopback address allow them " +
       "unless this is set (as Mosquitto 2 does)",

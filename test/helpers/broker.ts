@@ -64,6 +64,8 @@ export interface StartBrokerOptions {
    * tests never share state; start a second broker with the same file to test a restart.
    */
   database?: string;
+  /** Run the broker with this open files limit (soft and hard, set by util-linux prlimit, which then execs it). */
+  openFiles?: number;
 }
 
 /** A path for a new, empty database file (its directory is removed when the test process exits). */
@@ -329,7 +331,8 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     for (const [key, value] of Object.entries(opts.set ?? {})) args.push("--set", `${key}=${String(value)}`);
     if (opts.args) args.push(...opts.args);
 
-    const child = spawn(cmd, args, {
+    const limited = opts.openFiles === undefined ? [cmd, ...args] : ["prlimit", `--nofile=${opts.openFiles}`, "--", cmd, ...args];
+    const child = spawn(limited[0], limited.slice(1), {
       cwd: REPO_ROOT,
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, NO_COLOR: "1" },
