@@ -4,7 +4,7 @@
  * packet's framing right (so the broker's decoder sees the damage) or break it on purpose.
  */
 import mqttPacket from "mqtt-packet";
-import type { AnyPacket } from "../helpers/raw.ts";
+import { type AnyPacket, remainingLength } from "../helpers/raw.ts";
 
 export type Version = 4 | 5;
 
@@ -204,17 +204,6 @@ export interface Corpus {
 export function corpus(version: Version, clientId: string): Corpus {
   const encode = (p: AnyPacket) => mqttPacket.generate(p, { protocolVersion: version });
   return { connects: connects(version, clientId).map(encode), packets: others(version).map(encode) };
-}
-
-function remainingLength(n: number): Buffer {
-  const out: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    out.push(byte);
-  } while (n > 0);
-  return Buffer.from(out);
 }
 
 /** Where a packet's body starts (after the fixed header), or the packet length if the header is broken. */
