@@ -29,6 +29,10 @@ export const mqttSchema = z.object({
     .describe("messages queued per session while offline or beyond the inflight window; newer ones are dropped"),
   maxQueuedBytes: z.number().int().min(0).default(0)
     .describe("payload bytes queued per session (0 = no byte limit)"),
+  maxRetainedMessages: z.number().int().min(0).default(0).describe(
+    "retained messages kept at once (0 = no limit); a retained publish to a new topic beyond it is refused " +
+      "(v5 QoS 1/2: PUBACK/PUBREC 0x97; otherwise dropped and logged)",
+  ),
   queueQos0: z.boolean().default(false).describe("queue QoS 0 messages for offline persistent sessions"),
   maxQos: z.literal([0, 1, 2]).default(2).describe("highest QoS granted"),
   retainAvailable: z.boolean().default(true).describe("retained messages supported"),

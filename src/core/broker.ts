@@ -306,14 +306,24 @@ class BrokerImpl implements Broker, BrokerContext {
 
   // ---- routing --------------------------------------------------------------------------
 
+  /** Keep a retained message (clients' publishes were checked against the limit; wills are here). */
+  private retain(message: Message): void {
+    if (message.payload.length > 0 && !this.retained.accepts(message.topic, this.limits.maxRetainedMessages)) {
+      this.connectionLog.info(this.logger, "retained message not kept: limit reached", {
+        topic: message.topic,
+        limit: this.limits.maxRetainedMessages,
+      });
+      return;
+    }
+    this.retained.set(message);
+    // $SYS is recomputed every interval: storing it would only wear the gateway's flash.
+    if (!message.topic.startsWith("$SYS/")) this.persistence.saveRetained(message);
+  }
+
   route(original: Message): number {
     const message = this.hooks.beforePublish(undefined, original);
     if (!message) return 0;
-    if (message.retain) {
-      this.retained.set(message);
-      // $SYS is recomputed every interval: storing it would only wear the gateway's flash.
-      if (!message.topic.startsWith("$SYS/")) this.persistence.saveRetained(message);
-    }
+    if (message.retain) this.retain(message);
     const targets = new Map<string, Target>();
     const groups: SharedGroup[] = [];
     this.index.match(message.topic, {
