@@ -17,6 +17,7 @@ import { encodePacket, type Packet, PacketDecoder } from "../protocol/codec.ts";
 import { type AckCmd, decodeShortAck, encodeAck, isAckCmd } from "../protocol/acks.ts";
 import { PacketFramer } from "../protocol/framer.ts";
 import { Deque } from "../util/deque.ts";
+import { DropEpisode } from "./drop-episode.ts";
 import { decodePublish } from "../protocol/publish-decoder.ts";
 import { ProtocolError, ReasonCode } from "../protocol/reason-codes.ts";
 import type { BrokerContext, WillMessage } from "./context.ts";
@@ -82,8 +83,18 @@ export class Connection implements SessionOwner {
   /** The client is not reading what we send (the transport's buffer is above its high-water mark). */
   congested = false;
   private readingPaused = false;
-  /** QoS 0 messages dropped since this client stopped reading (logged when it starts and ends). */
-  private droppedWhileCongested = 0;
+  /** QoS 0 messages dropped because the client is not reading what it was sent. */
+  readonly notReadingDrops = new DropEpisode(
+    this,
+    "client not reading: dropping QoS 0 messages until it catches up",
+    "client reading again",
+  );
+  /** QoS 1/2 messages dropped because its session queue is full (maxQueuedMessages, maxQueuedBytes). */
+  readonly fullQueueDrops = new DropEpisode(
+    this,
+    "session queue full: dropping QoS 1/2 messages for this client",
+    "session queue drained",
+  );
   /** Acks waiting for a store commit, chained so they leave in order [MQTT-4.6.0-2]. */
   private ackTail: Promise<void> | null = null;
   private acksWaiting = 0;
@@ -339,25 +350,10 @@ export class Connection implements SessionOwner {
     }
   }
 
-  /** A QoS 0 message for this client is dropped because it is not reading what it was sent. */
-  dropWhileCongested(): void {
-    this.ctx.counters.publishDropped++;
-    if (this.droppedWhileCongested++ > 0) return;
-    this.ctx.connectionLog.warn(this.logger, "client not reading: dropping QoS 0 messages until it catches up", {
-      clientId: this.clientId,
-    });
-  }
-
   private onDrain(): void {
     if (!this.congested) return;
     this.congested = false;
-    if (this.droppedWhileCongested > 0) {
-      this.ctx.connectionLog.info(this.logger, "client reading again", {
-        clientId: this.clientId,
-        dropped: this.droppedWhileCongested,
-      });
-      this.droppedWhileCongested = 0;
-    }
+    this.notReadingDrops.end();
     this.updateReading();
     this.outbound.pump();
   }

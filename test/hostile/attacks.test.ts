@@ -685,17 +685,24 @@ for (const runtime of RUNTIMES) {
     );
 
     test(
-      `a 65,535-byte filter gets SUBACK 0x8F (v5) / 0x80 (3.1.1), logged; the connection stays`,
+      `a 65,535-byte filter, and a shared one with a 65,000-byte share name, get SUBACK 0x8F (v5) / 0x80 (3.1.1), ` +
+        "logged with the filter cut to 100 characters; the connection stays",
       async () => {
         const filter = `${"f".repeat(LONGEST_STRING - 2)}/#`;
+        const sharedFilter = `$share/${"n".repeat(65_000)}/x`;
         for (const version of VERSIONS) {
           const clientId = uniqueId(`longfilter${version}`);
           const raw = await connectVersion(b(), version, { clientId });
           try {
-            const suback = await rawSubscribe(raw, [{ topic: filter, qos: 0 }]);
-            expect(suback.granted).toEqual([version === 5 ? TOPIC_FILTER_INVALID : SUBACK_FAILURE]);
+            const suback = await rawSubscribe(raw, [{ topic: filter, qos: 0 }, { topic: sharedFilter, qos: 0 }]);
+            const refused = version === 5 ? TOPIC_FILTER_INVALID : SUBACK_FAILURE;
+            expect(suback.granted).toEqual([refused, refused]);
             await expectOpen(raw);
-            await waitForEntry(b(), "subscription refused", { clientId, reasonCode: TOPIC_FILTER_INVALID });
+            const entry = await waitForEntry(b(), "subscription refused", {
+              clientId,
+              reasonCode: TOPIC_FILTER_INVALID,
+            });
+            expect(String(entry.filter).length).toBeLessThanOrEqual(100);
           } finally {
             raw.close();
           }
@@ -802,7 +809,8 @@ for (const runtime of RUNTIMES) {
       async () => {
         const COUNT = 8_000; // 500 MiB
         const topic = uniqueId("queue");
-        const stuck = await connectVersion(b(), 5, { clientId: uniqueId("stuck1") });
+        const stuckId = uniqueId("stuck1");
+        const stuck = await connectVersion(b(), 5, { clientId: stuckId });
         const pub = await connectClient(b(), { clientId: uniqueId("pub1") });
         const sys = await connectClient(b(), { clientId: uniqueId("sys") });
         try {
@@ -824,6 +832,10 @@ for (const runtime of RUNTIMES) {
           expect(m.growth).toBeLessThan(300 * MIB);
           const expectedDrops = COUNT - MAX_INFLIGHT - MAX_QUEUED;
           await eventually(() => expect(dropped - droppedBefore).toBe(expectedDrops), 5_000);
+          await waitForEntry(b(), "session queue full: dropping QoS 1/2 messages for this client", {
+            clientId: stuckId,
+            maxQueuedMessages: MAX_QUEUED,
+          });
 
           // Reading (and acknowledging) again: exactly the in-flight window and the queue arrive.
           stuck.socket.resume();
@@ -836,6 +848,8 @@ for (const runtime of RUNTIMES) {
           }
           expect(acked).toBe(MAX_INFLIGHT + MAX_QUEUED);
           await expectOpen(stuck);
+          // Caught up: one line says how many were dropped in the episode.
+          await waitForEntry(b(), "session queue drained", { clientId: stuckId, dropped: expectedDrops });
           figures[`neverReadsQos1[${runtime}]`] = {
             publishedMB: (COUNT * MESSAGE) / MIB,
             delivered: acked,
