@@ -16,6 +16,7 @@ export type { CliResult, ConfigOptions } from "./config/cli.ts";
 export { loadConfig } from "./config/load.ts";
 export type { LoadOptions, LoadResult } from "./config/load.ts";
 export { serve } from "./app/serve.ts";
+export { parseProcLimits } from "./app/open-files.ts";
 export type { Acceptor, Fetch, Listener, RuntimeAdapter } from "./app/serve.ts";
 export type { TlsOptions } from "./app/tls.ts";
 export { Readiness } from "./app/readiness.ts";

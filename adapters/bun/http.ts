@@ -11,6 +11,9 @@ import type { Acceptor, ConnectionEvents, Logger, RemoteInfo, TlsOptions, Transp
 import { OutgoingBuffer } from "../../src/mod.ts";
 import { bunTlsOptions } from "./tls.ts";
 
+/** Largest WebSocket message taken (Bun closes with 1009 beyond it); MQTT packets are framed inside. */
+const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
 interface WsState {
   events?: ConnectionEvents;
   outgoing?: OutgoingBuffer;
@@ -59,7 +62,7 @@ export function listenWebSocket(
       return upgraded ? undefined : new Response("expected a WebSocket upgrade\n", { status: 426 });
     },
     websocket: {
-      maxPayloadLength: 16 * 1024 * 1024,
+      maxPayloadLength: MAX_MESSAGE_BYTES,
       backpressureLimit: 1 << 20,
       closeOnBackpressureLimit: false,
       open(ws: ServerWebSocket<WsState>) {
@@ -95,7 +98,11 @@ export function listenWebSocket(
       drain(ws) {
         ws.data.outgoing?.flush();
       },
-      close(ws) {
+      close(ws, _code, reason) {
+        // Bun reports its own refusal of an oversized message as 1006 with this reason.
+        if (reason === "Received too big message") {
+          logger.info("closing connection: WebSocket message too big", { address: ws.data.address, limit: MAX_MESSAGE_BYTES });
+        }
         ws.data.events?.onClose();
       },
     },

@@ -1,6 +1,6 @@
 /** Gannet on Bun: composition only; the process logic is src/app/serve.ts. */
 import { readFileSync } from "node:fs";
-import { serve } from "../../src/mod.ts";
+import { parseProcLimits, serve } from "../../src/mod.ts";
 import { assets, serveHttp } from "./admin.ts";
 import { listenWebSocket } from "./http.ts";
 import { openStore } from "./sqlite.ts";
@@ -42,5 +42,6 @@ await serve({
       authToken: p.authToken,
     }),
   serveHttp,
+  openFilesLimit: () => parseProcLimits(readTextFile("/proc/self/limits") ?? ""),
   assets,
 });

@@ -159,7 +159,10 @@ function attach(
     guarded(() => receive(new Uint8Array(event.data as ArrayBuffer)));
   };
   ws.onerror = (event: Event) => {
-    logger.debug("WebSocket error", { address, error: event instanceof ErrorEvent ? event.message : event.type });
+    const error = event instanceof ErrorEvent ? event.message : event.type;
+    // Deno takes WebSocket messages up to 64 MiB (not configurable), then fails the connection.
+    if (error === "Frame too large") logger.info("closing connection: WebSocket message too big", { address, limit: 64 << 20 });
+    else logger.debug("WebSocket error", { address, error });
   };
   ws.onclose = () => notifyClose();
 }

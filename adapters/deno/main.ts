@@ -3,6 +3,7 @@ import { serve } from "../../src/mod.ts";
 import { assets, readTextFile, serveHttp } from "./admin.ts";
 import { listenWebSocket } from "./http.ts";
 import { listenTcp } from "./tcp.ts";
+import { openFilesLimit } from "./open-files.ts";
 import { listenTls } from "./tls.ts";
 
 const encoder = new TextEncoder();
@@ -35,5 +36,6 @@ await serve({
       authToken: p.authToken,
     }),
   serveHttp,
+  openFilesLimit,
   assets,
 });

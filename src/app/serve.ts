@@ -27,6 +27,7 @@ import { Readiness } from "./readiness.ts";
 import { planReload } from "./reload.ts";
 import { createReloadableLogger } from "./reloadable-logger.ts";
 import { errorText, openStore, startAdmin, startListeners } from "./start.ts";
+import { boundConnections, logConnectionLimit } from "./open-files.ts";
 import { Security } from "../security/security.ts";
 import { systemClock } from "../ports/clock.ts";
 import { reloadCertificates, type SecureListener, type TlsOptions } from "./tls.ts";
@@ -67,6 +68,8 @@ export interface RuntimeAdapter extends CommandIo {
   readStdin(): Promise<string>;
   /** Serve the admin app over HTTP. */
   serveHttp(fetch: Fetch, host: string, port: number): Listener;
+  /** The process's soft limit on open files (RLIMIT_NOFILE), when the runtime can tell; it bounds connections. */
+  openFilesLimit?(): number | undefined;
   /** Reads the console's files (web/): from the disk from source, from inside the executable when compiled. */
   readonly assets: AssetReader;
 }
@@ -99,6 +102,7 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
     return runtime.exit(EXIT_CONFIG);
   }
   let config: Config = loaded.config;
+  const openFiles = runtime.openFilesLimit?.();
   const logging = createReloadableLogger({
     level: config.logging.level,
     format: config.logging.format,
@@ -154,7 +158,7 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
     const plan = planReload(config, next.config);
     if (plan.live.length) {
       logging.reconfigure(next.config.logging);
-      broker?.updateLimits(next.config.mqtt);
+      broker?.updateLimits(boundConnections(next.config.mqtt, openFiles));
       const { logging: log, mqtt, acl, bans } = next.config;
       config = { ...config, logging: log, mqtt, acl, bans, auth: { ...config.auth, users: next.config.auth.users } };
     }
@@ -176,7 +180,8 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
   const store = await openStore(runtime, config.persistence, logger);
   if (!store) return runtime.exit(EXIT_FAILURE);
   if (stopping) return;
-  broker = createBroker(config, { logger, runtime: runtime.name, store });
+  logConnectionLimit(config.mqtt, openFiles, logger);
+  broker = createBroker({ ...config, mqtt: boundConnections(config.mqtt, openFiles) }, { logger, runtime: runtime.name, store });
   try {
     await broker.start();
   } catch (e: unknown) {

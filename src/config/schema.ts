@@ -29,6 +29,10 @@ export const mqttSchema = z.object({
     .describe("messages queued per session while offline or beyond the inflight window; newer ones are dropped"),
   maxQueuedBytes: z.number().int().min(0).default(0)
     .describe("payload bytes queued per session (0 = no byte limit)"),
+  maxRetainedMessages: z.number().int().min(0).default(0).describe(
+    "retained messages kept at once (0 = no limit); a retained publish to a new topic beyond it is refused " +
+      "(v5 QoS 1/2: PUBACK/PUBREC 0x97; otherwise dropped and logged)",
+  ),
   queueQos0: z.boolean().default(false).describe("queue QoS 0 messages for offline persistent sessions"),
   maxQos: z.literal([0, 1, 2]).default(2).describe("highest QoS granted"),
   retainAvailable: z.boolean().default(true).describe("retained messages supported"),
@@ -37,7 +41,10 @@ export const mqttSchema = z.object({
   subscriptionIdentifiers: z.boolean().default(true).describe("v5 subscription identifiers supported"),
   connectTimeout: z.number().int().min(1).default(10).describe("seconds a new socket may take to send CONNECT"),
   maxConnections: z.number().int().min(0).default(0)
-    .describe("most clients connected at once over all listeners (0 = no limit); more are closed at once, logged"),
+    .describe(
+      "most clients connected at once over all listeners (0 = as many as the open files limit allows, less 64 kept " +
+        "for the store and listeners); more are closed at once, logged",
+    ),
   allowAnonymous: z.boolean().default(false).describe(
     "accept clients without a user name; without a configuration file, listeners on a loopback address allow them " +
       "unless this is set (as Mosquitto 2 does)",

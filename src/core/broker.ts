@@ -17,6 +17,7 @@ import { ReasonCode } from "../protocol/reason-codes.ts";
 import { MemoryStore } from "../store/memory.ts";
 import type { Store } from "../store/types.ts";
 import { Connection } from "./connection.ts";
+import { LogThrottle } from "./log-throttle.ts";
 import type { BrokerContext, Counters, WillMessage } from "./context.ts";
 import { Persistence } from "./persistence.ts";
 import { DelayedWills, willMessage } from "./wills.ts";
@@ -94,6 +95,7 @@ class BrokerImpl implements Broker, BrokerContext {
   limits: Config["mqtt"];
   readonly clock: Clock;
   readonly logger: Logger;
+  readonly connectionLog: LogThrottle;
   readonly hooks: HookRunner;
   readonly index = new TopicIndex();
   readonly retained = new RetainedStore();
@@ -117,6 +119,7 @@ class BrokerImpl implements Broker, BrokerContext {
     this.limits = config.mqtt;
     this.clock = ports.clock ?? systemClock;
     this.logger = ports.logger ?? silentLogger;
+    this.connectionLog = new LogThrottle(this.clock, 50);
     this.hooks = new HookRunner([...(ports.hooks ?? [])], this.logger);
     this.persistence = new Persistence(ports.store ?? new MemoryStore());
     this.wills = new DelayedWills(this.clock, this.persistence, (will) => this.publishWill(will));
@@ -161,12 +164,14 @@ class BrokerImpl implements Broker, BrokerContext {
       ? { limit: listener.maxConnections, scope: `listener ${key}` }
       : null;
     if (!refusal && !this.hooks.admit(transport.remote)) {
-      this.logger.info("connection refused: address banned", { remote: `${transport.remote.address}:${transport.remote.port}` });
+      this.connectionLog.info(this.logger, "connection refused: address banned", {
+        remote: `${transport.remote.address}:${transport.remote.port}`,
+      });
       transport.close();
       return { onData: () => {}, onDrain: () => {}, onClose: () => {} };
     }
     if (refusal) {
-      this.logger.warn("connection refused: too many connections", {
+      this.connectionLog.warn(this.logger, "connection refused: too many connections", {
         remote: `${transport.remote.address}:${transport.remote.port}`,
         ...refusal,
       });
@@ -301,14 +306,24 @@ class BrokerImpl implements Broker, BrokerContext {
 
   // ---- routing --------------------------------------------------------------------------
 
+  /** Keep a retained message (clients' publishes were checked against the limit; wills are here). */
+  private retain(message: Message): void {
+    if (message.payload.length > 0 && !this.retained.accepts(message.topic, this.limits.maxRetainedMessages)) {
+      this.connectionLog.info(this.logger, "retained message not kept: limit reached", {
+        topic: message.topic,
+        limit: this.limits.maxRetainedMessages,
+      });
+      return;
+    }
+    this.retained.set(message);
+    // $SYS is recomputed every interval: storing it would only wear the gateway's flash.
+    if (!message.topic.startsWith("$SYS/")) this.persistence.saveRetained(message);
+  }
+
   route(original: Message): number {
     const message = this.hooks.beforePublish(undefined, original);
     if (!message) return 0;
-    if (message.retain) {
-      this.retained.set(message);
-      // $SYS is recomputed every interval: storing it would only wear the gateway's flash.
-      if (!message.topic.startsWith("$SYS/")) this.persistence.saveRetained(message);
-    }
+    if (message.retain) this.retain(message);
     const targets = new Map<string, Target>();
     const groups: SharedGroup[] = [];
     this.index.match(message.topic, {

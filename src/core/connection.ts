@@ -17,6 +17,7 @@ import { encodePacket, type Packet, PacketDecoder } from "../protocol/codec.ts";
 import { type AckCmd, decodeShortAck, encodeAck, isAckCmd } from "../protocol/acks.ts";
 import { PacketFramer } from "../protocol/framer.ts";
 import { Deque } from "../util/deque.ts";
+import { DropEpisode } from "./drop-episode.ts";
 import { decodePublish } from "../protocol/publish-decoder.ts";
 import { ProtocolError, ReasonCode } from "../protocol/reason-codes.ts";
 import type { BrokerContext, WillMessage } from "./context.ts";
@@ -82,6 +83,18 @@ export class Connection implements SessionOwner {
   /** The client is not reading what we send (the transport's buffer is above its high-water mark). */
   congested = false;
   private readingPaused = false;
+  /** QoS 0 messages dropped because the client is not reading what it was sent. */
+  readonly notReadingDrops = new DropEpisode(
+    this,
+    "client not reading: dropping QoS 0 messages until it catches up",
+    "client reading again",
+  );
+  /** QoS 1/2 messages dropped because its session queue is full (maxQueuedMessages, maxQueuedBytes). */
+  readonly fullQueueDrops = new DropEpisode(
+    this,
+    "session queue full: dropping QoS 1/2 messages for this client",
+    "session queue drained",
+  );
   /** Acks waiting for a store commit, chained so they leave in order [MQTT-4.6.0-2]. */
   private ackTail: Promise<void> | null = null;
   private acksWaiting = 0;
@@ -104,7 +117,9 @@ export class Connection implements SessionOwner {
     });
     this.logger = ctx.logger.child({ remote: `${transport.remote.address}:${transport.remote.port}` });
     this.connectTimer = ctx.clock.setTimeout(() => {
-      this.logger.info("closing connection: no CONNECT in time", { timeout: this.limits.connectTimeout });
+      ctx.connectionLog.info(this.logger, "closing connection: no CONNECT in time", {
+        timeout: this.limits.connectTimeout,
+      });
       this.closeTransport();
     }, this.limits.connectTimeout * 1000);
   }
@@ -135,9 +150,11 @@ export class Connection implements SessionOwner {
   private onData(bytes: Uint8Array): void {
     if (this.state === "closed") return;
     this.ctx.counters.bytesReceived += bytes.length;
-    this.lastActivity = this.ctx.clock.now();
     try {
       this.framer.push(bytes, (frame) => {
+        // Keepalive counts Control Packets, not bytes [MQTT-3.1.2-24] (3.1.1), [MQTT-3.1.2-22] (5.0):
+        // a client dripping a packet byte by byte is not kept alive by it.
+        this.lastActivity = this.ctx.clock.now();
         if (!this.busy && !this.throttled) return this.handleFrame(frame);
         if (this.backlogBytes + frame.length > MAX_BACKLOG_BYTES && this.backlog.length > 0) {
           throw new ProtocolError(ReasonCode.MessageRateTooHigh, "client keeps sending while its packets wait");
@@ -288,7 +305,10 @@ export class Connection implements SessionOwner {
     if (name !== "MQTT" && name !== "MQIsdp") return false; // malformed: the decoder says so
     const supported = name === "MQTT" ? level === 4 || level === 5 : level === 3;
     if (supported || level === undefined) return false;
-    this.logger.info("refusing connection: unsupported protocol level", { protocol: name, level });
+    this.ctx.connectionLog.info(this.logger, "refusing connection: unsupported protocol level", {
+      protocol: name,
+      level,
+    });
     this.writeBytes(new Uint8Array([0x20, 0x02, 0x00, 0x01]));
     this.closeTransport();
     return true;
@@ -317,7 +337,9 @@ export class Connection implements SessionOwner {
   writeBytes(bytes: Uint8Array): void {
     this.ctx.counters.bytesSent += bytes.length;
     if (this.congested && ++this.writesWhileCongested > MAX_WRITES_WHILE_CONGESTED) {
-      this.logger.warn("disconnecting slow client: it stopped reading", { clientId: this.clientId });
+      this.ctx.connectionLog.warn(this.logger, "disconnecting slow client: it stopped reading", {
+        clientId: this.clientId,
+      });
       this.disconnect(ReasonCode.QuotaExceeded, "client is not reading");
       return;
     }
@@ -331,6 +353,7 @@ export class Connection implements SessionOwner {
   private onDrain(): void {
     if (!this.congested) return;
     this.congested = false;
+    this.notReadingDrops.end();
     this.updateReading();
     this.outbound.pump();
   }
@@ -417,7 +440,7 @@ export class Connection implements SessionOwner {
     const reasonCode = e instanceof ProtocolError ? e.reasonCode : ReasonCode.UnspecifiedError;
     const message = e instanceof Error ? e.message : String(e);
     const fields = { clientId: this.clientId || undefined, reason: message, reasonCode };
-    if (e instanceof ProtocolError) this.logger.warn("closing connection: protocol violation", fields);
+    if (e instanceof ProtocolError) this.ctx.connectionLog.warn(this.logger, "closing connection: protocol violation", fields);
     else this.logger.error("closing connection: internal error", { ...fields, stack: (e as Error)?.stack });
     if (this.state === "connecting" && this.version === 5) {
       this.send({ cmd: "connack", sessionPresent: false, reasonCode });

@@ -9,6 +9,7 @@ import type { Delivery, Session } from "./session.ts";
 import type { Subscription, TopicIndex } from "./topic-index.ts";
 import type { Connection } from "./connection.ts";
 import type { Persistence } from "./persistence.ts";
+import type { LogThrottle } from "./log-throttle.ts";
 
 export interface Counters {
   clientsTotal: number;
@@ -32,6 +33,8 @@ export interface BrokerContext {
   readonly limits: MqttLimits;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Bounds lines about connections turned away or cut off (a flood of them must not flood the log). */
+  readonly connectionLog: LogThrottle;
   readonly hooks: HookRunner;
   readonly counters: Counters;
   readonly index: TopicIndex;

@@ -1,7 +1,9 @@
 /**
- * Per-connection bound on repetitive log lines (a client publishing thousands of denied messages a
- * second must not flood the journal): the first `burst` lines of each window are written, the rest
- * are counted and the count rides on the next line written (`suppressed`).
+ * Bound on repetitive log lines (a client publishing thousands of denied messages a second, or a
+ * flood of sockets refused at the door, must not flood the journal): the first `burst` lines of
+ * each window are written, the rest are counted and the count rides on the next line written
+ * (`suppressed`). Connections have one each for their refusals; the broker has one for
+ * connection-level lines (refused, timed out, protocol violations). Errors are never throttled.
  */
 import type { Clock } from "../ports/clock.ts";
 import type { LogFields, Logger } from "../ports/logger.ts";
@@ -14,6 +16,14 @@ export class LogThrottle {
   constructor(private readonly clock: Clock, private readonly burst = 20, private readonly windowMs = 10_000) {}
 
   info(logger: Logger, msg: string, fields: LogFields): void {
+    this.write(logger, "info", msg, fields);
+  }
+
+  warn(logger: Logger, msg: string, fields: LogFields): void {
+    this.write(logger, "warn", msg, fields);
+  }
+
+  private write(logger: Logger, level: "info" | "warn", msg: string, fields: LogFields): void {
     const now = this.clock.now();
     if (now - this.windowStart >= this.windowMs) {
       this.windowStart = now;
@@ -24,10 +34,10 @@ export class LogThrottle {
       return;
     }
     if (this.suppressed > 0) {
-      logger.info(msg, { ...fields, suppressed: this.suppressed });
+      logger[level](msg, { ...fields, suppressed: this.suppressed });
       this.suppressed = 0;
     } else {
-      logger.info(msg, fields);
+      logger[level](msg, fields);
     }
   }
 }

@@ -31,12 +31,12 @@ export class Outbound {
     const { conn } = this;
     const session = conn.session!;
     if (delivery.qos === 0) {
-      if (conn.congested) conn.ctx.counters.publishDropped++;
+      if (conn.congested) conn.notReadingDrops.drop();
       else this.sendPublish(delivery, 0);
       return;
     }
     if (conn.congested || session.queue.length > 0 || this.quota <= 0) {
-      if (!session.enqueue(delivery, conn.limits)) conn.ctx.counters.publishDropped++;
+      if (!session.enqueue(delivery, conn.limits)) this.dropFromFullQueue();
       return;
     }
     this.sendInflight(delivery);
@@ -52,6 +52,12 @@ export class Outbound {
       if (delivery.qos > 0) this.sendInflight(delivery);
       else this.sendPublish(delivery, 0);
     }
+    if (session.queue.length === 0) conn.fullQueueDrops.end();
+  }
+
+  private dropFromFullQueue(): void {
+    const { maxQueuedMessages, maxQueuedBytes } = this.conn.limits;
+    this.conn.fullQueueDrops.drop({ maxQueuedMessages, maxQueuedBytes });
   }
 
   /** After CONNACK on a resumed session: resend what is in flight, then the queue [MQTT-4.4.0-1]. */
@@ -75,7 +81,7 @@ export class Outbound {
     const session = conn.session!;
     const packetId = session.allocatePacketId();
     if (packetId === null) {
-      session.enqueue(delivery, conn.limits);
+      if (!session.enqueue(delivery, conn.limits)) this.dropFromFullQueue();
       return;
     }
     const bytes = this.encode(delivery, packetId);

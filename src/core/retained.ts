@@ -2,17 +2,27 @@
 import type { Message } from "../hooks/types.ts";
 import { hasWildcard, topicMatches } from "../protocol/topics.ts";
 
+const isSys = (topic: string) => topic.startsWith("$SYS/");
+
 export class RetainedStore {
   private readonly messages = new Map<string, Message>();
+  /** Retained `$SYS/...` topics: the broker's own, not counted against maxRetainedMessages. */
+  private sysTopics = 0;
 
   get size(): number {
     return this.messages.size;
   }
 
+  /** Whether a retained message for `topic` fits under `limit` (0 = none): replacing one always does. */
+  accepts(topic: string, limit: number): boolean {
+    return limit === 0 || this.messages.size - this.sysTopics < limit || this.messages.has(topic);
+  }
+
   /** Store or (empty payload) delete the retained message for `message.topic`. */
   set(message: Message): void {
-    if (message.payload.length === 0) this.messages.delete(message.topic);
-    else this.messages.set(message.topic, message);
+    if (message.payload.length === 0) return this.delete(message.topic);
+    if (isSys(message.topic) && !this.messages.has(message.topic)) this.sysTopics++;
+    this.messages.set(message.topic, message);
   }
 
   /** Retained messages matching `filter`, dropping expired ones on the way. */
@@ -30,9 +40,13 @@ export class RetainedStore {
     return found;
   }
 
+  private delete(topic: string): void {
+    if (this.messages.delete(topic) && isSys(topic)) this.sysTopics--;
+  }
+
   private expired(message: Message, now: number): boolean {
     if (message.expiresAt === undefined || message.expiresAt > now) return false;
-    this.messages.delete(message.topic);
+    this.delete(message.topic);
     return true;
   }
 }

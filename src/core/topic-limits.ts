@@ -30,6 +30,22 @@ export function checkTopicLimits(topic: string, limits: TopicLimits): TopicLimit
   return null;
 }
 
+/**
+ * The limits on a SUBSCRIBE or UNSUBSCRIBE filter. For `$share/{shareName}/{filter}` levels and
+ * length count on the filter part (a client may subscribe to whatever it may publish to, shared or
+ * not), and the share name may be no longer than maxTopicLength either: without that, a 64 KiB
+ * share name slipped past the limit into memory and the store.
+ */
+export function checkFilterLimits(
+  filter: string,
+  shared: { shareName: string; filter: string } | null,
+  limits: TopicLimits,
+): TopicLimitViolation {
+  if (!shared) return checkTopicLimits(filter, limits);
+  const nameTooLong = checkTopicLimits(shared.shareName, limits) === "length"; // a share name has one level
+  return nameTooLong ? "length" : checkTopicLimits(shared.filter, limits);
+}
+
 /** A readable reason for logs and reason strings. */
 export function describeViolation(violation: "length" | "levels", limits: TopicLimits): string {
   return violation === "length"

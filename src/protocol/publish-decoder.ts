@@ -6,6 +6,7 @@
  */
 import type { QoS, UserProperties } from "../hooks/types.ts";
 import { ProtocolError, ReasonCode } from "./reason-codes.ts";
+import { copyBytes } from "../util/bytes.ts";
 
 export interface PublishProperties {
   payloadFormatIndicator?: boolean;
@@ -72,7 +73,7 @@ class Cursor {
   binary(what: string): Uint8Array {
     const length = this.u16(what);
     this.need(length, what);
-    const out = this.bytes.slice(this.offset, this.offset + length);
+    const out = copyBytes(this.bytes.subarray(this.offset, this.offset + length));
     this.offset += length;
     return out;
   }
@@ -157,7 +158,7 @@ export function decodePublish(frame: Uint8Array, version: number): DecodedPublis
     topic,
     // A copy: the frame may share the adapter's whole read chunk, which a queued or retained
     // message would otherwise keep alive.
-    payload: frame.slice(c.offset),
+    payload: copyBytes(frame.subarray(c.offset)),
     qos: qos as QoS,
     dup: (flags & 0x08) !== 0,
     retain: (flags & 0x01) !== 0,

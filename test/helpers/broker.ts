@@ -5,7 +5,7 @@
  * process exits.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -35,6 +35,12 @@ export interface RunningBroker {
   port: number;
   wsPort: number;
   host: "127.0.0.1";
+  /** The broker process (the runtime binary itself, not a wrapper). */
+  pid: number;
+  /** True once the process has exited. */
+  readonly exited: boolean;
+  /** Resident memory of the broker process now, in bytes (VmRSS from /proc). */
+  residentBytes(): number;
   /** stdout+stderr so far. */
   logs(): string;
   /** Resolves with the first log line (from the start of the logs) matching `re`. */
@@ -58,6 +64,8 @@ export interface StartBrokerOptions {
    * tests never share state; start a second broker with the same file to test a restart.
    */
   database?: string;
+  /** Run the broker with this open files limit (soft and hard, set by util-linux prlimit, which then execs it). */
+  openFiles?: number;
 }
 
 /** A path for a new, empty database file (its directory is removed when the test process exits). */
@@ -198,6 +206,17 @@ class BrokerProcess implements RunningBroker {
     return this.exitCode !== undefined;
   }
 
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  residentBytes(): number {
+    const status = readFileSync(`/proc/${this.pid}/status`, "utf8");
+    const kib = /^VmRSS:\s+(\d+) kB/m.exec(status);
+    if (!kib) throw new Error(`no VmRSS in /proc/${this.pid}/status`);
+    return Number(kib[1]) * 1024;
+  }
+
   private notify(): void {
     const ws = this.waiters;
     this.waiters = [];
@@ -312,7 +331,8 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     for (const [key, value] of Object.entries(opts.set ?? {})) args.push("--set", `${key}=${String(value)}`);
     if (opts.args) args.push(...opts.args);
 
-    const child = spawn(cmd, args, {
+    const limited = opts.openFiles === undefined ? [cmd, ...args] : ["prlimit", `--nofile=${opts.openFiles}`, "--", cmd, ...args];
+    const child = spawn(limited[0], limited.slice(1), {
       cwd: REPO_ROOT,
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, NO_COLOR: "1" },

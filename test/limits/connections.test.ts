@@ -4,7 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import mqtt from "mqtt";
-import { type RunningBroker, RUNTIMES, startBroker } from "../helpers/broker.ts";
+import { connect as netConnect, type Socket } from "node:net";
+import { type RunningBroker, RUNTIMES, sleep, startBroker } from "../helpers/broker.ts";
+import { assertRoundTrip, closeAll, connectClient, publish, subscribe, nextMessage, uniqueId } from "../helpers/clients.ts";
 
 /** Connect and report what happened: "connected" (CONNACK 0) or "refused" (closed or errored first). */
 function tryConnect(port: number, protocolVersion: 4 | 5 = 4): Promise<{ outcome: "connected" | "refused"; client: mqtt.MqttClient; connack?: mqtt.IConnackPacket }> {
@@ -88,5 +90,48 @@ for (const runtime of RUNTIMES) {
         ws.end(true);
       }
     });
+  });
+
+  describe(`connection limits: the open files limit [${runtime}]`, () => {
+    const OPEN_FILES = 256;
+    const CEILING = OPEN_FILES - 64; // src/app/open-files.ts RESERVED_FILES
+    let b: RunningBroker;
+    beforeAll(async () => {
+      b = await startBroker({ runtime, openFiles: OPEN_FILES });
+    });
+    afterAll(async () => {
+      await b?.stop();
+    });
+
+    test(`mqtt.maxConnections 0 means the open files limit (${OPEN_FILES}) minus a reserve: a flood of ${2 * OPEN_FILES} sockets is refused by the broker, logged, and a connected client carries on`, async () => {
+      await b.waitForLog(new RegExp(`"msg":"connections limited by the open files limit","openFiles":${OPEN_FILES},"maxConnections":${CEILING}`));
+      const topic = uniqueId("nofile");
+      const survivor = await connectClient(b, { clientId: uniqueId("survivor") });
+      const flood: Socket[] = [];
+      let closedByBroker = 0;
+      try {
+        await subscribe(survivor, topic, { qos: 1 });
+        for (let i = 0; i < 2 * OPEN_FILES; i++) {
+          const socket = netConnect({ host: b.host, port: b.port, localAddress: "127.0.0.2" });
+          socket.on("error", () => {});
+          socket.once("close", () => closedByBroker++);
+          flood.push(socket);
+        }
+        // Without the bound, accept() fails once descriptors run out: Bun then leaves the extra
+        // sockets hanging, unanswered. With it, the broker closes each one beyond the limit.
+        const deadline = Date.now() + 10_000;
+        while (closedByBroker < 2 * OPEN_FILES - CEILING && Date.now() < deadline) await sleep(100);
+        expect(closedByBroker).toBeGreaterThanOrEqual(2 * OPEN_FILES - CEILING);
+        await b.waitForLog(/"msg":"connection refused: too many connections".*"limit":192,"scope":"broker"/);
+        const got = nextMessage(survivor, 5_000);
+        await publish(survivor, topic, "still here", { qos: 1 }, 5_000);
+        expect((await got).payload.toString()).toBe("still here");
+      } finally {
+        for (const socket of flood) socket.destroy();
+        await closeAll(survivor);
+      }
+      await sleep(500);
+      await assertRoundTrip(b);
+    }, 60_000);
   });
 }

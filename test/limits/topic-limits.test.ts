@@ -1,6 +1,6 @@
-/** checkTopicLimits (src/core/topic-limits.ts): levels and UTF-8 bytes, decided cheaply. */
+/** checkTopicLimits and checkFilterLimits (src/core/topic-limits.ts): levels and UTF-8 bytes, decided cheaply. */
 import { describe, expect, test } from "bun:test";
-import { checkTopicLimits } from "../../src/core/topic-limits.ts";
+import { checkFilterLimits, checkTopicLimits } from "../../src/core/topic-limits.ts";
 
 describe("checkTopicLimits", () => {
   const limits = { maxTopicLevels: 3, maxTopicLength: 12 };
@@ -25,5 +25,26 @@ describe("checkTopicLimits", () => {
 
   test("length is checked before levels", () => {
     expect(checkTopicLimits("a/b/c/d/e/f/g", limits)).toBe("length");
+  });
+});
+
+describe("checkFilterLimits", () => {
+  const limits = { maxTopicLevels: 3, maxTopicLength: 12 };
+  const share = (shareName: string, filter: string) => ({ shareName, filter });
+
+  test("a plain filter is a topic", () => {
+    expect(checkFilterLimits("a/+/#", null, limits)).toBeNull();
+    expect(checkFilterLimits("a/+/c/#", null, limits)).toBe("levels");
+  });
+
+  test("$share/{name}/{filter}: levels and length count on the filter part", () => {
+    expect(checkFilterLimits("$share/g/a/b/c", share("g", "a/b/c"), limits)).toBeNull();
+    expect(checkFilterLimits("$share/g/a/b/c/d", share("g", "a/b/c/d"), limits)).toBe("levels");
+    expect(checkFilterLimits("$share/g/abcdefghijklm", share("g", "abcdefghijklm"), limits)).toBe("length");
+  });
+
+  test("the share name may be no longer than maxTopicLength either", () => {
+    expect(checkFilterLimits("$share/abcdefghijkl/x", share("abcdefghijkl", "x"), limits)).toBeNull();
+    expect(checkFilterLimits("$share/abcdefghijklm/x", share("abcdefghijklm", "x"), limits)).toBe("length");
   });
 });

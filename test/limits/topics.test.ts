@@ -200,15 +200,17 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("shared subscriptions: levels count on the filter part of $share/{name}/{filter}", async () => {
+    test("shared subscriptions: levels count on the filter part of $share/{name}/{filter}; a share name over maxTopicLength is refused too", async () => {
       const base = root();
       const raw = await connect(b, 5);
       try {
-        const suback = await rawSubscribe(raw, [{ topic: `$share/g/${base}/a`, qos: 0 }, {
-          topic: `$share/g/${base}/a/b`,
-          qos: 0,
-        }]);
-        expect(suback.granted).toEqual([0, TOPIC_FILTER_INVALID]);
+        const suback = await rawSubscribe(raw, [
+          { topic: `$share/g/${base}/a`, qos: 0 },
+          { topic: `$share/g/${base}/a/b`, qos: 0 },
+          { topic: `$share/${"n".repeat(MAX_LENGTH)}/x`, qos: 0 },
+          { topic: `$share/${"n".repeat(MAX_LENGTH + 1)}/x`, qos: 0 },
+        ]);
+        expect(suback.granted).toEqual([0, TOPIC_FILTER_INVALID, 0, TOPIC_FILTER_INVALID]);
       } finally {
         raw.close();
       }

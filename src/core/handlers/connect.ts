@@ -28,7 +28,7 @@ function rawConnectStrings(frame: Uint8Array, version: number, flags: { will: bo
 }
 
 function refuse(conn: Connection, reasonCode: number, why: string): void {
-  conn.logger.info("connection refused", { clientId: conn.clientId || undefined, reason: why, reasonCode });
+  conn.ctx.connectionLog.info(conn.logger, "connection refused", { clientId: conn.clientId || undefined, reason: why, reasonCode });
   if (conn.version === 5) {
     const properties = conn.requestProblemInformation ? { reasonString: why } : undefined;
     conn.send({ cmd: "connack", sessionPresent: false, reasonCode, properties });

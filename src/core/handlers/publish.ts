@@ -62,6 +62,23 @@ function acknowledge(
   });
 }
 
+/**
+ * A refused PUBLISH: one (throttled) log line; v5 QoS 1/2 get `reasonCode` in the ack, 3.1.1 has
+ * no negative ack, so its QoS 1/2 exchange completes as usual and the message is dropped.
+ */
+function refusePublish(
+  conn: Connection,
+  packet: DecodedPublish,
+  reasonCode: number,
+  why: string,
+  logMessage: string,
+  fields: Record<string, unknown>,
+): void {
+  conn.refusals.info(conn.logger, logMessage, fields);
+  if (packet.qos === 2 && conn.version !== 5) conn.session!.addAwaitingRelease(packet.messageId!);
+  acknowledge(conn, packet, reasonCode, why);
+}
+
 export function handlePublish(conn: Connection, packet: DecodedPublish): void | Promise<void> {
   const { limits } = conn;
   const session = conn.session!;
@@ -92,10 +109,8 @@ export function handlePublish(conn: Connection, packet: DecodedPublish): void | 
   const violation = checkTopicLimits(topic, limits);
   if (violation) {
     const why = describeViolation(violation, limits);
-    conn.refusals.info(conn.logger, "publish refused: topic over limits", { topic: topic.slice(0, 100), reason: why, qos: packet.qos });
-    if (packet.qos === 2 && conn.version !== 5) session.addAwaitingRelease(packet.messageId!);
-    acknowledge(conn, packet, ReasonCode.TopicNameInvalid, why);
-    return;
+    const fields = { topic: topic.slice(0, 100), reason: why, qos: packet.qos };
+    return refusePublish(conn, packet, ReasonCode.TopicNameInvalid, why, "publish refused: topic over limits", fields);
   }
 
   // Exactly once, inbound: a resent QoS 2 PUBLISH whose PUBREC went out is not routed again.
@@ -132,10 +147,17 @@ export function handlePublish(conn: Connection, packet: DecodedPublish): void | 
 
   // $SYS/ belongs to the broker: clients may read it but not write it (as in Mosquitto).
   if (topic.startsWith("$SYS/")) {
-    conn.refusals.info(conn.logger, "publish denied: $SYS topics are the broker's", { topic });
-    if (packet.qos === 2 && conn.version !== 5) session.addAwaitingRelease(packet.messageId!);
-    acknowledge(conn, packet, ReasonCode.NotAuthorized, "$SYS topics are read-only");
-    return;
+    const why = "$SYS topics are read-only";
+    return refusePublish(conn, packet, ReasonCode.NotAuthorized, why, "publish denied: $SYS topics are the broker's", { topic });
+  }
+  // A retained message for a new topic when the broker holds its limit of them: refused whole
+  // (as for the topic limits), so that a v5 publisher learns it from 0x97 Quota exceeded.
+  // The limit is the broker's (ctx.limits): retained messages are shared by every listener.
+  const { maxRetainedMessages } = conn.ctx.limits;
+  if (packet.retain && payload.length > 0 && !conn.ctx.retained.accepts(topic, maxRetainedMessages)) {
+    const fields = { topic, limit: maxRetainedMessages };
+    const why = "retained message limit reached";
+    return refusePublish(conn, packet, ReasonCode.QuotaExceeded, why, "publish refused: retained messages at their limit", fields);
   }
 
   const accept = (): void => {
@@ -149,10 +171,8 @@ export function handlePublish(conn: Connection, packet: DecodedPublish): void | 
   if (!conn.ctx.hooks.has("authorizePublish")) return accept();
   return conn.ctx.hooks.decide("authorizePublish", "allow", conn.info, message).then((decision) => {
     if (decision === "allow") return accept();
-    conn.refusals.info(conn.logger, "publish denied", { topic, qos: packet.qos });
     // v5 says so with 0x87; 3.1.1 has no negative ack, the message is dropped silently.
-    if (packet.qos === 2 && conn.version !== 5) session.addAwaitingRelease(packet.messageId!);
-    acknowledge(conn, packet, ReasonCode.NotAuthorized, "not authorized");
+    refusePublish(conn, packet, ReasonCode.NotAuthorized, "not authorized", "publish denied", { topic, qos: packet.qos });
   });
 }
 

@@ -5,7 +5,10 @@ import { ProtocolError, ReasonCode } from "../../protocol/reason-codes.ts";
 import { hasWildcard, isValidTopicFilter, parseSharedFilter } from "../../protocol/topics.ts";
 import type { Connection } from "../connection.ts";
 import type { Subscription } from "../topic-index.ts";
-import { checkTopicLimits } from "../topic-limits.ts";
+import { checkFilterLimits } from "../topic-limits.ts";
+
+/** A filter for a log line or reason string: a client may send 64 KiB ones. */
+const quoted = (filter: string) => JSON.stringify(filter.slice(0, 100)) + (filter.length > 100 ? "…" : "");
 
 /** Raw topic filters of a SUBSCRIBE/UNSUBSCRIBE, read only when a decoded one held U+FFFD. */
 function rawFilters(frame: Uint8Array, version: number, withOptions: boolean): Uint8Array[] {
@@ -32,12 +35,11 @@ function checkRequest(
   const filter = shared && shared !== "invalid" ? shared.filter : request.topic;
   if (shared === "invalid" || !isValidTopicFilter(request.topic)) {
     // 3.1.1 has no reason code for this: the connection is closed, as Mosquitto does.
-    if (conn.version !== 5) throw new ProtocolError(ReasonCode.TopicFilterInvalid, `invalid topic filter ${JSON.stringify(request.topic)}`);
+    if (conn.version !== 5) throw new ProtocolError(ReasonCode.TopicFilterInvalid, `invalid topic filter ${quoted(request.topic)}`);
     return { reasonCode: ReasonCode.TopicFilterInvalid };
   }
-  // Levels and length count on the filter part of `$share/{name}/{filter}`: whatever a client may
-  // publish to, it may subscribe to, shared or not. 3.1.1 gets 0x80 (not a close: the filter is valid).
-  if (checkTopicLimits(filter, limits)) return { reasonCode: ReasonCode.TopicFilterInvalid };
+  // Over the operator's limits: 3.1.1 gets 0x80 (not a close: the filter is valid).
+  if (checkFilterLimits(request.topic, shared, limits)) return { reasonCode: ReasonCode.TopicFilterInvalid };
   if (shared && !limits.sharedSubscriptions) return { reasonCode: ReasonCode.SharedSubscriptionsNotSupported };
   if (shared && request.nl) {
     throw new ProtocolError(ReasonCode.ProtocolError, "No Local on a shared subscription [MQTT-3.8.3-4]");
@@ -96,14 +98,14 @@ export async function handleSubscribe(conn: Connection, packet: ISubscribePacket
     }
     const checked = checkRequest(conn, request, subscriptionIdentifier);
     if ("reasonCode" in checked) {
-      conn.refusals.info(conn.logger, "subscription refused", { filter: request.topic, reasonCode: checked.reasonCode });
+      conn.refusals.info(conn.logger, "subscription refused", { filter: request.topic.slice(0, 100), reasonCode: checked.reasonCode });
       granted.push(conn.version === 5 ? checked.reasonCode : 0x80);
       continue;
     }
     const { subscription } = checked;
     // The session's count (it survives reconnects and restarts); replacing a subscription adds none.
     if (maxSubscriptions > 0 && session.subscriptions.size >= maxSubscriptions && !session.subscriptions.has(subscription.key)) {
-      overQuota.push(request.topic);
+      overQuota.push(request.topic.slice(0, 100));
       granted.push(conn.version === 5 ? ReasonCode.QuotaExceeded : 0x80);
       continue;
     }
@@ -167,12 +169,12 @@ export function handleUnsubscribe(conn: Connection, packet: IUnsubscribePacket, 
     checkUtf8String(filter, () => rawFilters(frame, conn.version, false)[i], "topic filter");
     const shared = parseSharedFilter(filter);
     if (shared === "invalid" || !isValidTopicFilter(filter)) {
-      if (conn.version !== 5) throw new ProtocolError(ReasonCode.TopicFilterInvalid, `invalid topic filter ${JSON.stringify(filter)}`);
+      if (conn.version !== 5) throw new ProtocolError(ReasonCode.TopicFilterInvalid, `invalid topic filter ${quoted(filter)}`);
       reasonCodes.push(ReasonCode.TopicFilterInvalid);
       return;
     }
     // Over the topic limits: v5 says 0x8F, unless the session holds it (made before a SIGHUP lowered them).
-    if (checkTopicLimits(shared ? shared.filter : filter, conn.limits) && !session.subscriptions.has(filter)) {
+    if (checkFilterLimits(filter, shared, conn.limits) && !session.subscriptions.has(filter)) {
       reasonCodes.push(ReasonCode.TopicFilterInvalid);
       return;
     }

@@ -3,7 +3,7 @@
  * takeover, malformed CONNECTs, Keep Alive and the client's Maximum Packet Size.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { RUNTIMES, type RunningBroker, startBroker } from "../../helpers/broker.ts";
+import { type RunningBroker, RUNTIMES, startBroker } from "../../helpers/broker.ts";
 import { closeAll, collectMessages, connectClient, publish, subscribe, uniqueId } from "../../helpers/clients.ts";
 import {
   connectBytes,
@@ -16,8 +16,8 @@ import {
   openV5,
   P,
   props,
-  RC,
   rawSubscribe,
+  RC,
   sleep,
   utf8,
 } from "./_util.ts";
@@ -52,7 +52,10 @@ for (const runtime of RUNTIMES) {
     });
 
     test("[MQTT-3.1.2-6] [MQTT-3.2.2-3] Clean Start 0 without an existing session: Session Present 0", async () => {
-      const { raw, connack } = await connectV5Ok(b, uniqueId("c0new"), { clean: false, properties: { sessionExpiryInterval: 30 } });
+      const { raw, connack } = await connectV5Ok(b, uniqueId("c0new"), {
+        clean: false,
+        properties: { sessionExpiryInterval: 30 },
+      });
       expect(connack.sessionPresent).toBe(false);
       raw.close();
     });
@@ -123,34 +126,37 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-23] [MQTT-4.5.0-1] Session Expiry Interval > 0: the session survives and QoS 1 messages published while offline are delivered on resume", async () => {
-      const id = uniqueId("sei60");
-      const topic = uniqueId("t/sei60");
-      const first = await connectV5Ok(b, id, { clean: false, properties: { sessionExpiryInterval: 60 } });
-      await rawSubscribe(first.raw, [{ topic, qos: 1 }]);
-      first.raw.sendPacket({ cmd: "disconnect", reasonCode: 0 });
-      await first.raw.waitClosed(2_000);
-      first.raw.close();
-      await sleep(100);
+    // 30 days and the largest finite value overflow a host timer (2^31-1 ms): such sessions used to expire at once.
+    for (const sessionExpiryInterval of [60, 2_592_000, 4_294_967_294]) {
+      test(`[MQTT-3.1.2-23] [MQTT-4.5.0-1] Session Expiry Interval ${sessionExpiryInterval} s: the session survives and QoS 1 messages published while offline are delivered on resume`, async () => {
+        const id = uniqueId("sei60");
+        const topic = uniqueId("t/sei60");
+        const first = await connectV5Ok(b, id, { clean: false, properties: { sessionExpiryInterval } });
+        await rawSubscribe(first.raw, [{ topic, qos: 1 }]);
+        first.raw.sendPacket({ cmd: "disconnect", reasonCode: 0 });
+        await first.raw.waitClosed(2_000);
+        first.raw.close();
+        await sleep(100);
 
-      const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });
-      for (const n of ["q1", "q2", "q3"]) await publish(pub, topic, n, { qos: 1 });
-      const again = await connectV5Ok(b, id, { clean: false, properties: { sessionExpiryInterval: 60 } });
-      try {
-        expect(again.connack.sessionPresent).toBe(true);
-        const got: string[] = [];
-        for (let i = 0; i < 3; i++) {
-          const p = await nextPublish(again.raw);
-          expect(p.qos).toBe(1);
-          got.push(String(p.payload));
-          again.raw.sendPacket({ cmd: "puback", messageId: p.messageId, reasonCode: 0 });
+        const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });
+        for (const n of ["q1", "q2", "q3"]) await publish(pub, topic, n, { qos: 1 });
+        const again = await connectV5Ok(b, id, { clean: false, properties: { sessionExpiryInterval } });
+        try {
+          expect(again.connack.sessionPresent).toBe(true);
+          const got: string[] = [];
+          for (let i = 0; i < 3; i++) {
+            const p = await nextPublish(again.raw);
+            expect(p.qos).toBe(1);
+            got.push(String(p.payload));
+            again.raw.sendPacket({ cmd: "puback", messageId: p.messageId, reasonCode: 0 });
+          }
+          expect(got).toEqual(["q1", "q2", "q3"]);
+        } finally {
+          again.raw.close();
+          await closeAll(pub);
         }
-        expect(got).toEqual(["q1", "q2", "q3"]);
-      } finally {
-        again.raw.close();
-        await closeAll(pub);
-      }
-    });
+      });
+    }
 
     test("[MQTT-3.1.4-3] session takeover: the existing connection gets DISCONNECT 0x8E (Session taken over) and is closed", async () => {
       const id = uniqueId("takeover");
@@ -169,7 +175,14 @@ for (const runtime of RUNTIMES) {
       const id = uniqueId("twice");
       const { raw } = await connectV5Ok(b, id);
       try {
-        raw.sendPacket({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clean: true, keepalive: 60, clientId: id });
+        raw.sendPacket({
+          cmd: "connect",
+          protocolId: "MQTT",
+          protocolVersion: 5,
+          clean: true,
+          keepalive: 60,
+          clientId: id,
+        });
         await expectDisconnect(raw, RC.protocolError);
       } finally {
         raw.close();
@@ -280,16 +293,20 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-22] Keep Alive 1 s: a silent client is disconnected after 1.5 × Keep Alive (generous slack), not before Keep Alive", async () => {
-      const { raw, connack } = await connectV5Ok(b, uniqueId("ka"), { keepalive: 1 });
-      try {
-        expect(connack.properties?.serverKeepAlive ?? 1).toBe(1);
-        expect(await raw.waitClosed(900)).toBe(false);
-        expect(await raw.waitClosed(4_000)).toBe(true);
-      } finally {
-        raw.close();
-      }
-    }, 8_000);
+    test(
+      "[MQTT-3.1.2-22] Keep Alive 1 s: a silent client is disconnected after 1.5 × Keep Alive (generous slack), not before Keep Alive",
+      async () => {
+        const { raw, connack } = await connectV5Ok(b, uniqueId("ka"), { keepalive: 1 });
+        try {
+          expect(connack.properties?.serverKeepAlive ?? 1).toBe(1);
+          expect(await raw.waitClosed(900)).toBe(false);
+          expect(await raw.waitClosed(4_000)).toBe(true);
+        } finally {
+          raw.close();
+        }
+      },
+      8_000,
+    );
 
     test("[MQTT-3.1.2-24] [MQTT-3.1.2-25] the client's Maximum Packet Size: a bigger PUBLISH is not sent to it (later ones are), other subscribers get it", async () => {
       const topic = uniqueId("t/maxpkt");
