@@ -150,11 +150,10 @@ export class Connection implements SessionOwner {
   private onData(bytes: Uint8Array): void {
     if (this.state === "closed") return;
     this.ctx.counters.bytesReceived += bytes.length;
+    let packets = 0;
     try {
       this.framer.push(bytes, (frame) => {
-        // Keepalive counts Control Packets, not bytes [MQTT-3.1.2-24] (3.1.1), [MQTT-3.1.2-22] (5.0):
-        // a client dripping a packet byte by byte is not kept alive by it.
-        this.lastActivity = this.ctx.clock.now();
+        packets++;
         if (!this.busy && !this.throttled) return this.handleFrame(frame);
         if (this.backlogBytes + frame.length > MAX_BACKLOG_BYTES && this.backlog.length > 0) {
           throw new ProtocolError(ReasonCode.MessageRateTooHigh, "client keeps sending while its packets wait");
@@ -165,6 +164,9 @@ export class Connection implements SessionOwner {
     } catch (e: unknown) {
       this.fail(e);
     }
+    // Keepalive counts Control Packets, not bytes [MQTT-3.1.2-24] (3.1.1), [MQTT-3.1.2-22] (5.0):
+    // a client dripping a packet byte by byte is not kept alive by it.
+    if (packets > 0) this.lastActivity = this.ctx.clock.now();
   }
 
   private handleFrame(frame: Uint8Array): void {

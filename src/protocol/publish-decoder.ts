@@ -156,9 +156,9 @@ export function decodePublish(frame: Uint8Array, version: number): DecodedPublis
   return {
     cmd: "publish",
     topic,
-    // A copy: the frame may share the adapter's whole read chunk, which a queued or retained
-    // message would otherwise keep alive.
-    payload: copyBytes(frame.subarray(c.offset)),
+    // A view into the frame (which may share the adapter's whole read chunk): the handler copies
+    // it when the message may be kept (see handlePublish), not for every QoS 0 message.
+    payload: frame.subarray(c.offset),
     qos: qos as QoS,
     dup: (flags & 0x08) !== 0,
     retain: (flags & 0x01) !== 0,

@@ -6,6 +6,7 @@ import { ProtocolError, ReasonCode } from "../../protocol/reason-codes.ts";
 import { isValidTopicName } from "../../protocol/topics.ts";
 import type { Connection } from "../connection.ts";
 import { checkTopicLimits, describeViolation } from "../topic-limits.ts";
+import { copyBytes } from "../../util/bytes.ts";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -135,7 +136,9 @@ export function handlePublish(conn: Connection, packet: DecodedPublish): void | 
 
   const message: Message = {
     topic,
-    payload,
+    // A message that may outlive this call (queued, in flight, retained) gets its own copy of the
+    // payload: a view would keep the adapter's whole read chunk alive with it. Live QoS 0 needs none.
+    payload: packet.qos > 0 || packet.retain || limits.queueQos0 ? copyBytes(payload) : payload,
     qos: packet.qos,
     retain: packet.retain,
     properties: messageProperties(props, props.userProperties ?? []),
