@@ -235,6 +235,10 @@ class BrokerImpl implements Broker, BrokerContext {
       session = new Session(clientId);
       this.sessions.set(clientId, session);
     }
+    if (present && session.droppedMessages > 0) {
+      connection.logger.info("messages were dropped while the client was away", { clientId, dropped: session.droppedMessages });
+    }
+    session.droppedMessages = 0; // from now on, drops are the connection's to report
     session.owner = connection;
     session.expiryInterval = expiryInterval;
     this.persistence.setPersistent(session, expiryInterval > 0, true);
@@ -253,6 +257,7 @@ class BrokerImpl implements Broker, BrokerContext {
     this.hooks.notify("onDisconnected", connection.info, "closed");
     if (!session || session.owner !== connection) return;
     session.owner = null;
+    session.droppedMessages = 0; // counts the drops while offline
     session.disconnectedAt = this.clock.now();
     connection.logger.info("client gone", { sessionExpiry: session.expiryInterval });
     if (session.journal) this.persistence.saveSession(session, false);
@@ -401,7 +406,14 @@ class BrokerImpl implements Broker, BrokerContext {
     if (delivery.qos === 0 && !this.limits.queueQos0) return;
     if (!session.enqueue(delivery, this.limits)) {
       this.counters.publishDropped++;
-      this.logger.debug("queue full, message dropped", { clientId: session.clientId, topic: delivery.message.topic });
+      // One line when an offline session starts losing messages; the count comes when it is back.
+      if (session.droppedMessages !== 1) return;
+      const { maxQueuedMessages, maxQueuedBytes } = this.limits;
+      this.connectionLog.warn(this.logger, "session queue full: dropping messages for an offline client", {
+        clientId: session.clientId,
+        maxQueuedMessages,
+        maxQueuedBytes,
+      });
     }
   }
 

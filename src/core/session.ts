@@ -59,6 +59,7 @@ export class Session {
   readonly awaitingRelease = new Set<number>();
   readonly queue = new Deque<Delivery>();
   queuedBytes = 0;
+  /** Messages refused by a full queue since the client went offline (reported when it is back). */
   droppedMessages = 0;
   owner: SessionOwner | null = null;
   /** Seconds the session outlives its connection; 0xFFFFFFFF = forever. */
