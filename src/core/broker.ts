@@ -23,6 +23,7 @@ import { Persistence } from "./persistence.ts";
 import { DelayedWills, willMessage } from "./wills.ts";
 import { RetainedStore } from "./retained.ts";
 import { type Delivery, Session } from "./session.ts";
+import { mergeTarget, pickMember, type Target } from "./routing.ts";
 import { SysTopics } from "./sys-topics.ts";
 import { type SharedGroup, type Subscription, TopicIndex } from "./topic-index.ts";
 
@@ -82,14 +83,6 @@ export interface BrokerPorts {
 
 const NEVER_EXPIRES = 0xffffffff;
 const utf8 = new TextEncoder();
-
-/** Per-client result of matching one message: overlapping subscriptions merge into one delivery. */
-interface Target {
-  session: Session;
-  qos: QoS;
-  retainAsPublished: boolean;
-  subscriptionIdentifiers?: number[];
-}
 
 class BrokerImpl implements Broker, BrokerContext {
   limits: Config["mqtt"];
@@ -332,7 +325,7 @@ class BrokerImpl implements Broker, BrokerContext {
     const targets = new Map<string, Target>();
     const groups: SharedGroup[] = [];
     this.index.match(message.topic, {
-      subscription: (s) => this.addTarget(targets, s, message),
+      subscription: (s) => mergeTarget(targets, s, message, this.sessions),
       sharedGroup: (g) => groups.push(g),
     });
     let count = 0;
@@ -346,7 +339,7 @@ class BrokerImpl implements Broker, BrokerContext {
       });
     }
     for (const group of groups) {
-      const member = this.pickMember(group);
+      const member = pickMember(group, this.sessions);
       if (!member) continue;
       count++;
       this.deliverTo(this.sessions.get(member.clientId)!, {
@@ -358,44 +351,6 @@ class BrokerImpl implements Broker, BrokerContext {
     }
     this.hooks.notify("onPublished", undefined, message);
     return count;
-  }
-
-  private addTarget(targets: Map<string, Target>, s: Subscription, message: Message): void {
-    if (s.noLocal && s.clientId === message.origin) return; // [MQTT-3.8.3-3]
-    const existing = targets.get(s.clientId);
-    if (!existing) {
-      const session = this.sessions.get(s.clientId);
-      if (!session) return;
-      targets.set(s.clientId, {
-        session,
-        qos: s.qos,
-        retainAsPublished: s.retainAsPublished,
-        subscriptionIdentifiers: s.subscriptionIdentifier !== undefined ? [s.subscriptionIdentifier] : undefined,
-      });
-      return;
-    }
-    // Overlapping subscriptions: one message at the highest QoS with every identifier [MQTT-3.3.4-2, -3].
-    existing.qos = Math.max(existing.qos, s.qos) as QoS;
-    existing.retainAsPublished ||= s.retainAsPublished;
-    if (s.subscriptionIdentifier !== undefined) {
-      (existing.subscriptionIdentifiers ??= []).push(s.subscriptionIdentifier);
-    }
-  }
-
-  /** Round-robin over the group, preferring members that are online. */
-  private pickMember(group: SharedGroup): Subscription | undefined {
-    let fallback: Subscription | undefined;
-    for (const member of group.rotation()) {
-      const session = this.sessions.get(member.clientId);
-      if (!session) continue;
-      if (session.owner?.connected) {
-        group.advancePast(member);
-        return member;
-      }
-      fallback ??= member;
-    }
-    if (fallback) group.advancePast(fallback);
-    return fallback;
   }
 
   deliverTo(session: Session, delivery: Delivery): void {
