@@ -3,23 +3,19 @@
  * counted, with one warning when the session starts losing messages and, when the client is back,
  * one line saying how many it missed. The queued ones arrive in order [MQTT-4.6.0-6].
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type RunningBroker, RUNTIMES, sleep, startBroker } from "../helpers/broker.ts";
+import { describe, expect, test } from "bun:test";
+import { RUNTIMES, sleep } from "../helpers/broker.ts";
+import { useBroker } from "../helpers/suite.ts";
 import { closeAll, connectClient, connectCollecting, publish, subscribe, uniqueId } from "../helpers/clients.ts";
 
 const LIMIT = 5;
 
 for (const runtime of RUNTIMES) {
   describe(`maxQueuedMessages ${LIMIT}, offline session [${runtime}]`, () => {
-    let b: RunningBroker;
-    beforeAll(async () => {
-      b = await startBroker({ runtime, set: { "mqtt.maxQueuedMessages": LIMIT } });
-    }, 30_000);
-    afterAll(async () => {
-      await b?.stop();
-    }, 10_000);
+    const broker = useBroker(runtime, { set: { "mqtt.maxQueuedMessages": LIMIT } });
 
     test("8 QoS 1 messages for an offline session: 5 kept and delivered in order, 3 dropped; logged when dropping starts and on return", async () => {
+      const b = broker();
       const clientId = uniqueId("away");
       const topic = uniqueId("q");
       const session = { clientId, protocolVersion: 5 as const, clean: false, properties: { sessionExpiryInterval: 300 } };
