@@ -1,8 +1,8 @@
 /**
  * Password hashes. Gannet writes argon2id PHC strings (hash-wasm: the same code on Bun, Deno and in
  * the compiled binary; argon2id hashes made by Bun's built-in password API verify here too). It
- * also verifies hashes imported from Mosquitto so users keep their passwords: `$7$` (Mosquitto 2: PBKDF2-HMAC-SHA512)
- * and `$6$` (Mosquitto 1.x: SHA-512 of password + salt). Anything that is not argon2id with the
+ * also verifies hashes imported from Mosquitto so users keep their passwords: `$7$` (Mosquitto 2:
+ * PBKDF2-HMAC-SHA512) and `$6$` (Mosquitto 1.x: SHA-512 of password + salt). Anything that is not argon2id with the
  * current parameters reports `needsRehash`, so the caller re-hashes on the next good login.
  * Passwords never appear in an error message.
  */
