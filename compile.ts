@@ -1,17 +1,29 @@
 /**
- * Builds the single executables: `bun run compile [-- options]`.
+ * Builds the single executables and, with --release, the release artefacts: `bun run compile [-- options]`.
  *
- *   dist/gannet-linux-x64      dist/gannet-linux-arm64      dist/SHA256SUMS
+ *   dist/gannet-linux-x64             glibc 2.27+, x86-64 CPU with AVX2 (Haswell, 2013, or later)
+ *   dist/gannet-linux-x64-baseline    glibc 2.27+, any x86-64 CPU since Nehalem (2008): Atom, Celeron...
+ *   dist/gannet-linux-arm64           glibc 2.27+, ARMv8-A (64-bit)
+ *   dist/gannet-linux-x64-musl        musl (Alpine), with libstdc++ and libgcc installed
+ *   dist/gannet-linux-x64-musl-baseline
+ *   dist/gannet-linux-arm64-musl
+ *   dist/SHA256SUMS                   every file above (and the release artefacts below)
+ * With --release (packaging/release.ts):
+ *   dist/gannet-<version>-<target>.tar.gz   executable, example config, systemd unit, README excerpt, SHA256SUMS
+ *   dist/gannet_<version>_amd64.deb         the x64-baseline executable (Debian's amd64 baseline has no AVX2)
+ *   dist/gannet_<version>_arm64.deb
  *
- * Each is `bun build --compile --minify --bytecode --format=esm` of adapters/bun/main.ts with the
+ * Each executable is `bun build --compile --minify --bytecode --format=esm` of adapters/bun/main.ts with the
  * console (web/) embedded as assets (read back through Bun.embeddedFiles). Bun never downloads a
- * runtime here: every target gets --compile-executable-path, either this Bun itself (same
- * platform) or the runtime from the npm package @oven/bun-linux-<arch> at exactly this Bun's
- * version, fetched once with `npm pack` into .cache/bun-runtimes/ (npm checks its integrity; npm
- * would refuse to *install* a foreign-CPU package without --force, `npm pack` does not care).
+ * runtime here: every target gets --compile-executable-path, the runtime from the npm package
+ * @oven/bun-linux-<target> at exactly this Bun's version, fetched once with `npm pack` into
+ * .cache/bun-runtimes/ (npm checks its integrity; npm would refuse to *install* a foreign-CPU
+ * package without --force, `npm pack` does not care). Not this Bun itself, even for the host's
+ * target: which build the `bun` npm package installed (it may pick -baseline) must not change the result.
  *
  * Options:
- *   --target linux-x64|linux-arm64|all   what to build (default all)
+ *   --target LIST                        comma-separated targets, or all (default all)
+ *   --release                            also the tarballs and .deb packages (needs dpkg-deb)
  *   --no-bytecode                        skip --bytecode (slower start, see --measure)
  *   --outdir DIR                         default dist
  *   --measure                            also build x64 without bytecode and print start-up times,
@@ -32,21 +44,29 @@ import {
 } from "node:fs";
 import { arch, tmpdir } from "node:os";
 import { basename, join, relative, resolve } from "node:path";
+import { buildRelease } from "./packaging/release.ts";
 
 const ROOT = import.meta.dir;
 const ENTRY = "adapters/bun/main.ts";
 
-const TARGETS = {
-  "linux-x64": { bunTarget: "bun-linux-x64", npmPackage: "@oven/bun-linux-x64", hostArch: "x64" },
-  "linux-arm64": { bunTarget: "bun-linux-arm64", npmPackage: "@oven/bun-linux-aarch64", hostArch: "arm64" },
+export const TARGETS = {
+  "linux-x64": { bunTarget: "bun-linux-x64", npmPackage: "@oven/bun-linux-x64" },
+  "linux-x64-baseline": { bunTarget: "bun-linux-x64-baseline", npmPackage: "@oven/bun-linux-x64-baseline" },
+  "linux-arm64": { bunTarget: "bun-linux-arm64", npmPackage: "@oven/bun-linux-aarch64" },
+  "linux-x64-musl": { bunTarget: "bun-linux-x64-musl", npmPackage: "@oven/bun-linux-x64-musl" },
+  "linux-x64-musl-baseline": { bunTarget: "bun-linux-x64-musl-baseline", npmPackage: "@oven/bun-linux-x64-musl-baseline" },
+  "linux-arm64-musl": { bunTarget: "bun-linux-arm64-musl", npmPackage: "@oven/bun-linux-aarch64-musl" },
 } as const;
-type Target = keyof typeof TARGETS;
+export type Target = keyof typeof TARGETS;
+const ALL_TARGETS = Object.keys(TARGETS) as Target[];
+const isTarget = (name: string): name is Target => Object.hasOwn(TARGETS, name);
 
 interface Options {
   targets: Target[];
   bytecode: boolean;
   outdir: string;
   measure: boolean;
+  release: boolean;
 }
 
 function fail(message: string): never {
@@ -55,17 +75,21 @@ function fail(message: string): never {
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { targets: ["linux-x64", "linux-arm64"], bytecode: true, outdir: "dist", measure: false };
+  const options: Options = { targets: ALL_TARGETS, bytecode: true, outdir: "dist", measure: false, release: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--no-bytecode") options.bytecode = false;
     else if (arg === "--measure") options.measure = true;
+    else if (arg === "--release") options.release = true;
     else if (arg === "--outdir") options.outdir = argv[++i] ?? fail("--outdir needs a directory");
     else if (arg === "--target") {
-      const t = argv[++i];
-      if (t === "all") options.targets = ["linux-x64", "linux-arm64"];
-      else if (t === "linux-x64" || t === "linux-arm64") options.targets = [t];
-      else fail(`--target expects linux-x64, linux-arm64 or all, got ${JSON.stringify(t)}`);
+      const list = argv[++i] ?? fail("--target needs a list of targets or all");
+      if (list === "all") options.targets = ALL_TARGETS;
+      else {
+        options.targets = list.split(",").map((t) =>
+          isTarget(t) ? t : fail(`--target: unknown target ${JSON.stringify(t)}; expected all or a list of ${ALL_TARGETS.join(", ")}`)
+        );
+      }
     } else fail(`unknown option ${JSON.stringify(arg)}`);
   }
   return options;
@@ -76,19 +100,13 @@ function run(cmd: string, args: string[], cwd = ROOT): void {
   if (result.status !== 0) fail(`${cmd} ${args.join(" ")} failed (exit ${String(result.status ?? result.signal)})`);
 }
 
-/** A Bun runtime for `target` at this Bun's version, without letting Bun download anything. */
-function runtimeFor(target: Target): string {
-  const { npmPackage, hostArch } = TARGETS[target];
-  if (process.platform === "linux" && arch() === hostArch) return process.execPath;
+/** The Bun runtime for `target` at this Bun's version (never downloaded by Bun itself). */
+export function runtimeFor(target: Target): string {
+  const { npmPackage } = TARGETS[target];
   const version = Bun.version;
   const dir = join(ROOT, ".cache", "bun-runtimes", `${basename(npmPackage)}-${version}`);
   const bin = join(dir, "package", "bin", "bun");
   if (existsSync(bin)) return bin;
-  const installed = join(ROOT, "node_modules", npmPackage);
-  if (existsSync(join(installed, "bin", "bun"))) {
-    const pkg = JSON.parse(readFileSync(join(installed, "package.json"), "utf8")) as { version?: string };
-    if (pkg.version === version) return join(installed, "bin", "bun");
-  }
   mkdirSync(dir, { recursive: true });
   console.log(`fetching ${npmPackage}@${version} (the ${target} Bun runtime) with npm pack ...`);
   run("npm", ["pack", `${npmPackage}@${version}`, "--pack-destination", dir, "--silent"]);
@@ -129,7 +147,7 @@ function sizes(path: string): { sizeMiB: number; gzipMiB: number } {
   return { sizeMiB: mibNumber(bytes.length), gzipMiB: mibNumber(Bun.gzipSync(bytes, { level: 9 }).length) };
 }
 
-function sha256(path: string): string {
+export function sha256(path: string): string {
   return createHash("sha256").update(readFileSync(path)).digest("hex");
 }
 
@@ -195,9 +213,12 @@ async function main(): Promise<void> {
   const outdir = resolve(ROOT, options.outdir);
   mkdirSync(outdir, { recursive: true });
   for (const target of options.targets) build(target, join(outdir, `gannet-${target}`), options.bytecode);
-  // One sums file for every executable in the directory (a later single-target build keeps the others).
-  const executables = readdirSync(outdir).filter((name) => /^gannet-linux-(x64|arm64)$/.test(name)).sort();
-  const sums = executables.map((name) => `${sha256(join(outdir, name))}  ${name}\n`).join("");
+  const artefacts = options.release ? buildRelease(ROOT, outdir, options.targets) : [];
+  // One sums file for everything in the directory (a later single-target build keeps the others).
+  const names = readdirSync(outdir)
+    .filter((name) => /^gannet-linux-[a-z0-9-]+$/.test(name) || artefacts.includes(name) || /^gannet[-_].*\.(tar\.gz|deb)$/.test(name))
+    .sort();
+  const sums = names.map((name) => `${sha256(join(outdir, name))}  ${name}\n`).join("");
   writeFileSync(join(outdir, "SHA256SUMS"), sums);
   console.log(`\n${relative(ROOT, join(outdir, "SHA256SUMS"))}:\n${sums}`);
 
@@ -219,4 +240,4 @@ async function main(): Promise<void> {
   rmSync(join(outdir, ".measure"), { recursive: true, force: true });
 }
 
-await main();
+if (import.meta.main) await main();

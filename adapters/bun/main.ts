@@ -44,4 +44,13 @@ await serve({
   serveHttp,
   openFilesLimit: () => parseProcLimits(readTextFile("/proc/self/limits") ?? ""),
   assets,
+  // systemd-notify rather than a datagram of our own: neither Bun nor Deno sends on a Unix datagram
+  // socket. It waits until systemd has read the message (a barrier), so NotifyAccess=all works.
+  notifyServiceManager: process.env.NOTIFY_SOCKET ? notifyWithSystemdNotify : undefined,
 });
+
+async function notifyWithSystemdNotify(fields: readonly string[]): Promise<void> {
+  const child = Bun.spawn(["systemd-notify", ...fields], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+  const code = await child.exited;
+  if (code !== 0) throw new Error(`systemd-notify exited with ${code}: ${(await new Response(child.stderr).text()).trim()}`);
+}

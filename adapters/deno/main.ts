@@ -38,4 +38,12 @@ await serve({
   serveHttp,
   openFilesLimit,
   assets,
+  // systemd-notify rather than a datagram of our own (see adapters/bun/main.ts); needs --allow-run=systemd-notify.
+  notifyServiceManager: Deno.env.get("NOTIFY_SOCKET") ? notifyWithSystemdNotify : undefined,
 });
+
+async function notifyWithSystemdNotify(fields: readonly string[]): Promise<void> {
+  const command = new Deno.Command("systemd-notify", { args: [...fields], stdin: "null", stdout: "null", stderr: "piped" });
+  const { code, stderr } = await command.output();
+  if (code !== 0) throw new Error(`systemd-notify exited with ${code}: ${new TextDecoder().decode(stderr).trim()}`);
+}

@@ -72,6 +72,11 @@ export interface RuntimeAdapter extends CommandIo {
   openFilesLimit?(): number | undefined;
   /** Reads the console's files (web/): from the disk from source, from inside the executable when compiled. */
   readonly assets: AssetReader;
+  /**
+   * Tells systemd (Type=notify, $NOTIFY_SOCKET) the process's state, e.g. ["READY=1"]; absent when
+   * no service manager listens. Rejects with the reason when the message could not be sent.
+   */
+  notifyServiceManager?(fields: readonly string[]): Promise<void>;
 }
 
 export async function serve(runtime: RuntimeAdapter): Promise<void> {
@@ -120,6 +125,14 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
   let broker: Broker | undefined;
   let security: Security | undefined;
   let stopping = false;
+  const notify = (fields: readonly string[]) =>
+    runtime.notifyServiceManager?.(fields).catch((e: unknown) =>
+      logger.warn("cannot notify systemd", {
+        message: fields.join(" "),
+        error: errorText(e),
+        fix: "install systemd-notify (package systemd), or use Type=exec in the unit",
+      })
+    );
 
   const shutdown = async (signal: string) => {
     if (stopping) {
@@ -128,6 +141,7 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
     }
     stopping = true;
     readiness.shuttingDown();
+    void notify(["STOPPING=1"]);
     const timeout = config.shutdown.timeout;
     logger.info("shutting down", { signal, timeout });
     const deadline = setTimeout(() => {
@@ -201,4 +215,6 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
   if (!await startListeners(runtime, broker, config, listeners, secure, logger)) return runtime.exit(EXIT_FAILURE);
   readiness.done("listeners");
   logger.info("ready", { version: VERSION, runtime: runtime.name });
+  // Only now: with Type=notify, systemd (and units ordered After= gannet) wait for the listeners.
+  await notify(["READY=1", `STATUS=ready: ${listeners.length} listener${listeners.length === 1 ? "" : "s"}`]);
 }

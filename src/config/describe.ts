@@ -63,8 +63,8 @@ function listenerExample(items: JsonSchema, defaults: unknown): string[] {
       .filter(([key, value]) => key !== "path" || (listener as { kind?: string }).kind === "ws" || value !== "/mqtt");
     entries.forEach(([key, value], i) => lines.push(`  ${i === 0 ? "- " : "  "}${key}: ${yamlValue(value)}`));
   }
-  lines.push("  # Not yet supported (Gannet refuses to start with them):");
-  lines.push("  # - kind: tls", "  #   port: 8883", "  #   cert: /etc/gannet/tls/fullchain.pem");
+  lines.push("  # MQTT over TLS: PEM files the service user can read (re-read on reload):");
+  lines.push("  # - kind: tls", "  #   host: 0.0.0.0", "  #   port: 8883", "  #   cert: /etc/gannet/tls/fullchain.pem");
   lines.push("  #   key: /etc/gannet/tls/privkey.pem");
   return lines;
 }

@@ -66,6 +66,8 @@ export interface StartBrokerOptions {
   database?: string;
   /** Run the broker with this open files limit (soft and hard, set by util-linux prlimit, which then execs it). */
   openFiles?: number;
+  /** Extra environment variables for the broker process (e.g. NOTIFY_SOCKET). */
+  env?: Record<string, string>;
 }
 
 /** A path for a new, empty database file (its directory is removed when the test process exits). */
@@ -141,7 +143,7 @@ function commandFor(runtime: Runtime): { cmd: string; args: string[] } {
     // The real binary, not node_modules/.bin/deno: that is a Node wrapper which does not pass
     // signals on, so a SIGKILL or SIGTERM would leave the broker running without its parent.
     cmd: join(REPO_ROOT, "node_modules", "deno", "deno"),
-    args: ["run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "--allow-sys", "adapters/deno/main.ts"],
+    args: ["run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "--allow-sys", "--allow-run=systemd-notify", "adapters/deno/main.ts"],
   };
 }
 
@@ -335,7 +337,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<RunningBrok
     const child = spawn(limited[0], limited.slice(1), {
       cwd: REPO_ROOT,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, NO_COLOR: "1" },
+      env: { ...process.env, NO_COLOR: "1", ...opts.env },
     });
     live.add(child);
     const broker = new BrokerProcess(opts.runtime, port, wsPort, child);
