@@ -24,6 +24,7 @@
  * Options:
  *   --target LIST                        comma-separated targets, or all (default all)
  *   --release                            also the tarballs and .deb packages (needs dpkg-deb)
+ *   --quick-packages                     with --release: gzip -1 tarballs, uncompressed .debs (tests)
  *   --no-bytecode                        skip --bytecode (slower start, see --measure)
  *   --outdir DIR                         default dist
  *   --measure                            also build x64 without bytecode and print start-up times,
@@ -67,6 +68,7 @@ interface Options {
   outdir: string;
   measure: boolean;
   release: boolean;
+  quickPackages: boolean;
 }
 
 function fail(message: string): never {
@@ -75,12 +77,13 @@ function fail(message: string): never {
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { targets: ALL_TARGETS, bytecode: true, outdir: "dist", measure: false, release: false };
+  const options: Options = { targets: ALL_TARGETS, bytecode: true, outdir: "dist", measure: false, release: false, quickPackages: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--no-bytecode") options.bytecode = false;
     else if (arg === "--measure") options.measure = true;
     else if (arg === "--release") options.release = true;
+    else if (arg === "--quick-packages") options.quickPackages = true;
     else if (arg === "--outdir") options.outdir = argv[++i] ?? fail("--outdir needs a directory");
     else if (arg === "--target") {
       const list = argv[++i] ?? fail("--target needs a list of targets or all");
@@ -213,7 +216,7 @@ async function main(): Promise<void> {
   const outdir = resolve(ROOT, options.outdir);
   mkdirSync(outdir, { recursive: true });
   for (const target of options.targets) build(target, join(outdir, `gannet-${target}`), options.bytecode);
-  const artefacts = options.release ? buildRelease(ROOT, outdir, options.targets) : [];
+  const artefacts = options.release ? buildRelease(ROOT, outdir, options.targets, options.quickPackages ? "quick" : "release") : [];
   // One sums file for everything in the directory (a later single-target build keeps the others).
   const names = readdirSync(outdir)
     .filter((name) => /^gannet-linux-[a-z0-9-]+$/.test(name) || artefacts.includes(name) || /^gannet[-_].*\.(tar\.gz|deb)$/.test(name))

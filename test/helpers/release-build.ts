@@ -1,0 +1,42 @@
+/**
+ * One `compile.ts --release --quick-packages` per test process, shared by the test files that need
+ * executables or packages (test/executable/, test/packaging/): all six executables, their
+ * tarballs and both .deb files, built into one temporary directory (about 1 GB, removed at exit).
+ * The first caller builds; later callers (in this file or another) get the same directory.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { REPO_ROOT } from "./broker.ts";
+
+/** Keyed by the test process: files of one `bun test` run share it, concurrent runs do not. */
+const OUT = join(tmpdir(), `gannet-release-${process.pid}`);
+const DONE = join(OUT, ".complete");
+
+let building: Promise<string> | undefined;
+
+export function releaseBuild(): Promise<string> {
+  building ??= new Promise<string>((resolve, reject) => {
+    if (existsSync(DONE)) return resolve(OUT);
+    mkdirSync(OUT, { recursive: true });
+    process.once("exit", () => rmSync(OUT, { recursive: true, force: true }));
+    const started = performance.now();
+    const r = spawnSync(
+      join(REPO_ROOT, "node_modules", ".bin", "bun"),
+      ["compile.ts", "--release", "--quick-packages", "--outdir", OUT],
+      { cwd: REPO_ROOT, encoding: "utf8", timeout: 600_000 },
+    );
+    if (r.status !== 0) return reject(new Error(`compile.ts --release failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`));
+    writeFileSync(DONE, `${Math.round(performance.now() - started)} ms\n`);
+    console.log(`compile.ts --release --quick-packages: ${Math.round(performance.now() - started)} ms`);
+    resolve(OUT);
+  });
+  return building;
+}
+
+/** The Bun runtime compile.ts embedded for `target` (from .cache/bun-runtimes/, filled by the build). */
+export function runtimeOf(npmPackage: string): string {
+  const version = spawnSync(join(REPO_ROOT, "node_modules", ".bin", "bun"), ["--version"], { encoding: "utf8" }).stdout.trim();
+  return join(REPO_ROOT, ".cache", "bun-runtimes", `${npmPackage.replace("@oven/", "")}-${version}`, "package", "bin", "bun");
+}
