@@ -4,6 +4,10 @@
 #   mosquitto          the reference broker (bench/compare.ts)
 #   qemu-user-static, libc6-arm64-cross   run the ARM64 executable (test/executable/)
 #   openssl            test certificates for the TLS tests (test/security/)
+#   binutils           readelf: what each executable is built on (test/executable/)
+#   musl, musl-tools, gcc   run the x64 musl executables (test/helpers/musl-compat.ts)
+#   systemd            systemd-notify (readiness, test/systemd/), systemd-analyze (the .deb test)
+#   lintian, strace, adduser, init-system-helpers   the .deb test (test/packaging/)
 # Idempotent and quiet. Runs `apt-get update` only when an install fails without it.
 # Fails loudly when the packages cannot be installed.
 set -euo pipefail
@@ -14,6 +18,15 @@ command -v mosquitto_pub >/dev/null 2>&1 && command -v mosquitto_sub >/dev/null 
 [ -x /usr/bin/qemu-aarch64-static ] || missing+=(qemu-user-static)
 [ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || missing+=(libc6-arm64-cross)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v readelf >/dev/null 2>&1 || missing+=(binutils)
+[ -e /lib/ld-musl-x86_64.so.1 ] || missing+=(musl)
+command -v musl-gcc >/dev/null 2>&1 || missing+=(musl-tools)
+command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+command -v systemd-notify >/dev/null 2>&1 && command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v lintian >/dev/null 2>&1 || missing+=(lintian)
+command -v strace >/dev/null 2>&1 || missing+=(strace)
+command -v adduser >/dev/null 2>&1 || missing+=(adduser)
+command -v deb-systemd-helper >/dev/null 2>&1 || missing+=(init-system-helpers)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then

@@ -31,6 +31,10 @@ export async function openStore(
   try {
     const store = await runtime.openStore(persistence);
     logger.info("store opened", { store: persistence.store, location: where });
+    if (store.migration) {
+      const { from, applied, backup } = store.migration;
+      logger.info("database migrated", { location: where, from, applied: applied.join(", "), backup });
+    }
     return store;
   } catch (e: unknown) {
     const cause = e instanceof Error && e.cause ? errorText(e.cause) : undefined;

@@ -18,11 +18,22 @@ export class DatabaseTooNewError extends Error {
     readonly unknownMigrations: readonly string[],
     readonly knownMigrations: readonly string[],
   ) {
+    const newest = knownMigrations.at(-1);
     super(
       `database ${location} has migration${unknownMigrations.length > 1 ? "s" : ""} ${unknownMigrations.join(", ")} ` +
         `applied, which this build of Gannet does not know (it knows ${knownMigrations.join(", ") || "none"}): ` +
         `it was written by a newer version. Refusing to open it; the file was not modified. ` +
-        `Run the newer Gannet, or point persistence at another file.`,
+        `Run the newer Gannet, or go back to the copy the newer one made before it migrated: stop Gannet, ` +
+        `move ${newest ? backupName(location, newest) : `${location}.<schema>.bak`} over ${location}, delete ` +
+        `${location}-wal and ${location}-shm (what changed since the upgrade is lost), then start this version.`,
     );
   }
+}
+
+/**
+ * The copy made before migrating a database whose newest migration is `schema`; `attempt` > 1
+ * when that name is taken (an earlier upgrade attempt made one).
+ */
+export function backupName(location: string, schema: string, attempt = 1): string {
+  return attempt === 1 ? `${location}.${schema}.bak` : `${location}.${schema}.${attempt}.bak`;
 }

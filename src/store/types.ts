@@ -62,11 +62,22 @@ export interface LoadedState {
   retained: Message[];
 }
 
+export interface MigrationReport {
+  /** The newest migration the database had before (its schema version). */
+  readonly from: string;
+  /** The migrations applied now, in order. */
+  readonly applied: readonly string[];
+  /** The copy of the database as it was before, next to it (restore it to go back to the older Gannet). */
+  readonly backup: string;
+}
+
 export interface Store {
   /** True when writes survive a restart (false for the memory store: the core then skips the waits). */
   readonly durable: boolean;
   /** Users, ACL rules and bans: writes outside the group commit, each durable when its promise resolves. */
   readonly security: SecurityStore;
+  /** Set when opening migrated an existing database (SQLite): what ran, and the copy made before. */
+  readonly migration?: MigrationReport;
   /** Everything stored, for the broker to rebuild its memory at start. */
   load(): Promise<LoadedState>;
 

@@ -23,7 +23,9 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Database } from "bun:sqlite";
 import mqtt from "mqtt";
+import { migrations } from "../../src/store/sqlite/migrations.ts";
 import { freePort, REPO_ROOT } from "../helpers/broker.ts";
 import { MUSL_LOADER, muslLibraryPath } from "../helpers/musl-compat.ts";
 import { releaseBuild, runtimeOf } from "../helpers/release-build.ts";
@@ -280,5 +282,19 @@ for (const target of targets) {
       expect(await running!.exited).toBe(0);
       expect(running!.logs()).toContain('"msg":"stopped"');
     }, 30_000);
+
+    if (target.name === "gannet-linux-x64") {
+      test("a database written by a newer Gannet: refused, exit 1, with the way back (the copy made before migrating)", async () => {
+        const db = join(work, "gannet.db");
+        const raw = new Database(db);
+        raw.run("INSERT INTO gannet_migrations (id, applied_at) VALUES ('9999_from_a_newer_gannet', 1)");
+        raw.close();
+        const again = start(...cmd(["--config", join(work, "gannet.yaml")]), work, env());
+        expect(await again.exited).toBe(1);
+        const newest = migrations.at(-1)!.id;
+        expect(again.logs()).toContain("9999_from_a_newer_gannet");
+        expect(again.logs()).toContain(`move ${db}.${newest}.bak over ${db}, delete ${db}-wal and ${db}-shm`);
+      }, 30_000);
+    }
   });
 }

@@ -1,7 +1,8 @@
 /** The SQLite-only part of the store contract: migrations, disk errors, the size bound. */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { test } from "node:test";
+import { migrations } from "../../src/store/sqlite/migrations.ts";
 import type { Store } from "../../src/store/types.ts";
 import { delivery, message, rejection, session, type SqliteHooks, type StoreTarget, withDir } from "./fixtures.ts";
 
@@ -20,6 +21,43 @@ export function sqliteContract(target: StoreTarget, sqlite: SqliteHooks): void {
       assert.match(error.message, /0000_initial/);
       assert.ok(error.message.includes(file), `names the file: ${error.message}`);
       assert.ok(before.equals(readFileSync(file)), "file bytes unchanged");
+    }));
+
+  const older = migrations.slice(0, -1);
+  const olderSchema = older.at(-1)!.id;
+
+  test("before migrating, a copy next to the database named after its schema; rolling back as the refusal says works", () =>
+    withDir(async (dir) => {
+      const file = sqlite.file(dir);
+      const old = await target.open(dir, { migrations: older });
+      assert.equal(old.migration, undefined, "a new database is not backed up");
+      old.saveSession(session("before-upgrade"));
+      await old.close();
+
+      const upgraded = await target.open(dir);
+      const backup = `${file}.${olderSchema}.bak`;
+      assert.deepEqual(upgraded.migration, { from: olderSchema, applied: [migrations.at(-1)!.id], backup });
+      upgraded.saveSession(session("after-upgrade"));
+      await upgraded.close();
+      assert.deepEqual((await sqlite.query(dir, "SELECT id FROM gannet_migrations ORDER BY id")).map((r) => r.id), migrations.map((m) => m.id));
+
+      // The older build refuses the migrated file and says how to go back; doing so works.
+      const refused = await rejection(target.open(dir, { migrations: older }));
+      assert.ok(refused.message.includes(`move ${backup} over ${file}, delete ${file}-wal and ${file}-shm`), refused.message);
+      renameSync(backup, file);
+      rmSync(`${file}-wal`, { force: true });
+      rmSync(`${file}-shm`, { force: true });
+      const rolledBack = await target.open(dir, { migrations: older });
+      assert.deepEqual((await rolledBack.load()).sessions.map((s) => s.clientId), ["before-upgrade"]);
+      await rolledBack.close();
+
+      // Upgrading again while an older copy of that schema exists: the next number, nothing overwritten.
+      writeFileSync(backup, "an earlier copy");
+      const again = await target.open(dir);
+      assert.equal(again.migration?.backup, `${file}.${olderSchema}.2.bak`);
+      assert.ok(existsSync(`${file}.${olderSchema}.2.bak`));
+      assert.equal(readFileSync(backup, "utf8"), "an earlier copy");
+      await again.close();
     }));
 
   test("disk full: the commit rejects with the driver's error as cause; the store carries on", () =>

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Message } from "../../src/hooks/types.ts";
+import type { EmbeddedMigration } from "../../src/store/sqlite/migrations.ts";
 import type { SqlExecutor, SqlRow, SqlStatement } from "../../src/store/sqlite/executor.ts";
 import type { Store, StoredDelivery, StoredSubscription } from "../../src/store/types.ts";
 
@@ -13,6 +14,8 @@ export interface TargetOptions {
   commitIntervalMs?: number;
   /** SQLite targets: `PRAGMA max_page_count` on the store's connection, to make the "disk" fill up. */
   maxPageCount?: number;
+  /** SQLite targets: the migrations the "build" knows (an older build knows fewer). */
+  migrations?: readonly EmbeddedMigration[];
 }
 
 /** One Store implementation under test. */

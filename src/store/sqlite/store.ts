@@ -29,8 +29,8 @@
  * first, so the file stops growing.
  */
 import type { Message } from "../../hooks/types.ts";
-import { StoreFullError, StoreWriteError } from "../errors.ts";
-import type { LoadedState, Store, StoredDelivery, StoredSession, StoredSubscription, StoredWill } from "../types.ts";
+import { backupName, StoreFullError, StoreWriteError } from "../errors.ts";
+import type { LoadedState, MigrationReport, Store, StoredDelivery, StoredSession, StoredSubscription, StoredWill } from "../types.ts";
 import { WriteBatch } from "./batch.ts";
 import type { SqlExecutor } from "./executor.ts";
 import { loadAll } from "./load.ts";
@@ -55,6 +55,38 @@ export interface SqliteStoreOptions {
 }
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/**
+ * Before migrating a database that has data (some migrations applied, some missing), a consistent
+ * copy next to it named after its schema (`gannet.db.0002_security.bak`): the way back to the older
+ * Gannet, which refuses the migrated file. VACUUM INTO writes a compact copy in one statement and
+ * never overwrites a non-empty file, so a name taken by an earlier attempt gets the next number.
+ */
+async function backupBeforeMigrating(
+  db: SqlExecutor,
+  applied: readonly string[],
+  known: readonly EmbeddedMigration[],
+): Promise<string | undefined> {
+  const schema = applied.at(-1);
+  if (db.kind !== "file" || schema === undefined || known.every((m) => applied.includes(m.id))) return undefined;
+  for (let attempt = 1; attempt <= 99; attempt++) {
+    const target = backupName(db.location, schema, attempt);
+    try {
+      await db.run("VACUUM INTO ?", [target]);
+      return target;
+    } catch (e: unknown) {
+      // SQLite opens an existing target: "output file already exists" for a database, "file is not a
+      // database" for anything else non-empty. Either way that name is taken.
+      if (/already exists|not a database/i.test(message(e))) continue;
+      throw new Error(
+        `database ${db.location}: cannot make the copy ${target} before migrating (nothing was migrated): ${message(e)}. ` +
+          `Free some space or fix the directory's permissions, then start again.`,
+        { cause: e },
+      );
+    }
+  }
+  throw new Error(`database ${db.location}: ${backupName(db.location, schema)} and 98 more copies exist: remove old ones`);
+}
 
 export class SqliteStore implements Store {
   readonly durable = true;
@@ -113,12 +145,14 @@ export class SqliteStore implements Store {
           throw new Error(`database ${db.location}: could not switch to WAL mode (got ${mode.journal_mode})`);
         }
       }
-      await applyMigrations(db, applied, known, now());
+      const backup = await backupBeforeMigrating(db, applied, known);
+      const ran = await applyMigrations(db, applied, known, now());
+      const migration = backup && ran.length > 0 ? { from: applied.at(-1)!, applied: ran, backup } : undefined;
       const [ids] = await db.all(
         "SELECT (SELECT coalesce(max(id), 0) FROM deliveries) AS delivery, " +
           "(SELECT coalesce(max(id), 0) FROM messages) AS message",
       );
-      const store = new SqliteStore(db, options, now, num(ids, "delivery"), num(ids, "message") + 1);
+      const store = new SqliteStore(db, options, now, num(ids, "delivery"), num(ids, "message") + 1, migration);
       if (store.maxDatabaseBytes > 0) await store.measure();
       return store;
     } catch (e: unknown) {
@@ -133,6 +167,7 @@ export class SqliteStore implements Store {
     now: () => number,
     writtenUpTo: number,
     nextMessageId: number,
+    readonly migration: MigrationReport | undefined,
   ) {
     this.commitIntervalMs = Math.max(0, options.commitIntervalMs ?? 2);
     this.maxBatchOps = Math.max(1, options.maxBatchOps ?? 4096);
