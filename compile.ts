@@ -1,10 +1,10 @@
 /**
  * Builds the single executables and, with --release, the release artefacts: `bun run compile [-- options]`.
  *
- *   dist/gannet-linux-x64             glibc 2.27+, x86-64 CPU with AVX2 (Haswell, 2013, or later)
- *   dist/gannet-linux-x64-baseline    glibc 2.27+, any x86-64 CPU since Nehalem (2008): Atom, Celeron...
- *   dist/gannet-linux-arm64           glibc 2.27+, ARMv8-A (64-bit)
- *   dist/gannet-linux-x64-musl        musl (Alpine), with libstdc++ and libgcc installed
+ *   dist/gannet-linux-x64             glibc 2.17+, x86-64 CPU with AVX2 (Haswell, 2013, or later)
+ *   dist/gannet-linux-x64-baseline    glibc 2.17+, any x86-64 CPU since Nehalem (2008): Atom, Celeron...
+ *   dist/gannet-linux-arm64           glibc 2.17+, ARMv8-A (64-bit)
+ *   dist/gannet-linux-x64-musl        musl (Alpine), with libstdc++ and libgcc installed (README: which executable)
  *   dist/gannet-linux-x64-musl-baseline
  *   dist/gannet-linux-arm64-musl
  *   dist/SHA256SUMS                   every file above (and the release artefacts below)

@@ -139,6 +139,21 @@ describe("gannet_<version>_amd64.deb installed with dpkg", () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
+  test("each .deb carries the right executable: amd64 the x64-baseline one, arm64 the linux-arm64 one", () => {
+    for (const [arch, target] of [["amd64", "linux-x64-baseline"], ["arm64", "linux-arm64"]]) {
+      const deb = join(out, `gannet_0.1.0_${arch}.deb`);
+      expect(ok("dpkg-deb", ["--field", deb, "Architecture"]).trim()).toBe(arch);
+      const dir = mkdtempSync(join(tmpdir(), "gannet-deb-x-"));
+      try {
+        ok("dpkg-deb", ["-x", deb, dir]);
+        expect(readFileSync(join(dir, "usr", "bin", "gannet")).equals(readFileSync(join(out, `gannet-${target}`)))).toBe(true);
+        expect(readFileSync(join(dir, "lib", "systemd", "system", "gannet.service"), "utf8")).toContain("ExecStart=/usr/bin/gannet --config");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }, 120_000);
+
   test("lintian finds no error or warning (uncompressed here: the test builds with --quick-packages)", () => {
     const r = sh("lintian", ["--fail-on", "error,warning", "--suppress-tags", "uses-no-compression-for-data-tarball,uses-no-compression-for-control-tarball", join(out, "gannet_0.1.0_amd64.deb")]);
     expect(r.out.split("\n").filter((l) => /^[EW]: /.test(l))).toEqual([]);
