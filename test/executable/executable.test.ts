@@ -181,7 +181,6 @@ function roundTrip(url: string): Promise<string> {
 }
 
 // The musl executables run directly: their ELF interpreter is Debian's musl loader (under qemu too).
-const targets = [
 // x64-musl-baseline: Bun 1.4.5's -musl-baseline runtime is byte for byte its -musl one (tested in
 // full natively), so under qemu it gets the short run (no CLI: argon2id under emulation takes ~20 s).
 const targets = [
@@ -206,30 +205,39 @@ for (const target of targets) {
       for (const needed of [...target.runner.slice(0, 1), ...(target.runner.includes(ARM64_SYSROOT) ? [ARM64_SYSROOT] : [])]) {
         if (!existsSync(needed)) throw new Error(`${needed} is missing: run test/prepare.sh (qemu-user-static, libc6-arm64-cross)`);
       }
-      ports.tcp = await freePort();
-      ports.ws = await freePort();
-      ports.admin = await freePort();
-      writeFileSync(
-        join(work, "gannet.yaml"),
-        [
-          "listeners:",
-          `  - { kind: tcp, host: 127.0.0.1, port: ${ports.tcp} }`,
-          `  - { kind: ws, host: 127.0.0.1, port: ${ports.ws}, path: /mqtt }`,
-          "admin:",
-          "  host: 127.0.0.1",
-          `  port: ${ports.admin}`,
-          "persistence:",
-          `  path: ${join(work, "gannet.db")}`,
-          "logging:",
-          "  format: json",
-          "mqtt:",
-          "  allowAnonymous: true",
-          "",
-        ].join("\n"),
-      );
-      running = start(...cmd(["--config", join(work, "gannet.yaml")]), work, env());
-      await waitForLog(running, /"msg":"ready"/, target.startMs);
-    }, target.startMs + 5_000);
+      // Other jobs on the machine may take a free port before the (slow, emulated) start binds it: retry.
+      for (let attempt = 1; ; attempt++) {
+        ports.tcp = await freePort();
+        ports.ws = await freePort();
+        ports.admin = await freePort();
+        writeFileSync(
+          join(work, "gannet.yaml"),
+          [
+            "listeners:",
+            `  - { kind: tcp, host: 127.0.0.1, port: ${ports.tcp} }`,
+            `  - { kind: ws, host: 127.0.0.1, port: ${ports.ws}, path: /mqtt }`,
+            "admin:",
+            "  host: 127.0.0.1",
+            `  port: ${ports.admin}`,
+            "persistence:",
+            `  path: ${join(work, "gannet.db")}`,
+            "logging:",
+            "  format: json",
+            "mqtt:",
+            "  allowAnonymous: true",
+            "",
+          ].join("\n"),
+        );
+        running = start(...cmd(["--config", join(work, "gannet.yaml")]), work, env());
+        try {
+          await waitForLog(running, /"msg":"ready"/, target.startMs);
+          return;
+        } catch (e: unknown) {
+          const taken = /Failed to listen|in use/i.test(running.logs());
+          if (!taken || attempt === 3) throw e;
+        }
+      }
+    }, 3 * target.startMs + 5_000);
 
     afterAll(async () => {
       if (running && running.child.exitCode === null) running.child.kill("SIGKILL");
