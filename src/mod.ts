@@ -19,6 +19,7 @@ export { serve } from "./app/serve.ts";
 export { parseProcLimits } from "./app/open-files.ts";
 export type { Acceptor, Fetch, Listener, RuntimeAdapter } from "./app/serve.ts";
 export type { TlsOptions } from "./app/tls.ts";
+export type { Host, PathStat } from "./app/host.ts";
 export { Readiness } from "./app/readiness.ts";
 export type { AssetReader } from "./admin/mod.ts";
 export * from "./store/mod.ts";

@@ -3,8 +3,9 @@ import type { CliResult } from "../config/cli.ts";
 import { exampleYaml, jsonSchema, printableConfig } from "../config/describe.ts";
 import { loadConfig } from "../config/load.ts";
 import { type FileSystem, readConfigFile, resolveConfig } from "./config-source.ts";
+import type { Host } from "./host.ts";
 
-export interface CommandIo extends FileSystem {
+export interface CommandIo extends FileSystem, Host {
   readonly env: Readonly<Record<string, string | undefined>>;
   print(stream: "stdout" | "stderr", text: string): void;
 }

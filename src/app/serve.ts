@@ -177,8 +177,9 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
   if (started === "failed") return runtime.exit(EXIT_FAILURE);
   admin = started;
 
-  const store = await openStore(runtime, config.persistence, logger);
-  if (!store) return runtime.exit(EXIT_FAILURE);
+  const context = { configFile: loaded.file, writtenPath: loaded.writtenPersistencePath };
+  const store = await openStore(runtime, config.persistence, context, logger);
+  if ("exitCode" in store) return runtime.exit(store.exitCode);
   if (stopping) return;
   logConnectionLimit(config.mqtt, openFiles, logger);
   broker = createBroker({ ...config, mqtt: boundConnections(config.mqtt, openFiles) }, { logger, runtime: runtime.name, store });

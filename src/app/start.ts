@@ -9,6 +9,8 @@ import type { Logger } from "../ports/logger.ts";
 import type { Transport } from "../ports/transport.ts";
 import { MemoryStore } from "../store/memory.ts";
 import type { Store } from "../store/types.ts";
+import { EXIT_CONFIG, EXIT_FAILURE } from "./commands.ts";
+import { type DatabaseContext, explainOpenFailure, localDatabasePath, preflightDatabase } from "./database.ts";
 import type { Readiness } from "./readiness.ts";
 import type { Listener, RuntimeAdapter } from "./serve.ts";
 import { readTls, type SecureListener, type TlsOptions } from "./tls.ts";
@@ -17,25 +19,40 @@ export function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** The configured store, or undefined (after one clear log line) when it cannot be opened. */
+/**
+ * The configured store, or the exit code (after one log line that says why) when it cannot be
+ * opened: 2 when the configuration must change, 1 otherwise.
+ */
 export async function openStore(
   runtime: RuntimeAdapter,
   persistence: PersistenceConfig,
+  context: DatabaseContext,
   logger: Logger,
-): Promise<Store | undefined> {
+): Promise<Store | { exitCode: number }> {
   if (persistence.store === "memory") {
     logger.warn("persistence.store is memory: sessions, queued and retained messages do not survive a restart");
     return new MemoryStore();
   }
   const where = persistence.store === "libsql" ? persistence.url : persistence.path;
+  const path = localDatabasePath(persistence);
+  if (path !== undefined) {
+    const checked = preflightDatabase(runtime, path, "serve", context);
+    if (!checked.ok) {
+      logger.error(`cannot open the store: ${checked.problem}`, { store: persistence.store, location: where });
+      return { exitCode: checked.configProblem ? EXIT_CONFIG : EXIT_FAILURE };
+    }
+  }
   try {
     const store = await runtime.openStore(persistence);
     logger.info("store opened", { store: persistence.store, location: where });
     return store;
   } catch (e: unknown) {
-    const cause = e instanceof Error && e.cause ? errorText(e.cause) : undefined;
-    logger.error("cannot open the store", { store: persistence.store, location: where, error: errorText(e), cause });
-    return undefined;
+    const cause = e instanceof Error && e.cause ? ` (${errorText(e.cause)})` : "";
+    const reason = path !== undefined
+      ? explainOpenFailure(runtime, path, "serve", context, errorText(e) + cause)
+      : `${errorText(e)}${cause}`;
+    logger.error(`cannot open the store: ${reason}`, { store: persistence.store, location: where });
+    return { exitCode: EXIT_FAILURE };
   }
 }
 

@@ -5,6 +5,7 @@
  * expected and what was found. Nothing is started until this succeeds.
  */
 import { type Problem, problemsOf } from "./issues.ts";
+import { dirname, isAbsolute, resolvePath } from "./paths.ts";
 import { applyOverride, type Override, parseEnv } from "./overrides.ts";
 import { type Config, configSchema } from "./schema.ts";
 import { formatPath, type KeyPath } from "./schema-walk.ts";
@@ -29,6 +30,12 @@ export interface LoadOptions {
   /** `--set` and single-option flags, in command-line order. */
   overrides?: readonly Override[];
   flags?: ListenerFlags;
+  /**
+   * The working directory. Relative file paths (persistence.path, a listener's cert, key and ca)
+   * written in the file resolve against the file's directory; given by the environment or a flag,
+   * or with no file, against this. Without it they stay relative.
+   */
+  cwd?: string;
 }
 
 export type LoadResult =
@@ -37,6 +44,8 @@ export type LoadResult =
     config: Config;
     /** Whether the file, the environment or a flag set this option (or a part of it). */
     isSet(path: KeyPath): boolean;
+    /** persistence.path as written (before resolving), to find a database left by older versions. */
+    writtenPersistencePath: string;
   }
   | { ok: false; problems: string[] };
 
@@ -76,6 +85,17 @@ function applyFlags(data: Record<string, unknown>, flags: ListenerFlags): void {
   else if (flags.adminPort !== undefined) config.admin = { ...config.admin, enabled: true, port: flags.adminPort };
 }
 
+/** The file paths of the configuration that are read or written at run time. */
+function resolveFilePaths(data: Record<string, unknown>, base: string): void {
+  const config = data as Config;
+  const resolve = (path: string | undefined) =>
+    path === undefined || isAbsolute(path) || path.startsWith("file:") || path === ":memory:"
+      ? path
+      : resolvePath(base, path);
+  config.persistence.path = resolve(config.persistence.path)!;
+  config.listeners = config.listeners.map((l) => ({ ...l, cert: resolve(l.cert), key: resolve(l.key), ca: resolve(l.ca) }));
+}
+
 export function loadConfig(options: LoadOptions): LoadResult {
   const { file } = options;
   let source: YamlSource | undefined;
@@ -107,6 +127,8 @@ export function loadConfig(options: LoadOptions): LoadResult {
   if (env.problems.length) return { ok: false, problems: env.problems };
   const overrides = [...env.overrides, ...(options.overrides ?? [])];
   const data = structuredClone(first.data) as unknown as Record<string, unknown>;
+  const writtenPersistencePath = first.data.persistence.path;
+  if (file) resolveFilePaths(data, resolvePath(options.cwd ?? ".", dirname(file.path)));
   const problems: string[] = [];
   for (const override of overrides) {
     const problem = applyOverride(data, override);
@@ -114,6 +136,7 @@ export function loadConfig(options: LoadOptions): LoadResult {
   }
   if (problems.length) return { ok: false, problems };
   if (options.flags) applyFlags(data, options.flags);
+  if (options.cwd !== undefined) resolveFilePaths(data, options.cwd);
 
   const origin = (problem: Problem): string => {
     const last = [...overrides].reverse().find((o) => isPrefix(o.path, problem.path) || isPrefix(problem.path, o.path));
@@ -135,5 +158,5 @@ export function loadConfig(options: LoadOptions): LoadResult {
     inFileData(path) || overrides.some((o) => isPrefix(o.path, path) || isPrefix(path, o.path)) ||
     (path[0] === "admin" && options.flags?.adminPort !== undefined);
   const config = file ? second.data : localAnonymousDefault(second.data, isSet);
-  return { ok: true, config, isSet };
+  return { ok: true, config, isSet, writtenPersistencePath };
 }
