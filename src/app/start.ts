@@ -20,6 +20,27 @@ export function errorText(e: unknown): string {
 }
 
 /**
+ * Why a port could not be bound, in words (Bun and Deno word and code their errors differently):
+ * `what` names the likely other owner of a taken port.
+ */
+export function listenFailure(e: unknown, host: string, port: number, what: string): string {
+  const code = typeof e === "object" && e !== null ? String((e as { code?: unknown }).code ?? "") : "";
+  const text = errorText(e);
+  const name = typeof e === "object" && e !== null ? String((e as { name?: unknown }).name ?? "") : "";
+  if (code === "EADDRINUSE" || name === "AddrInUse" || /in use|os error 98/i.test(text)) {
+    return `port ${port} is already in use (${what}?); stop it or choose another port`;
+  }
+  if (code === "EACCES" || name === "PermissionDenied" || /permission denied|os error 13/i.test(text)) {
+    return `permission denied to listen on port ${port}` +
+      (port < 1024 ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)" : "");
+  }
+  if (code === "EADDRNOTAVAIL" || name === "AddrNotAvailable" || /not available|assign requested|os error 99/i.test(text)) {
+    return `${host} is not an address of this machine (use 0.0.0.0 for every interface)`;
+  }
+  return text;
+}
+
+/**
  * The configured store, or the exit code (after one log line that says why) when it cannot be
  * opened: 2 when the configuration must change, 1 otherwise.
  */
@@ -83,14 +104,14 @@ export function startAdmin(
     logger.info("listening", { kind: "admin", host, port: admin.port });
     return admin;
   } catch (e: unknown) {
+    const reason = listenFailure(e, host, port, "another service");
     if (isSet(["admin", "port"])) {
-      logger.error("cannot start the admin HTTP port", { host, port, error: errorText(e) });
+      logger.error(`cannot start the admin HTTP port: ${reason}`, { host, port });
       return "failed";
     }
-    logger.warn("admin HTTP port not started; set admin.port (or --admin-port) to choose another", {
+    logger.warn(`admin HTTP port not started: ${reason}; set admin.port (or --admin-port) to choose another`, {
       host,
       port,
-      error: errorText(e),
     });
     return undefined;
   }
@@ -122,10 +143,15 @@ export async function startListeners(
     if (l.kind === "tls" || l.kind === "wss") {
       const read = readTls(runtime, l);
       if (!read.ok) {
-        logger.error("cannot start listener", { listener: name, error: read.problem });
+        logger.error(`cannot start listener ${name}: ${read.problem}`, { listener: name });
         return false;
       }
       tls = read.tls;
+      const mismatch = runtime.checkKeyPair(tls.cert, tls.key);
+      if (mismatch) {
+        logger.error(`cannot start listener ${name}: cert ${l.cert} and key ${l.key}: ${mismatch}`, { listener: name });
+        return false;
+      }
     }
     try {
       const listener = await (l.kind === "tcp" || l.kind === "tls"
@@ -141,7 +167,8 @@ export async function startListeners(
         logger.warn("anonymous clients are allowed on a listener other networks can reach", { listener: name });
       }
     } catch (e: unknown) {
-      logger.error("cannot start listener", { listener: name, error: errorText(e) });
+      const other = l.kind === "ws" || l.kind === "wss" ? "another MQTT broker or web server" : "another MQTT broker";
+      logger.error(`cannot start listener ${name}: ${listenFailure(e, l.host, l.port, other)}`, { listener: name });
       return false;
     }
   }

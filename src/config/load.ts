@@ -96,6 +96,33 @@ function resolveFilePaths(data: Record<string, unknown>, base: string): void {
   config.listeners = config.listeners.map((l) => ({ ...l, cert: resolve(l.cert), key: resolve(l.key), ca: resolve(l.ca) }));
 }
 
+const ARGON2_CUT = /^\$argon2(id|i|d)\$v=\d+\$m=\d+$/;
+const ARGON2_REST = /^[tp]=\d/;
+
+/**
+ * An unquoted argon2 hash in a `{ ... }` mapping is cut at its commas into a short password and
+ * keys like "t=2": one problem per user, saying to quote it (instead of two unknown keys).
+ */
+function argon2Hints(raw: unknown): { problems: Problem[]; users: Set<number> } {
+  const users = (raw as { auth?: { users?: unknown } } | null)?.auth?.users;
+  const found = { problems: [] as Problem[], users: new Set<number>() };
+  if (!Array.isArray(users)) return found;
+  users.forEach((user: unknown, i) => {
+    if (typeof user !== "object" || user === null) return;
+    const record = user as Record<string, unknown>;
+    const cut = typeof record.password === "string" && ARGON2_CUT.test(record.password);
+    if (!cut && !Object.keys(record).some((k) => ARGON2_REST.test(k))) return;
+    found.users.add(i);
+    found.problems.push({
+      path: ["auth", "users", i, "password"],
+      atKey: false,
+      message: "this argon2 hash is cut at its commas: in a { ... } mapping a comma ends the value; " +
+        'quote it: password: "$argon2id$v=19$m=19456,t=2,p=1$..."',
+    });
+  });
+  return found;
+}
+
 export function loadConfig(options: LoadOptions): LoadResult {
   const { file } = options;
   let source: YamlSource | undefined;
@@ -112,8 +139,12 @@ export function loadConfig(options: LoadOptions): LoadResult {
     raw = source.value;
   }
   const first = configSchema.safeParse(raw, { reportInput: true });
-  if (!first.success) {
-    const problems = problemsOf(first.error.issues);
+  const hints = argon2Hints(raw);
+  if (!first.success || hints.problems.length) {
+    const cut = (p: Problem) =>
+      p.path[0] === "auth" && p.path[1] === "users" && hints.users.has(Number(p.path[2])) &&
+      (ARGON2_REST.test(String(p.path[3])) || p.path[3] === "password");
+    const problems = [...hints.problems, ...(first.success ? [] : problemsOf(first.error.issues).filter((p) => !cut(p)))];
     if (!file || !source) return { ok: false, problems: problems.map((p) => `${formatPath(p.path)}: ${p.message}`) };
     const located = source;
     const order = (p: Problem) => {
