@@ -8,7 +8,8 @@ import type { ConfigOptions } from "../config/cli.ts";
 import type { Config, PersistenceConfig } from "../config/schema.ts";
 import type { PasswordSource, SecurityCommand } from "../config/security-cli.ts";
 import { hashPassword, hashScheme } from "../security/passwords.ts";
-import type { AclRule, Ban } from "../security/types.ts";
+import { describeRule } from "../security/acl.ts";
+import type { Ban } from "../security/types.ts";
 import type { Store } from "../store/types.ts";
 import { MemoryStore } from "../store/memory.ts";
 import { type CommandIo, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, reportProblems } from "./commands.ts";
@@ -155,21 +156,6 @@ function table(rows: string[][]): string {
 
 function refreshNote(config: Config): string {
   return `a running broker applies this within bans.refreshInterval (${config.bans.refreshInterval} s), or at once on SIGHUP\n`;
-}
-
-export function describeRule(rule: AclRule): string[] {
-  const who = rule.username !== undefined
-    ? `user ${rule.username}`
-    : rule.clientId !== undefined
-    ? `client ${rule.clientId}`
-    : rule.anonymous
-    ? "anonymous"
-    : "everyone";
-  const extra = [
-    rule.maxQos !== undefined ? `maxQos=${rule.maxQos}` : "",
-    rule.retain !== undefined ? `retain=${rule.retain}` : "",
-  ].filter(Boolean).join(" ");
-  return [rule.permission, rule.action, who, rule.topic, extra];
 }
 
 async function run(

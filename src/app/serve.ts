@@ -152,7 +152,9 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
     if (stopping) return;
     const next = resolveConfig(runtime, runtime.env, options);
     if (!next.ok) {
-      logger.error("reload failed: configuration invalid, keeping the running one", { problems: next.problems });
+      // One plain line per problem (file:line:column: ...), as `gannet config check` prints them.
+      for (const problem of next.problems) logger.error(`reload failed: ${problem}`);
+      logger.error(`reload failed: the configuration is invalid (${next.problems.length}); keeping the running one`);
       return;
     }
     const plan = planReload(config, next.config);
@@ -162,9 +164,9 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
       const { logging: log, mqtt, acl, bans } = next.config;
       config = { ...config, logging: log, mqtt, acl, bans, auth: { ...config.auth, users: next.config.auth.users } };
     }
-    security?.reload(config).catch((e: unknown) => logger.error("reload of users, ACL and bans failed", { error: errorText(e) }));
-    logger.info("configuration reloaded", { file: next.file ?? "built-in defaults", applied: plan.live });
-    if (plan.restart.length) logger.warn("needs restart", { keys: plan.restart });
+    security?.reload(config).catch((e: unknown) => logger.error(`reload of users, ACL rules and bans failed: ${errorText(e)}`));
+    logger.info("configuration reloaded", { file: next.file ?? "built-in defaults", applied: plan.live.join(", ") || "nothing changed" });
+    if (plan.restart.length) logger.warn("needs restart", { keys: plan.restart.join(", ") });
     reloadCertificates(runtime, secure, logger); // the running listeners' files, even if the config is unchanged
   };
 
