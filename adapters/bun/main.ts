@@ -7,6 +7,9 @@ import { listenWebSocket } from "./http.ts";
 import { openStore } from "./sqlite.ts";
 import { listenTcp } from "./tcp.ts";
 import { reloadableListener } from "./tls.ts";
+import { stopWhenScriptRunnerIsOrphaned } from "./script-parent.ts";
+
+stopWhenScriptRunnerIsOrphaned();
 
 function readTextFile(path: string): string | undefined {
   try {

@@ -23,6 +23,7 @@ import type { Logger } from "../ports/logger.ts";
 import { type CommandIo, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, reportProblems, runConfigCommand } from "./commands.ts";
 import { resolveConfig } from "./config-source.ts";
 import { runSecurityCommand } from "./security-commands.ts";
+import { debugHooks } from "./debug-log.ts";
 import { Readiness } from "./readiness.ts";
 import { planReload } from "./reload.ts";
 import { createReloadableLogger } from "./reloadable-logger.ts";
@@ -120,6 +121,12 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
   let broker: Broker | undefined;
   let security: Security | undefined;
   let stopping = false;
+  let debugLog = false;
+  const addDebugLog = () => {
+    if (debugLog || !broker) return;
+    debugLog = true; // stays added: at another level the logger drops its lines
+    broker.addHooks(debugHooks(logger));
+  };
 
   const shutdown = async (signal: string) => {
     if (stopping) {
@@ -160,6 +167,7 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
     const plan = planReload(config, next.config);
     if (plan.live.length) {
       logging.reconfigure(next.config.logging);
+      if (next.config.logging.level === "debug") addDebugLog();
       broker?.updateLimits(boundConnections(next.config.mqtt, openFiles));
       const { logging: log, mqtt, acl, bans } = next.config;
       config = { ...config, logging: log, mqtt, acl, bans, auth: { ...config.auth, users: next.config.auth.users } };
@@ -200,6 +208,7 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
     return runtime.exit(EXIT_FAILURE);
   }
   for (const hooks of security.hooks) broker.addHooks(hooks);
+  if (config.logging.level === "debug") addDebugLog();
 
   if (!await startListeners(runtime, broker, config, listeners, secure, logger)) return runtime.exit(EXIT_FAILURE);
   readiness.done("listeners");
