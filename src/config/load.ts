@@ -93,7 +93,11 @@ function resolveFilePaths(data: Record<string, unknown>, base: string): void {
       ? path
       : resolvePath(base, path);
   config.persistence.path = resolve(config.persistence.path)!;
-  config.listeners = config.listeners.map((l) => ({ ...l, cert: resolve(l.cert), key: resolve(l.key), ca: resolve(l.ca) }));
+  config.listeners = config.listeners.map((l) => {
+    const copy = { ...l };
+    for (const key of ["cert", "key", "ca"] as const) if (copy[key] !== undefined) copy[key] = resolve(copy[key]);
+    return copy;
+  });
 }
 
 const ARGON2_CUT = /^\$argon2(id|i|d)\$v=\d+\$m=\d+$/;
