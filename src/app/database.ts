@@ -78,7 +78,8 @@ function permissionProblem(
       `make the user it runs as their owner (e.g. sudo chown -R ${me}: ${directory})`;
   }
   const run = ctx.commandLine ?? "gannet ...";
-  return `${base}; run the command as ${who && who.name !== me ? `that user: sudo -u ${who.name} ${run}` : `root: sudo ${run}`}`;
+  const asOwner = who && who.name !== me && who.name !== "root";
+  return `${base}; run the command as ${asOwner ? `that user: sudo -u ${who.name} ${run}` : `root: sudo ${run}`}`;
 }
 
 /** Checks that need no open: the directory exists, the file (or the directory, to create it) may be used. */

@@ -106,12 +106,13 @@ export function startAdmin(
   } catch (e: unknown) {
     const reason = listenFailure(e, host, port, "another service");
     if (isSet(["admin", "port"])) {
-      logger.error(`cannot start the admin HTTP port: ${reason}`, { host, port });
+      logger.error(`cannot start the admin HTTP port: ${reason}`, { host, port, error: errorText(e) });
       return "failed";
     }
     logger.warn(`admin HTTP port not started: ${reason}; set admin.port (or --admin-port) to choose another`, {
       host,
       port,
+      error: errorText(e),
     });
     return undefined;
   }
@@ -168,7 +169,8 @@ export async function startListeners(
       }
     } catch (e: unknown) {
       const other = l.kind === "ws" || l.kind === "wss" ? "another MQTT broker or web server" : "another MQTT broker";
-      logger.error(`cannot start listener ${name}: ${listenFailure(e, l.host, l.port, other)}`, { listener: name });
+      // The system's own words stay as `error` (scripts match on them, e.g. "address already in use").
+      logger.error(`cannot start listener ${name}: ${listenFailure(e, l.host, l.port, other)}`, { listener: name, error: errorText(e) });
       return false;
     }
   }
