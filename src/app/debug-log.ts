@@ -22,8 +22,10 @@ export function debugHooks(logger: Logger): Hooks {
       logger.debug("unsubscribed", { clientId: client.clientId, username: client.username, filter });
     },
     onPublished(client, message) {
+      const clientId = client?.clientId ?? message.origin;
+      if (clientId === undefined || message.topic.startsWith("$SYS/")) return; // the broker's own $SYS updates
       logger.debug("published", {
-        clientId: client?.clientId ?? message.origin,
+        clientId,
         topic: message.topic,
         qos: message.qos,
         retain: message.retain || undefined,
