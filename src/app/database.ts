@@ -127,12 +127,16 @@ export function preflightDatabase(io: CommandIo, path: string, use: DatabaseUse,
   return { ok: true, file: { path, directory, existed: true } };
 }
 
+export const isLocked = (error: string): boolean => /database is locked|SQLITE_BUSY|\bbusy\b/i.test(error);
+
+export function lockedMessage(path: string, error: string): string {
+  return `the database ${path} is locked by another process (another gannet, or a tool holding a write ` +
+    `transaction): stop it or try again (${error})`;
+}
+
 /** Why opening failed, in words, from SQLite's message and a second look at the files. */
 export function explainOpenFailure(io: CommandIo, path: string, use: DatabaseUse, ctx: DatabaseContext, error: string): string {
-  if (/locked|busy/i.test(error)) {
-    return `the database ${path} is locked by another process (another gannet, or a tool holding a write ` +
-      `transaction): stop it or try again (${error})`;
-  }
+  if (isLocked(error)) return lockedMessage(path, error);
   const again = preflightDatabase(io, path, use, ctx);
   if (!again.ok) return again.problem;
   const readOnly = io.access(path, "write") ?? io.access(dirname(path), "write");

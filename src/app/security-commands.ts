@@ -18,7 +18,9 @@ import {
   type DatabaseFile,
   type DatabaseUse,
   explainOpenFailure,
+  isLocked,
   localDatabasePath,
+  lockedMessage,
   matchDirectoryOwner,
   preflightDatabase,
 } from "./database.ts";
@@ -70,6 +72,10 @@ export async function runSecurityCommand(
     let owner: string | undefined;
     try {
       await run(io, resolved.config, opened.store, command, opened.label, resolved.file, password);
+    } catch (e: unknown) {
+      // The store waits busy_timeout for a lock; past it, say who holds the database, not just SQLite's words.
+      if (!(e instanceof CommandError) && isLocked(errorText(e))) throw new CommandError(lockedMessage(opened.label, errorText(e)));
+      throw e;
     } finally {
       await opened.store.close();
       if (opened.file && use === "write") owner = matchDirectoryOwner(io, opened.file);

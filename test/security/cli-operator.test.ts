@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
 import { verifyPassword } from "../../src/security/passwords.ts";
-import { freePort, RUNTIMES } from "../helpers/broker.ts";
+import { freePort, REPO_ROOT, RUNTIMES } from "../helpers/broker.ts";
 import { gannet, gannetCommand, query } from "./cli-helpers.ts";
 
 const TIMEOUT = 60_000;
@@ -151,6 +151,23 @@ for (const runtime of RUNTIMES) {
       expect(denied.stderr).toContain(`run the command as root: sudo gannet user add dave --config ${config} --password ...`);
       expect(denied.stderr).not.toContain("secret-pw");
       expect(query(join(data, "gannet.db"), "SELECT username FROM users").map((r) => r.username)).toEqual(["carol"]);
+    }, TIMEOUT);
+
+    test("a database locked by another process past the busy timeout: says so, and writes nothing", async () => {
+      const { home, config, data } = layout();
+      writeFileSync(config, "persistence:\n  path: ../data/gannet.db\n");
+      expect((await gannet(runtime, ["ban", "add", "--client-id", "seed", "--config", config], { cwd: home })).code).toBe(0);
+      const db = join(data, "gannet.db");
+      const holder = spawn(join(REPO_ROOT, "node_modules", ".bin", "bun"), [join(REPO_ROOT, "test/security/hold-lock.ts"), db, "9000"]);
+      try {
+        await new Promise<void>((resolve) => holder.stdout.on("data", (c: Buffer) => String(c).includes("locked") && resolve()));
+        const r = await gannet(runtime, ["user", "add", "ivan", "--config", config, "--password", "p"], { cwd: home });
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(`the database ${db} is locked by another process (another gannet, or a tool holding a write transaction)`);
+      } finally {
+        holder.kill("SIGKILL");
+      }
+      expect(query(db, "SELECT username FROM users")).toEqual([]);
     }, TIMEOUT);
 
     test("a user in the file and in the database: add says the file's one wins, delete of a file user says where it lives", async () => {
