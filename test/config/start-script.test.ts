@@ -1,0 +1,47 @@
+/**
+ * `npx bun run start` is how the README starts Gannet from source. npm runs the script through
+ * `sh -c`, and on SIGTERM npm and that shell exit without passing the signal on; the broker must
+ * still stop (gracefully) rather than keep serving with nobody to stop it.
+ */
+import { describe, expect, test } from "bun:test";
+import { spawn } from "node:child_process";
+import { connect } from "node:net";
+import { freePort, REPO_ROOT } from "../helpers/broker.ts";
+
+function waitFor(read: () => string, re: RegExp, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const poll = setInterval(() => {
+      if (re.test(read()) || Date.now() - started > ms) {
+        clearInterval(poll);
+        resolve(re.test(read()));
+      }
+    }, 50);
+  });
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => (socket.destroy(), resolve(true)));
+    socket.once("error", () => resolve(false));
+  });
+}
+
+describe("npx bun run start", () => {
+  test("SIGTERM to npx stops the broker gracefully", async () => {
+    const port = await freePort();
+    const child = spawn("npx", [
+      "bun", "run", "start", "--", "--host", "127.0.0.1", "--port", String(port), "--ws-port", "off", "--admin-port", "off",
+      "--set", "persistence.store=memory",
+    ], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
+    child.stderr.setEncoding("utf8").on("data", (c: string) => (out += c));
+    expect(await waitFor(() => out, /INFO\s+ready/, 20_000)).toBe(true);
+    child.kill("SIGTERM"); // npx only, as a supervisor or `kill PID` would
+    expect(await waitFor(() => out, /INFO\s+stopped/, 10_000)).toBe(true);
+    expect(out).toContain("shutting down signal=SIGTERM");
+    expect(await accepts(port)).toBe(false);
+  }, 40_000);
+});
