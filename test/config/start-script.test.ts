@@ -34,14 +34,22 @@ describe("npx bun run start", () => {
     const child = spawn("npx", [
       "bun", "run", "start", "--", "--host", "127.0.0.1", "--port", String(port), "--ws-port", "off", "--admin-port", "off",
       "--set", "persistence.store=memory",
-    ], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    ], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true }); // its own process group, for the cleanup
     let out = "";
     child.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
     child.stderr.setEncoding("utf8").on("data", (c: string) => (out += c));
-    expect(await waitFor(() => out, /INFO\s+ready/, 20_000)).toBe(true);
-    child.kill("SIGTERM"); // npx only, as a supervisor or `kill PID` would
-    expect(await waitFor(() => out, /INFO\s+stopped/, 10_000)).toBe(true);
-    expect(out).toContain("shutting down signal=SIGTERM");
-    expect(await accepts(port)).toBe(false);
+    try {
+      expect(await waitFor(() => out, /INFO\s+ready/, 20_000)).toBe(true);
+      child.kill("SIGTERM"); // npx only, as a supervisor or `kill PID` would
+      expect(await waitFor(() => out, /INFO\s+stopped/, 10_000)).toBe(true);
+      expect(out).toContain("shutting down signal=SIGTERM");
+      expect(await accepts(port)).toBe(false);
+    } finally {
+      try {
+        process.kill(-child.pid!, "SIGKILL"); // whatever is left of the group (nothing, when the test passes)
+      } catch {
+        // the group is gone
+      }
+    }
   }, 40_000);
 });
