@@ -104,7 +104,7 @@ export function preflightDatabase(io: CommandIo, path: string, use: DatabaseUse,
       return fail(
         `persistence.path ${ctx.writtenPath} in ${ctx.configFile} means ${path} (relative to the file's directory), ` +
           `which does not exist; a database exists at ${old} (relative to the working directory, as older versions ` +
-          `read it): set persistence.path: ${old} in ${ctx.configFile}`,
+          `read it): set persistence.path: ${old} in ${ctx.configFile}, or move that database to ${path}`,
         true,
       );
     }

@@ -57,7 +57,8 @@ describe("database checks", () => {
       configProblem: true,
       problem: "persistence.path gannet.db in /etc/gannet/gannet.yaml means /etc/gannet/gannet.db (relative to the file's " +
         "directory), which does not exist; a database exists at /home/op/gannet.db (relative to the working directory, " +
-        "as older versions read it): set persistence.path: /home/op/gannet.db in /etc/gannet/gannet.yaml",
+        "as older versions read it): set persistence.path: /home/op/gannet.db in /etc/gannet/gannet.yaml, or move " +
+        "that database to /etc/gannet/gannet.db",
     });
   });
 
