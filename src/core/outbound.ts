@@ -23,7 +23,7 @@ export class Outbound {
 
   /** How many more QoS 1/2 messages may be in flight to this client right now. */
   private get quota(): number {
-    const window = Math.min(this.conn.clientReceiveMaximum, this.conn.limits.maxInflight);
+    const window = Math.min(this.conn.negotiated.receiveMaximum, this.conn.limits.maxInflight);
     return window - (this.conn.session?.inflight.size ?? 0);
   }
 
@@ -108,7 +108,7 @@ export class Outbound {
     }
     // A known topic goes as its alias alone; a new one gets an alias while the client allows more.
     const knownAlias = this.aliases.get(message.topic);
-    const newAlias = knownAlias === undefined && this.aliases.size < conn.clientTopicAliasMaximum
+    const newAlias = knownAlias === undefined && this.aliases.size < conn.negotiated.topicAliasMaximum
       ? this.aliases.size + 1
       : undefined;
     const bytes = encodePublish({
@@ -123,7 +123,7 @@ export class Outbound {
       messageExpiryInterval,
       subscriptionIdentifiers: delivery.subscriptionIdentifiers,
     }, conn.version);
-    if (bytes.length > conn.clientMaximumPacketSize) {
+    if (bytes.length > conn.negotiated.maximumPacketSize) {
       // Never send a client more than it allows; treat as delivered [MQTT-3.1.2-25].
       conn.logger.debug("dropping message larger than the client's maximum packet size", { size: bytes.length });
       conn.ctx.counters.publishDropped++;

@@ -2,7 +2,7 @@
  * Matching one message to sessions: every matching subscription of a client merges into one
  * delivery (highest QoS, all Subscription Identifiers), and each shared group picks one member.
  */
-import type { Message, QoS } from "../hooks/types.ts";
+import type { Message, QoS } from "../model/message.ts";
 import type { Session } from "./session.ts";
 import type { SharedGroup, Subscription } from "./topic-index.ts";
 

@@ -7,21 +7,9 @@
  * follows the literal level, `+` and `#` at each depth. Topics starting with `$` are not matched
  * by a wildcard in the first level [MQTT-4.7.2-1].
  */
-import type { QoS } from "../hooks/types.ts";
+import type { Subscription } from "../model/subscription.ts";
 
-export interface Subscription {
-  clientId: string;
-  /** The filter as the client sent it (including any `$share/name/` prefix): the session's key. */
-  key: string;
-  /** The filter matched against topics (without the share prefix). */
-  filter: string;
-  shareName?: string;
-  qos: QoS;
-  noLocal: boolean;
-  retainAsPublished: boolean;
-  retainHandling: 0 | 1 | 2;
-  subscriptionIdentifier?: number;
-}
+export type { Subscription };
 
 /** Members of one `$share/name/filter` group, with a round-robin cursor. */
 export class SharedGroup {

@@ -4,7 +4,7 @@
  * message and lets the broker apply the rules mqtt-packet leaves out: strict UTF-8 in the topic,
  * property identifiers valid for PUBLISH, no duplicated properties, one-byte flags of 0 or 1.
  */
-import type { QoS, UserProperties } from "../hooks/types.ts";
+import type { QoS, UserProperties } from "../model/message.ts";
 import { ProtocolError, ReasonCode } from "./reason-codes.ts";
 import { copyBytes } from "../util/bytes.ts";
 
