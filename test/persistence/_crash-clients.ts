@@ -8,7 +8,7 @@ import { connect as netConnect, type Socket } from "node:net";
 import mqttPacket from "mqtt-packet";
 import type { RunningBroker } from "../helpers/broker.ts";
 import type { AnyPacket } from "../helpers/raw.ts";
-import { NEVER, sleep } from "./_util.ts";
+import { NEVER, sleep } from "../helpers/persistence.ts";
 
 /** A v5 connection over node:net, parsing with mqtt-packet (no per-packet promises: fast). */
 export class Conn {

@@ -24,7 +24,7 @@ import { describe, expect, test } from "bun:test";
 import { type Runtime, RUNTIMES } from "../helpers/broker.ts";
 import { uniqueId } from "../helpers/clients.ts";
 import { Publisher, Subscriber } from "./_crash-clients.ts";
-import { prng, sleep, startOn, stopBroker, tempDatabase } from "./_util.ts";
+import { prng, sleep, startOn, stopBroker, tempDatabase } from "../helpers/persistence.ts";
 
 const KILLS = 4;
 const WINDOW = 16;

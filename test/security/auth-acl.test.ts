@@ -8,7 +8,7 @@ import { argon2id } from "hash-wasm";
 import type { MqttClient } from "mqtt";
 import { RUNTIMES, type RunningBroker, startBroker } from "../helpers/broker.ts";
 import { closeAll, collectMessages, connectClient, expectNoMessage, publish, subscribe } from "../helpers/clients.ts";
-import { connectOutcome, publishOutcome, startWithConfig } from "./_util.ts";
+import { connectOutcome, publishOutcome, startWithConfig } from "../helpers/security.ts";
 
 const hash = (password: string) =>
   argon2id({ password, salt: crypto.getRandomValues(new Uint8Array(16)), parallelism: 1, iterations: 2, memorySize: 19456, hashLength: 32, outputType: "encoded" });

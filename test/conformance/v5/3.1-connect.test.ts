@@ -20,7 +20,7 @@ import {
   RC,
   sleep,
   utf8,
-} from "./_util.ts";
+} from "../../helpers/v5.ts";
 
 for (const runtime of RUNTIMES) {
   describe(`MQTT 5.0 §3.1 CONNECT [${runtime}]`, () => {

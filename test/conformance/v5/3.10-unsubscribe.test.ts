@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RUNTIMES, type RunningBroker, startBroker } from "../../helpers/broker.ts";
 import { closeAll, connectClient, publish, uniqueId } from "../../helpers/clients.ts";
-import { connectV5Ok, expectDisconnect, expectNoPublish, hex, nextPublish, packet, props, RC, type RawClient, rawSubscribe, utf8 } from "./_util.ts";
+import { connectV5Ok, expectDisconnect, expectNoPublish, hex, nextPublish, packet, props, RC, type RawClient, rawSubscribe, utf8 } from "../../helpers/v5.ts";
 import { u16 } from "../../helpers/raw.ts";
 
 const v5 = { protocolVersion: 5 as const };

@@ -16,7 +16,7 @@ import {
   uniqueId,
 } from "../../helpers/clients.ts";
 import type { MqttClient } from "mqtt";
-import { type AnyPacket, connectV5Ok, expectClosedWith, expectDisconnect, RC, sleep } from "./_util.ts";
+import { type AnyPacket, connectV5Ok, expectClosedWith, expectDisconnect, RC, sleep } from "../../helpers/v5.ts";
 
 const v5 = { protocolVersion: 5 as const };
 

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RUNTIMES, type RunningBroker, startBroker } from "../../helpers/broker.ts";
 import { uniqueId } from "../../helpers/clients.ts";
-import { connectV5, connectV5Ok, expectClosedWith, expectDisconnect, openV5, packet, props, RC, reasonOf } from "./_util.ts";
+import { connectV5, connectV5Ok, expectClosedWith, expectDisconnect, openV5, packet, props, RC, reasonOf } from "../../helpers/v5.ts";
 
 for (const runtime of RUNTIMES) {
   describe(`MQTT 5.0 §3.15 AUTH [${runtime}]`, () => {

@@ -18,7 +18,7 @@ import {
   rawSubscribe,
   reasonOf,
   sleep,
-} from "./_util.ts";
+} from "../../helpers/v5.ts";
 
 const LIMITS = {
   "mqtt.receiveMaximum": 7,

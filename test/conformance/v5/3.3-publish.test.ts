@@ -31,7 +31,7 @@ import {
   sleep,
   splitPackets,
   utf8,
-} from "./_util.ts";
+} from "../../helpers/v5.ts";
 
 const v5 = { protocolVersion: 5 as const };
 

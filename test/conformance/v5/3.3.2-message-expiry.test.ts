@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RUNTIMES, type RunningBroker, startBroker } from "../../helpers/broker.ts";
 import { closeAll, collectMessages, connectClient, nextMessage, publish, subscribe, uniqueId } from "../../helpers/clients.ts";
-import { type AnyPacket, connectV5Ok, expectNoPublish, nextPublish, type RawClient, rawSubscribe, sleep } from "./_util.ts";
+import { type AnyPacket, connectV5Ok, expectNoPublish, nextPublish, type RawClient, rawSubscribe, sleep } from "../../helpers/v5.ts";
 
 const v5 = { protocolVersion: 5 as const };
 

@@ -18,7 +18,7 @@ import {
   rawSubscribe,
   reasonOf,
   sleep,
-} from "./_util.ts";
+} from "../../helpers/v5.ts";
 import { u16 } from "../../helpers/raw.ts";
 
 const v5 = { protocolVersion: 5 as const };

@@ -28,7 +28,7 @@ import {
   reasonOf,
   sleep,
   subscribeBytes,
-} from "./_util.ts";
+} from "../../helpers/v5.ts";
 
 const v5 = { protocolVersion: 5 as const };
 

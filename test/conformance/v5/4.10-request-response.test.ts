@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RUNTIMES, type RunningBroker, startBroker } from "../../helpers/broker.ts";
 import { closeAll, connectClient, nextMessage, publish, subscribe, uniqueId } from "../../helpers/clients.ts";
-import { connectBytes, connectV5Ok, expectClosedWith, openV5, P, props, RC } from "./_util.ts";
+import { connectBytes, connectV5Ok, expectClosedWith, openV5, P, props, RC } from "../../helpers/v5.ts";
 
 const v5 = { protocolVersion: 5 as const };
 

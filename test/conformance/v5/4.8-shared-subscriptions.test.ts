@@ -25,7 +25,7 @@ import {
   rawSubscribe,
   sleep,
   subscribeBytes,
-} from "./_util.ts";
+} from "../../helpers/v5.ts";
 
 const v5 = { protocolVersion: 5 as const };
 

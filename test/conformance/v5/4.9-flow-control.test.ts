@@ -15,7 +15,7 @@ import {
   type RawClient,
   rawSubscribe,
   sleep,
-} from "./_util.ts";
+} from "../../helpers/v5.ts";
 
 const v5 = { protocolVersion: 5 as const };
 
