@@ -47,14 +47,17 @@ function name(version: Version): string {
   return version === 5 ? "v5" : "3.1.1";
 }
 
-/** The statement that the server closes after 1.5 times the Keep Alive: its id differs per version. */
-const closesAtOneAndAHalf = { 4: "3.1.1 MQTT-3.1.2-24", 5: "v5 MQTT-3.1.2-22" } as const;
+/** Statement ids per version, written out so that test/architecture/spec-ids.test.ts can check them. */
+const ids = {
+  4: { closesAtOneAndAHalf: "[3.1.1 MQTT-3.1.2-24]", willOnClose: "[3.1.1 MQTT-3.1.2-8]" },
+  5: { closesAtOneAndAHalf: "[v5 MQTT-3.1.2-22]", willOnClose: "[v5 MQTT-3.1.2-8]" },
+} as const;
 
 describe("Keep Alive", () => {
   for (const version of [4, 5] as Version[]) {
-    const id = closesAtOneAndAHalf[version];
+    const id = ids[version].closesAtOneAndAHalf;
 
-    test(`[${id}] Keep Alive 10 s and silence: open at 14.999 s, closed at 15 s${version === 5 ? " with DISCONNECT 0x8D" : ""}`, async () => {
+    test(`${id} Keep Alive 10 s and silence: open at 14.999 s, closed at 15 s${version === 5 ? " with DISCONNECT 0x8D" : ""}`, async () => {
       b = await inProcessBroker();
       const { client } = await b.connect({ version, clientId: "silent", keepalive: 10 });
       await b.advance(14_999);
@@ -65,7 +68,7 @@ describe("Keep Alive", () => {
       await client.expectNoPacket();
     });
 
-    test(`[${id}] [${name(version)} MQTT-3.1.2-8] the will of a connection closed for Keep Alive is published`, async () => {
+    test(`${id} ${ids[version].willOnClose} the will of a connection closed for Keep Alive is published`, async () => {
       b = await inProcessBroker();
       const { client: watcher } = await b.connect({ version, clientId: "watcher" });
       await watcher.subscribe("will/ka");
@@ -75,7 +78,7 @@ describe("Keep Alive", () => {
       expect([will.topic, String(will.payload)]).toEqual(["will/ka", "gone"]);
     });
 
-    test(`[${id}] any Control Packet resets the timer: PINGREQ or PUBLISH every 14 s keeps a Keep Alive 10 s connection open`, async () => {
+    test(`${id} any Control Packet resets the timer: PINGREQ or PUBLISH every 14 s keeps a Keep Alive 10 s connection open`, async () => {
       b = await inProcessBroker();
       const { client } = await b.connect({ version, clientId: "talker", keepalive: 10 });
       for (let i = 0; i < 10; i++) {
@@ -92,7 +95,7 @@ describe("Keep Alive", () => {
       expect(client.closed).toBe(true);
     });
 
-    test(`[${id}] bytes of an unfinished packet are not a Control Packet: they do not reset the timer`, async () => {
+    test(`${id} bytes of an unfinished packet are not a Control Packet: they do not reset the timer`, async () => {
       b = await inProcessBroker();
       const { client } = await b.connect({ version, clientId: "dripper", keepalive: 10 });
       const ping = new Uint8Array([0xc0, 0x00]);

@@ -214,9 +214,12 @@ describe("Message Expiry Interval", () => {
 describe("Resending unacknowledged messages", () => {
   for (const version of [4, 5] as Version[]) {
     const v = name(version);
+    // Written out so that test/architecture/spec-ids.test.ts can check them.
+    const resend = version === 5 ? "[v5 MQTT-4.4.0-1]" : "[3.1.1 MQTT-4.4.0-1]";
+    const dup = version === 5 ? "[v5 MQTT-3.3.1-1]" : "[3.1.1 MQTT-3.3.1-1]";
     const session = { version, clean: false, ...(version === 5 ? { properties: { sessionExpiryInterval: 3600 } } : {}) };
 
-    test(`[${v} MQTT-4.4.0-1] no resend while connected: an unacknowledged QoS 1 PUBLISH is not repeated an hour later`, async () => {
+    test(`${resend} no resend while connected: an unacknowledged QoS 1 PUBLISH is not repeated an hour later`, async () => {
       b = await inProcessBroker();
       const { client } = await b.connect({ ...session, clientId: `slow-${v}` });
       await client.subscribe("rs/a", { qos: 1 });
@@ -226,7 +229,7 @@ describe("Resending unacknowledged messages", () => {
       await client.expectNoPacket();
     });
 
-    test(`[${v} MQTT-4.4.0-1] [${v} MQTT-3.3.1-1] on reconnect, an unacknowledged QoS 1 PUBLISH is resent with DUP 1 and its Packet Identifier`, async () => {
+    test(`${resend} ${dup} on reconnect, an unacknowledged QoS 1 PUBLISH is resent with DUP 1 and its Packet Identifier`, async () => {
       b = await inProcessBroker();
       const first = await b.connect({ ...session, clientId: `rs1-${v}` });
       await first.client.subscribe("rs/b", { qos: 1 });
@@ -242,7 +245,7 @@ describe("Resending unacknowledged messages", () => {
       await client.expectNoPacket();
     });
 
-    test(`[${v} MQTT-4.4.0-1] on reconnect after PUBREC, the PUBREL is resent (same id), not the PUBLISH`, async () => {
+    test(`${resend} on reconnect after PUBREC, the PUBREL is resent (same id), not the PUBLISH`, async () => {
       b = await inProcessBroker();
       const first = await b.connect({ ...session, clientId: `rs2-${v}` });
       await first.client.subscribe("rs/c", { qos: 2 });

@@ -71,8 +71,8 @@ export function reasonOf(p: AnyPacket): number {
 }
 
 /**
- * The server must send DISCONNECT with one of `codes` and close the connection (MQTT-4.13.1-1,
- * MQTT-4.13.2-1). Returns the DISCONNECT.
+ * The server must send DISCONNECT with one of `codes` and close the connection
+ * [v5 MQTT-4.13.1-1, MQTT-4.13.2-1]. Returns the DISCONNECT.
  */
 export async function expectDisconnect(raw: RawClient, codes: number | number[], timeoutMs = 3_000): Promise<AnyPacket> {
   const wanted = Array.isArray(codes) ? codes : [codes];

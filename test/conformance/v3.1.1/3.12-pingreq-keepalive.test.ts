@@ -14,7 +14,7 @@ for (const runtime of RUNTIMES) {
   describe(`MQTT 3.1.1 §3.12 PINGREQ and Keep Alive [${runtime}]`, () => {
     const b = useBroker(runtime);
 
-    test("[MQTT-3.12.4-1] PINGREQ is answered by PINGRESP", async () => {
+    test("[3.1.1 MQTT-3.12.4-1] PINGREQ is answered by PINGRESP", async () => {
       const { raw } = await connectRaw(b(), { clientId: uniqueId("ping") });
       try {
         for (let i = 0; i < 3; i++) {
@@ -27,14 +27,14 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-2.2.2-2] a PINGREQ with reserved flags set closes the connection", async () => {
+    test("[3.1.1 MQTT-2.2.2-2] a PINGREQ with reserved flags set closes the connection", async () => {
       const { raw } = await connectRaw(b(), { clientId: uniqueId("pingflags") });
       raw.send(Buffer.from([0xc4, 0x00]));
       await expectClosed(raw);
       expect(raw.packets().some((p) => p.cmd === "pingresp")).toBe(false);
     });
 
-    test("[MQTT-3.1.2-24] Keep Alive 1 s and silence after CONNECT: closed after about 1.5 s, and the will is published", async () => {
+    test("[3.1.1 MQTT-3.1.2-24] Keep Alive 1 s and silence after CONNECT: closed after about 1.5 s, and the will is published", async () => {
       const topic = uniqueId("ka/will");
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });
       try {

@@ -40,7 +40,7 @@ for (const runtime of RUNTIMES) {
       return w;
     }
 
-    test("[MQTT-3.14.4-3] [MQTT-3.1.2-10] DISCONNECT 0x00 (Normal disconnection) discards the Will Message", async () => {
+    test("[v5 MQTT-3.14.4-3] [v5 MQTT-3.1.2-10] DISCONNECT 0x00 (Normal disconnection) discards the Will Message", async () => {
       const topic = uniqueId("t/will-normal");
       const w = await watcher(topic);
       const { raw } = await connectV5Ok(b, uniqueId("normal"), will(topic, "should-not-appear"));
@@ -55,7 +55,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[§3.14.2.1] [MQTT-3.1.2-8] DISCONNECT 0x04 (Disconnect with Will Message) publishes the Will Message", async () => {
+    test("[§3.14.2.1] [v5 MQTT-3.1.2-8] DISCONNECT 0x04 (Disconnect with Will Message) publishes the Will Message", async () => {
       const topic = uniqueId("t/will-04");
       const w = await watcher(topic);
       const { raw } = await connectV5Ok(b, uniqueId("with-will"), will(topic, "bye-04"));
@@ -71,7 +71,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-8] [MQTT-3.1.2-14] a network close without DISCONNECT publishes the Will Message, non-retained, with its properties", async () => {
+    test("[v5 MQTT-3.1.2-8] [v5 MQTT-3.1.2-14] a network close without DISCONNECT publishes the Will Message, non-retained, with its properties", async () => {
       const topic = uniqueId("t/will-drop");
       const w = await watcher(topic);
       const { raw } = await connectV5Ok(b, uniqueId("dropper"), will(topic, "dropped", {}, {
@@ -98,7 +98,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-15] Will Retain 1: the Will Message is published as a retained message", async () => {
+    test("[v5 MQTT-3.1.2-15] Will Retain 1: the Will Message is published as a retained message", async () => {
       const topic = uniqueId("t/will-ret");
       const { raw } = await connectV5Ok(b, uniqueId("retwill"), will(topic, "retained-will", { retain: true }));
       raw.close();
@@ -116,9 +116,9 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    // The rules on fake time (not at 4.999 s, at 5 s; a reconnect cancels the will [MQTT-3.1.3-9]; a
+    // The rules on fake time (not at 4.999 s, at 5 s; a reconnect cancels the will [v5 MQTT-3.1.3-9]; a
     // clean reconnect publishes it): test/core/timing-session.test.ts. Here, once over real time:
-    test("[MQTT-3.1.2-8] Will Delay Interval 1 s: the Will Message is not published at once, but after the delay", async () => {
+    test("[v5 MQTT-3.1.2-8] Will Delay Interval 1 s: the Will Message is not published at once, but after the delay", async () => {
       const topic = uniqueId("t/will-delay");
       const w = await watcher(topic);
       const { raw } = await connectV5Ok(b, uniqueId("delayed"), {
@@ -139,7 +139,7 @@ for (const runtime of RUNTIMES) {
       }
     }, 8_000);
 
-    test("[MQTT-3.1.2-8] the session ending before the Will Delay Interval publishes the Will Message (Session Expiry 1 s, Will Delay 30 s)", async () => {
+    test("[v5 MQTT-3.1.2-8] the session ending before the Will Delay Interval publishes the Will Message (Session Expiry 1 s, Will Delay 30 s)", async () => {
       const topic = uniqueId("t/will-sessend");
       const w = await watcher(topic);
       const { raw } = await connectV5Ok(b, uniqueId("shortsess"), {
@@ -156,7 +156,7 @@ for (const runtime of RUNTIMES) {
       }
     }, 8_000);
 
-    test("[MQTT-3.14.2-1] [MQTT-3.14.2-2] a server DISCONNECT carries a reason code (0x94 for Topic Alias 0) and no Session Expiry Interval; the Will is published", async () => {
+    test("[v5 MQTT-3.14.2-1] [v5 MQTT-3.14.2-2] a server DISCONNECT carries a reason code (0x94 for Topic Alias 0) and no Session Expiry Interval; the Will is published", async () => {
       const topic = uniqueId("t/will-err");
       const w = await watcher(topic);
       const { raw } = await connectV5Ok(b, uniqueId("err"), will(topic, "after-error"));
@@ -172,7 +172,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.14.1-1] a DISCONNECT with reserved flags set is malformed: the connection closes and the Will is published", async () => {
+    test("[v5 MQTT-3.14.1-1] a DISCONNECT with reserved flags set is malformed: the connection closes and the Will is published", async () => {
       const topic = uniqueId("t/will-baddisc");
       const w = await watcher(topic);
       const { raw } = await connectV5Ok(b, uniqueId("baddisc"), will(topic, "malformed-disconnect"));
@@ -187,7 +187,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[§3.14.2.2.2] [MQTT-4.1.0-2] Session Expiry Interval 0 in DISCONNECT ends a session that had 60 s", async () => {
+    test("[§3.14.2.2.2] [v5 MQTT-4.1.0-2] Session Expiry Interval 0 in DISCONNECT ends a session that had 60 s", async () => {
       const id = uniqueId("seidisc");
       const first = await connectV5Ok(b, id, { clean: false, properties: { sessionExpiryInterval: 60 } });
       first.raw.sendPacket({ cmd: "disconnect", reasonCode: 0, properties: { sessionExpiryInterval: 0 } });

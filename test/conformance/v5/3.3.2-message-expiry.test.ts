@@ -34,7 +34,7 @@ for (const runtime of RUNTIMES) {
       await b?.stop();
     }, 10_000);
 
-    test("[MQTT-3.3.2-6] an online subscriber receives the Message Expiry Interval (at most the value sent, not 0)", async () => {
+    test("[v5 MQTT-3.3.2-6] an online subscriber receives the Message Expiry Interval (at most the value sent, not 0)", async () => {
       const topic = uniqueId("t/mei");
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
       const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });
@@ -67,7 +67,7 @@ for (const runtime of RUNTIMES) {
 
     // The rules on fake time (4 s offline -> 6 of 10, expiry at exactly 10 s, retained messages, wills):
     // test/core/timing-session.test.ts. Here, once over real sockets and real time:
-    test("[MQTT-3.3.2-5] [MQTT-3.3.2-6] queued for an offline session: the expired message is dropped, the others sent (with the waiting time subtracted)", async () => {
+    test("[v5 MQTT-3.3.2-5] [v5 MQTT-3.3.2-6] queued for an offline session: the expired message is dropped, the others sent (with the waiting time subtracted)", async () => {
       const id = uniqueId("exp");
       const topic = uniqueId("t/exp");
       await offlineSession(b, id, topic);
