@@ -24,7 +24,7 @@ import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
-const root = join(import.meta.dir, "..", "..");
+const root = join(import.meta.dirname ?? ".", "..", "..");
 const SELF = "test/architecture/spec-ids.test.ts";
 
 /** A well-formed bracket of statement ids (see the rule above). */
