@@ -100,7 +100,7 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
   }
   conn.setDecoderVersion(conn.version);
   if (!v5 && packet.password !== undefined && packet.username === undefined) {
-    throw new ProtocolError(ReasonCode.MalformedPacket, "password without user name [MQTT-3.1.2-22]");
+    throw new ProtocolError(ReasonCode.MalformedPacket, "password without user name [3.1.1 MQTT-3.1.2-22]");
   }
 
   const raw = () => rawConnectStrings(frame, conn.version, { will: !!packet.will, username: packet.username !== undefined });
@@ -108,7 +108,7 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
   checkUtf8String(packet.will?.topic, () => raw().willTopic, "will topic");
   checkUtf8String(packet.username, () => raw().username, "user name");
 
-  // Client identifier rules [MQTT-3.1.3-6..8] (3.1.1) and Assigned Client Identifier (5.0).
+  // Client identifier rules [3.1.1 MQTT-3.1.3-6, MQTT-3.1.3-7, MQTT-3.1.3-8] and Assigned Client Identifier (5.0).
   const cleanStart = packet.clean ?? true;
   let clientId = packet.clientId;
   let assigned: string | undefined;
