@@ -131,6 +131,7 @@ export class Outbound {
     }
     if (newAlias !== undefined) this.aliases.set(message.topic, newAlias);
     conn.ctx.counters.messagesSent++;
+    conn.traffic.messagesOut++;
     if (conn.ctx.hooks.has("onDelivered")) conn.ctx.hooks.notify("onDelivered", conn.info, message);
     return bytes;
   }
