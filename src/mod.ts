@@ -13,7 +13,7 @@ export type {
   SubscriptionQuery,
   SubscriptionSnapshot,
 } from "./core/management.ts";
-export type { LocalDelivery, LocalSession, LocalSessionOptions, LocalSessionStats } from "./core/local-session.ts";
+export type { LocalDelivery, LocalPublish, LocalSession, LocalSessionOptions, LocalSessionStats } from "./core/local-session.ts";
 export type * from "./model/message.ts";
 export type { SubscriptionInfo, SubscriptionOptions } from "./model/subscription.ts";
 export { ReasonCode } from "./protocol/reason-codes.ts";
