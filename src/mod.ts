@@ -1,6 +1,6 @@
 /** The public surface adapters import: the broker, its ports and the shared adapter helpers. */
 export { createBroker } from "./core/broker.ts";
-export type { Broker, BrokerPorts, BrokerStats, ListenerOptions, PublishOptions } from "./core/broker.ts";
+export type { Broker, BrokerPorts, BrokerStats, ListenerOptions, PublishOptions } from "./core/broker-api.ts";
 export type {
   ListenerSnapshot,
   Page,

@@ -81,11 +81,11 @@ describe("architecture boundaries", () => {
     config: { src: ["model", "util", "protocol", "security", "ports"], npm: ["yaml", "zod"] },
     // The admin API and bridges see the broker through its public interface only.
     admin: {
-      src: ["model", "ports", "util", "core/broker.ts", "core/management.ts", "config", "security", "store/types.ts", "store/errors.ts"],
+      src: ["model", "ports", "util", "core/broker-api.ts", "core/broker.ts", "core/management.ts", "config", "security", "store/types.ts", "store/errors.ts"],
       npm: ["hono", "zod"],
     },
     bridge: {
-      src: ["model", "ports", "util", "protocol", "core/broker.ts", "core/local-session.ts", "config/schema.ts"],
+      src: ["model", "ports", "util", "protocol", "core/broker-api.ts", "core/broker.ts", "core/local-session.ts", "core/management.ts", "config/schema.ts"],
       npm: ["mqtt"],
     },
     app: { src: ["*"], npm: [] },
