@@ -27,6 +27,7 @@ import {
 import { resolveConfig } from "./config-source.ts";
 import { CommandError, readFile } from "./command-error.ts";
 import { importMosquitto } from "./import-mosquitto.ts";
+import { errorText } from "../util/errors.ts";
 
 export interface SecurityIo extends CommandIo {
   /** The command line as given (to suggest running it as another user). */
@@ -36,7 +37,6 @@ export interface SecurityIo extends CommandIo {
   readStdin(): Promise<string>;
 }
 
-const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 const READ_ONLY = new Set<SecurityCommand["kind"]>(["user-list", "acl-list", "ban-list"]);
 
