@@ -8,10 +8,7 @@ import type { Config } from "../config/schema.ts";
 import type { CommandIo } from "./commands.ts";
 import { localDatabasePath, preflightDatabase } from "./database.ts";
 import { userName } from "./host.ts";
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
+import { errorText } from "../util/errors.ts";
 
 /** Problems with the files the broker reads at start; empty when it would find them usable. */
 export function checkFiles(io: CommandIo, config: Config, configFile: string, writtenPath: string): string[] {

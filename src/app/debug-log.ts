@@ -8,6 +8,7 @@ import type { Logger } from "../ports/logger.ts";
 
 export function debugHooks(logger: Logger): Hooks {
   return {
+    id: "debug-log",
     onSubscribed(client, subscription) {
       logger.debug("subscribed", {
         clientId: client.clientId,

@@ -12,7 +12,7 @@ import type { Clock, TimerHandle } from "../ports/clock.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { RemoteInfo } from "../ports/transport.ts";
 import { ReasonCode } from "../protocol/reason-codes.ts";
-import { LogThrottle } from "../core/log-throttle.ts";
+import { LogThrottle } from "../util/log-throttle.ts";
 import { Acl, ruleText } from "./acl.ts";
 import { BanList } from "./bans.ts";
 import { HttpAuth } from "./http-auth.ts";

@@ -10,7 +10,7 @@
 import type { AuthConfig } from "../config/schema.ts";
 import type { AuthenticateRequest, Decision } from "../hooks/types.ts";
 import type { Logger } from "../ports/logger.ts";
-import type { LogThrottle } from "../core/log-throttle.ts";
+import type { LogThrottle } from "../util/log-throttle.ts";
 import { hashPassword, verifyPassword } from "./passwords.ts";
 import type { SecurityStore } from "./types.ts";
 

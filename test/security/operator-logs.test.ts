@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, REPO_ROOT, RUNTIMES } from "../helpers/broker.ts";
 import { closeAll, connectClient, publish, subscribe, unsubscribe } from "../helpers/clients.ts";
-import { connectOutcome, publishOutcome, startWithConfig } from "./_util.ts";
+import { connectOutcome, publishOutcome, startWithConfig } from "../helpers/security.ts";
 import { gannetCommand } from "./cli-helpers.ts";
 
 const TIMEOUT = 30_000;
