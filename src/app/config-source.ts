@@ -1,6 +1,7 @@
 /** Where the configuration comes from: the file named by --config, else the default path if present. */
 import { type ConfigOptions, DEFAULT_CONFIG_PATH } from "../config/cli.ts";
 import { type ConfigFile, loadConfig, type LoadResult } from "../config/load.ts";
+import { errorText } from "../util/errors.ts";
 
 export interface FileSystem {
   /** The file's text, or undefined when it does not exist (other failures throw). */
@@ -9,9 +10,6 @@ export interface FileSystem {
 
 export type FileResult = { ok: true; file?: ConfigFile } | { ok: false; problems: string[] };
 
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 export function readConfigFile(fs: FileSystem, path: string | undefined): FileResult {
   const wanted = path ?? DEFAULT_CONFIG_PATH;

@@ -14,6 +14,7 @@ import { type CommandIo, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, reportProblems } fr
 import { resolveConfig } from "./config-source.ts";
 import { CommandError, readFile } from "./command-error.ts";
 import { importMosquitto } from "./import-mosquitto.ts";
+import { errorText } from "../util/errors.ts";
 
 export interface SecurityIo extends CommandIo {
   openStore(persistence: PersistenceConfig): Promise<Store>;
@@ -21,7 +22,6 @@ export interface SecurityIo extends CommandIo {
   readStdin(): Promise<string>;
 }
 
-const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 export async function runSecurityCommand(
   io: SecurityIo,

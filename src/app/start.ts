@@ -1,7 +1,7 @@
 /** Starting the parts of the process: the store, the admin HTTP port and the MQTT listeners. */
 import { createAdminApp } from "../admin/mod.ts";
 import type { Broker } from "../core/broker.ts";
-import { VERSION } from "../config/cli.ts";
+import { VERSION } from "../config/version.ts";
 import { LOOPBACK } from "../config/load.ts";
 import type { Config, PersistenceConfig } from "../config/schema.ts";
 import type { KeyPath } from "../config/schema-walk.ts";
@@ -12,10 +12,8 @@ import type { Store } from "../store/types.ts";
 import type { Readiness } from "./readiness.ts";
 import type { Listener, RuntimeAdapter } from "./serve.ts";
 import { readTls, type SecureListener, type TlsOptions } from "./tls.ts";
+import { errorText } from "../util/errors.ts";
 
-export function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 /** The configured store, or undefined (after one clear log line) when it cannot be opened. */
 export async function openStore(

@@ -1,45 +1,15 @@
 /**
  * Hooks: how auth, ACL, the admin API and bridges plug into the core without touching handlers.
  * Decisions are allow / deny / defer: the first hook that does not defer decides; when all
- * defer, the broker's default applies. Observers are past tense; their errors are logged and
- * never break delivery.
+ * defer, the broker's default applies; a decision hook that throws counts as deny. Observers are
+ * past tense; their errors (and those of beforePublish) are logged with the hook's id and never
+ * break delivery. See runner.ts.
  */
+import type { ClientInfo, Message, ProtocolVersion, QoS } from "../model/message.ts";
+import type { SubscriptionInfo } from "../model/subscription.ts";
 import type { RemoteInfo } from "../ports/transport.ts";
 
 export type Decision = "allow" | "deny" | "defer";
-export type ProtocolVersion = 3 | 4 | 5;
-export type QoS = 0 | 1 | 2;
-/** v5 User Properties as name/value pairs, in the order they were sent (repeats allowed) [MQTT-3.3.2-18]. */
-export type UserProperties = Array<[name: string, value: string]>;
-
-/** v5 PUBLISH properties the broker carries through (message expiry is kept as an absolute deadline). */
-export interface MessageProperties {
-  payloadFormatIndicator?: boolean;
-  contentType?: string;
-  responseTopic?: string;
-  correlationData?: Uint8Array;
-  userProperties?: UserProperties;
-}
-
-/** An application message inside the broker. */
-export interface Message {
-  topic: string;
-  payload: Uint8Array;
-  qos: QoS;
-  retain: boolean;
-  properties: MessageProperties;
-  /** Clock time (ms) after which the message is dropped; undefined = never. */
-  expiresAt?: number;
-  /** Client id of the publisher (for No Local); undefined for in-process publishes. */
-  origin?: string;
-}
-
-export interface ClientInfo {
-  readonly clientId: string;
-  readonly username?: string;
-  readonly protocolVersion: ProtocolVersion;
-  readonly remote: RemoteInfo;
-}
 
 export interface AuthenticateRequest {
   clientId: string;
@@ -80,18 +50,9 @@ export interface EnhancedAuthRequest {
   reauthenticate: boolean;
 }
 
-export interface SubscriptionInfo {
-  filter: string;
-  qos: QoS;
-  noLocal: boolean;
-  retainAsPublished: boolean;
-  retainHandling: 0 | 1 | 2;
-  subscriptionIdentifier?: number;
-  /** Share name for `$share/<name>/<filter>` subscriptions. */
-  shareName?: string;
-}
-
 export interface Hooks {
+  /** Names the hook in log lines (e.g. "security", "http-auth", "bridge:cloud"). */
+  readonly id: string;
   /** A new socket, before any byte is read: deny closes it at once (address bans). Synchronous: it runs per accept. */
   admitConnection?(remote: RemoteInfo): Decision;
   authenticate?(request: AuthenticateRequest): Decision | Refusal | Promise<Decision | Refusal>;

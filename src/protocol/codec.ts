@@ -69,7 +69,7 @@ export class PacketDecoder {
       this.reset();
       throw new ProtocolError(ReasonCode.MalformedPacket, "malformed packet: incomplete body");
     }
-    // Packets that carry a Packet Identifier need a non-zero one [MQTT-2.3.1-1] (3.1.1), 2.2.1 (5.0).
+    // Packets that carry a Packet Identifier need a non-zero one [3.1.1 MQTT-2.3.1-1] [v5 MQTT-2.2.1-3].
     const packetId = (packet as { messageId?: number }).messageId;
     if (packetId === 0) throw new ProtocolError(ReasonCode.ProtocolError, `${packet.cmd} with Packet Identifier 0`);
     // mqtt-packet reports a Packet Identifier cut off by the packet's end as -1.
@@ -98,7 +98,7 @@ export function encodePacket(packet: Packet, protocolVersion: number): Uint8Arra
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** Throws MalformedPacket when a UTF-8 string field is invalid [MQTT-1.5.3-1] or holds U+0000 [MQTT-1.5.3-2]. */
+/** Throws MalformedPacket when a UTF-8 string field is invalid [3.1.1 MQTT-1.5.3-1] [v5 MQTT-1.5.4-1] or holds U+0000 [3.1.1 MQTT-1.5.3-2] [v5 MQTT-1.5.4-2]. */
 export function checkUtf8String(value: string | undefined, rawBytes: () => Uint8Array | undefined, what: string): void {
   if (value === undefined) return;
   if (value.includes("\u0000")) {

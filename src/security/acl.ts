@@ -12,7 +12,7 @@
  * or a value with `/`, `+` or `#` (which would widen the filter), does not apply if it allows, and
  * applies with a `+` in its place if it denies: a strange identity never gains access.
  */
-import type { QoS } from "../hooks/types.ts";
+import type { QoS } from "../model/message.ts";
 import { topicMatches } from "../protocol/topics.ts";
 import type { AclPermission, AclRule } from "./types.ts";
 

@@ -5,7 +5,9 @@
  * store by the CLI are picked up every `bans.refreshInterval` seconds and on SIGHUP (`reload`).
  */
 import type { Config } from "../config/schema.ts";
-import type { AuthenticateRequest, ClientInfo, Decision, GrantAtMost, Hooks, Message, Refusal, SubscriptionInfo } from "../hooks/types.ts";
+import type { ClientInfo, Message } from "../model/message.ts";
+import type { SubscriptionInfo } from "../model/subscription.ts";
+import type { AuthenticateRequest, Decision, GrantAtMost, Hooks, Refusal } from "../hooks/types.ts";
 import type { Clock, TimerHandle } from "../ports/clock.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { RemoteInfo } from "../ports/transport.ts";
@@ -46,6 +48,7 @@ export class Security {
     this.bans = new BanList(store, logger, config.bans);
     this.users = new UserAuthenticator(store, logger, () => clock.now(), config.auth.http !== undefined);
     this.builtIn = {
+      id: "security",
       admitConnection: (remote: RemoteInfo): Decision =>
         this.bans.find({ address: remote.address }, clock.now()) ? "deny" : "defer",
       authenticate: (request: AuthenticateRequest) => this.authenticate(request),
