@@ -34,7 +34,11 @@ export interface GrantAtMost {
   maxQos: QoS;
 }
 
-/** Enhanced authentication (v5 AUTH). `continue` sends AUTH 0x18 with `data`. */
+/**
+ * Enhanced authentication (v5 AUTH). `continue` sends AUTH 0x18 with `data`; `allow` ends the
+ * exchange with CONNACK 0x00 (AUTH 0x00 on re-authentication) carrying `data` if given; when
+ * every hook defers, no hook knows the method: CONNACK 0x8C Bad authentication method.
+ */
 export type EnhancedAuthResult =
   | { result: "allow"; data?: Uint8Array }
   | { result: "deny" }
@@ -45,7 +49,7 @@ export interface EnhancedAuthRequest {
   clientId: string;
   method: string;
   data?: Uint8Array;
-  /** 0 on CONNECT, then 1, 2, ... for each AUTH exchange. */
+  /** 0 on CONNECT (and on the AUTH 0x19 that starts a re-authentication), then 1, 2, ... for each further AUTH. */
   step: number;
   reauthenticate: boolean;
 }
