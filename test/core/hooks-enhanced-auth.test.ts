@@ -49,7 +49,11 @@ function connectWithMethod(clientId: string, data: string): TestClient {
 }
 
 function sendAuth(client: TestClient, reasonCode: number, data: string): void {
-  client.send({ cmd: "auth", reasonCode, properties: { authenticationMethod: METHOD, authenticationData: Buffer.from(data) } });
+  client.send({
+    cmd: "auth",
+    reasonCode,
+    properties: { authenticationMethod: METHOD, authenticationData: Buffer.from(data) },
+  });
 }
 
 describe("enhancedAuthenticate", () => {
@@ -57,7 +61,11 @@ describe("enhancedAuthenticate", () => {
     const { hook, requests } = authHook("token", () => ({ result: "allow" }));
     const connected: string[] = [];
     const asked: string[] = [];
-    await start(hook, { id: "watch", onConnected: (c) => connected.push(c.clientId), authenticate: (r) => (asked.push(r.clientId), "deny") });
+    await start(hook, {
+      id: "watch",
+      onConnected: (c) => connected.push(c.clientId),
+      authenticate: (r) => (asked.push(r.clientId), "deny"),
+    });
     const client = connectWithMethod("dev", "tok-1");
     const connack = await client.expectPacket("connack");
     expect(connack.reasonCode).toBe(0);
@@ -69,32 +77,55 @@ describe("enhancedAuthenticate", () => {
 
   test("allow with data: the data goes back in the CONNACK's Authentication Data (short and over 127 bytes)", async () => {
     const long = "v=".padEnd(300, "x");
-    const { hook } = authHook("token", (r) => ({ result: "allow", data: enc(r.clientId === "short" ? "server-final" : long) }));
+    const { hook } = authHook(
+      "token",
+      (r) => ({ result: "allow", data: enc(r.clientId === "short" ? "server-final" : long) }),
+    );
     await start(hook);
     const short = await connectWithMethod("short", "x").expectPacket("connack");
-    expect([short.reasonCode, short.properties?.authenticationMethod, text(short.properties?.authenticationData)]).toEqual([0, METHOD, "server-final"]);
+    expect([short.reasonCode, short.properties?.authenticationMethod, text(short.properties?.authenticationData)])
+      .toEqual([0, METHOD, "server-final"]);
     const big = await connectWithMethod("long", "x").expectPacket("connack");
-    expect([big.reasonCode, big.properties?.authenticationMethod, text(big.properties?.authenticationData)]).toEqual([0, METHOD, long]);
+    expect([big.reasonCode, big.properties?.authenticationMethod, text(big.properties?.authenticationData)]).toEqual([
+      0,
+      METHOD,
+      long,
+    ]);
   });
 
   test("[v5 MQTT-4.12.0-2] [v5 MQTT-4.12.0-5] continue sends AUTH 0x18 with the method and the hook's data; each AUTH is the next step; allow ends with CONNACK", async () => {
-    const { hook, requests } = authHook("scram", (r) => (r.step < 2 ? { result: "continue", data: enc(`challenge-${r.step}`.padEnd(r.step === 1 ? 200 : 0, "!")) } : { result: "allow" }));
+    const { hook, requests } = authHook(
+      "scram",
+      (
+        r,
+      ) => (r.step < 2
+        ? { result: "continue", data: enc(`challenge-${r.step}`.padEnd(r.step === 1 ? 200 : 0, "!")) }
+        : { result: "allow" }),
+    );
     await start(hook);
     const client = connectWithMethod("dev", "first");
     for (const step of [0, 1]) {
       const auth = await client.expectPacket("auth");
       const challenge = `challenge-${step}`.padEnd(step === 1 ? 200 : 0, "!");
-      expect([auth.reasonCode, auth.properties?.authenticationMethod, text(auth.properties?.authenticationData)]).toEqual([0x18, METHOD, challenge]);
+      expect([auth.reasonCode, auth.properties?.authenticationMethod, text(auth.properties?.authenticationData)])
+        .toEqual([0x18, METHOD, challenge]);
       sendAuth(client, 0x18, `answer-${step}`);
     }
     const connack = await client.expectPacket("connack");
     expect([connack.reasonCode, connack.properties?.authenticationMethod]).toEqual([0, METHOD]);
-    expect(requests.map((r) => [r.step, r.data, r.reauthenticate])).toEqual([[0, "first", false], [1, "answer-0", false], [2, "answer-1", false]]);
+    expect(requests.map((r) => [r.step, r.data, r.reauthenticate])).toEqual([[0, "first", false], [
+      1,
+      "answer-0",
+      false,
+    ], [2, "answer-1", false]]);
     expect(b.broker.stats.clientsConnected).toBe(1);
   });
 
   test("[v5 MQTT-4.12.0-4] deny on CONNECT or on a later AUTH: CONNACK 0x87 and close, the session is never opened", async () => {
-    const { hook } = authHook("picky", (r) => (r.clientId === "late" && r.step === 0 ? { result: "continue" } : { result: "deny" }));
+    const { hook } = authHook(
+      "picky",
+      (r) => (r.clientId === "late" && r.step === 0 ? { result: "continue" } : { result: "deny" }),
+    );
     await start(hook);
     const early = connectWithMethod("early", "x");
     expect((await early.expectPacket("connack")).reasonCode).toBe(0x87);
@@ -111,7 +142,10 @@ describe("enhancedAuthenticate", () => {
 
   test("an async answer decides like a plain one; a hook that defers passes the request to the next", async () => {
     const first = authHook("other-method", () => ({ result: "defer" }));
-    const second = authHook("token", (r) => Promise.resolve(r.data && text(r.data) === "good" ? { result: "allow" } : { result: "deny" }));
+    const second = authHook(
+      "token",
+      (r) => Promise.resolve(r.data && text(r.data) === "good" ? { result: "allow" } : { result: "deny" }),
+    );
     await start(first.hook, second.hook);
     expect((await connectWithMethod("a", "good").expectPacket("connack")).reasonCode).toBe(0);
     expect((await connectWithMethod("b", "bad").expectPacket("connack")).reasonCode).toBe(0x87);
@@ -127,8 +161,12 @@ describe("enhancedAuthenticate", () => {
   });
 
   test("re-authentication: AUTH 0x19 starts again at step 0 with reauthenticate true; continue, then allow answers AUTH 0x00 with the hook's data; the connection stays", async () => {
-    const { hook, requests } = authHook("scram", (r) =>
-      r.step === 0 ? { result: "continue", data: enc(`c-${r.reauthenticate}`) } : { result: "allow", data: r.reauthenticate ? enc("final") : undefined }
+    const { hook, requests } = authHook(
+      "scram",
+      (r) =>
+        r.step === 0
+          ? { result: "continue", data: enc(`c-${r.reauthenticate}`) }
+          : { result: "allow", data: r.reauthenticate ? enc("final") : undefined },
     );
     await start(hook);
     const client = connectWithMethod("dev", "hello");
@@ -141,7 +179,9 @@ describe("enhancedAuthenticate", () => {
     expect([challenge.reasonCode, text(challenge.properties?.authenticationData)]).toEqual([0x18, "c-true"]);
     sendAuth(client, 0x18, "proof-2");
     const done = await client.expectPacket("auth");
-    expect([done.reasonCode, done.properties?.authenticationMethod, text(done.properties?.authenticationData)]).toEqual([0x00, METHOD, "final"]);
+    expect([done.reasonCode, done.properties?.authenticationMethod, text(done.properties?.authenticationData)]).toEqual(
+      [0x00, METHOD, "final"],
+    );
     expect(requests.map((r) => [r.step, r.data, r.reauthenticate])).toEqual([
       [0, "hello", false],
       [1, "proof", false],

@@ -1,66 +1,40 @@
 /**
- * The hook contract (src/hooks/types.ts, src/hooks/runner.ts), hook by hook, on the in-process
- * broker: when each hook is called, with what arguments, and what its answer does on the wire.
- * Decision hooks chain in registration order (constructor hooks, then addHooks): the first answer
- * that is not "defer" decides, the broker's default applies when all defer. Enhanced
- * authentication is in hooks-enhanced-auth.test.ts, hooks that throw in hooks-failures.test.ts.
+ * The hook contract (src/hooks/types.ts, src/hooks/runner.ts), decision hooks one by one, on the
+ * in-process broker: when each is called, with what arguments, and what its answer does on the
+ * wire. Decisions chain in registration order (constructor hooks, then addHooks): the first answer
+ * that is not "defer" decides, the broker's default applies when all defer. beforePublish and the
+ * observers are in hooks-observers.test.ts, enhanced authentication in hooks-enhanced-auth.test.ts,
+ * hooks that throw in hooks-failures.test.ts.
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import type { AuthenticateRequest, ClientInfo, Decision, Hooks, Message, SubscriptionInfo } from "../../src/mod.ts";
-import { type InProcessBroker, inProcessBroker, type InProcessOptions, type TestClient, type Version } from "../helpers/in-process.ts";
+import { bytes, callsOf, connackCode, rc, recorder, text, VERSIONS } from "../helpers/hooks.ts";
+import { type InProcessBroker, inProcessBroker, type InProcessOptions } from "../helpers/in-process.ts";
 
 let b: InProcessBroker;
 afterEach(async () => {
   await b.close();
 });
 
-const VERSIONS: Array<{ version: Version; name: string }> = [{ version: 5, name: "v5" }, { version: 4, name: "3.1.1" }];
-const bytes = (s: string) => Array.from(new TextEncoder().encode(s));
-const text = (payload: Uint8Array) => new TextDecoder().decode(payload);
-/** The reason code of an ack, 0 when the short form left it out. */
-const rc = (p: { reasonCode?: number }) => p.reasonCode ?? 0;
-/** The CONNACK's reason code (v5) or return code (3.1.1). */
-const connackCode = (client: TestClient, connack: { reasonCode?: number; returnCode?: number }) =>
-  client.version === 5 ? connack.reasonCode : connack.returnCode;
-
 function start(hooks: Hooks[], options: Omit<InProcessOptions, "hooks"> = {}): Promise<InProcessBroker> {
   return inProcessBroker({ ...options, hooks }).then((broker) => (b = broker));
 }
 
-/** A hook that records the calls of the given points as [point, ...args] and answers with `answers`. */
-function recorder(id: string, answers: Partial<Hooks> = {}): Hooks & { calls: unknown[][] } {
-  const calls: unknown[][] = [];
-  const hook: Hooks & { calls: unknown[][] } = { id, calls };
-  const points = [
-    "admitConnection", "authenticate", "authorizePublish", "authorizeSubscribe", "beforePublish",
-    "onConnected", "onAuthenticationFailed", "onDisconnected", "onSubscribed", "onUnsubscribed", "onPublished", "onDelivered",
-  ] as const;
-  for (const point of points) {
-    const answer = answers[point] as ((...args: unknown[]) => unknown) | undefined;
-    (hook as unknown as Record<string, unknown>)[point] = (...args: unknown[]) => {
-      calls.push([point, ...args]);
-      if (answer) return answer(...args);
-      if (point === "beforePublish") return args[1];
-      if (point.startsWith("on")) return undefined;
-      return "defer";
-    };
-  }
-  return hook;
-}
-
-const pointsOf = (hook: { calls: unknown[][] }) => hook.calls.map((c) => c[0]);
-const callsOf = (hook: { calls: unknown[][] }, point: string) => hook.calls.filter((c) => c[0] === point).map((c) => c.slice(1));
-
 describe("admitConnection", () => {
   test("called once per new socket with its RemoteInfo, before any byte; deny closes it at once and logs", async () => {
     const seen: unknown[] = [];
-    await start([{ id: "bans", admitConnection: (remote) => (seen.push(remote), remote.port === 50_001 ? "deny" : "allow") }]);
+    await start([{
+      id: "bans",
+      admitConnection: (remote) => (seen.push(remote), remote.port === 50_001 ? "deny" : "allow"),
+    }]);
     const allowed = b.open();
     const banned = b.open();
     expect(seen).toEqual([allowed.transport.remote, banned.transport.remote]);
     expect(seen[0]).toEqual({ address: "127.0.0.1", port: 50_000, kind: "tcp" });
     expect(banned.closed).toBe(true);
-    expect(b.logs.filter((l) => l.msg === "connection refused: address banned").map((l) => l.fields.remote)).toEqual(["127.0.0.1:50001"]);
+    expect(b.logs.filter((l) => l.msg === "connection refused: address banned").map((l) => l.fields.remote)).toEqual([
+      "127.0.0.1:50001",
+    ]);
     expect(connackCode(allowed, await allowed.connect({ clientId: "ok" }))).toBe(0);
     expect(b.broker.stats.clientsConnected).toBe(1);
   });
@@ -169,7 +143,9 @@ describe("authenticate", () => {
   for (const { version, name } of VERSIONS) {
     const cited = version === 5 ? "[v5 MQTT-3.2.2-6] [v5 MQTT-3.2.2-7]" : "[3.1.1 MQTT-3.2.2-4] [3.1.1 MQTT-3.2.2-5]";
     test(`${cited} ${name}: a Refusal's reason code goes in the CONNACK (0x8A Banned; 3.1.1 Not authorized), then close; not an authentication failure`, async () => {
-      const hook = recorder("bans", { authenticate: () => ({ decision: "deny", reasonCode: 0x8a, reason: "banned by operator" }) });
+      const hook = recorder("bans", {
+        authenticate: () => ({ decision: "deny", reasonCode: 0x8a, reason: "banned by operator" }),
+      });
       await start([hook]);
       const client = b.open(version);
       const connack = await client.connect({ clientId: "banned", username: "u", password: "p" });
@@ -178,7 +154,10 @@ describe("authenticate", () => {
       expect(connack.sessionPresent).toBe(false);
       expect(client.closed).toBe(true);
       expect(callsOf(hook, "onAuthenticationFailed")).toEqual([]);
-      expect(b.logs.find((l) => l.msg === "connection refused")?.fields).toMatchObject({ reason: "banned by operator", reasonCode: 0x8a });
+      expect(b.logs.find((l) => l.msg === "connection refused")?.fields).toMatchObject({
+        reason: "banned by operator",
+        reasonCode: 0x8a,
+      });
     });
   }
 });
@@ -191,7 +170,12 @@ describe("authorizePublish", () => {
       const { client } = await b.connect({ version, clientId: "pub", username: "alice" });
       await client.publish("plant/line1", "42", { qos: 1, retain: true });
       const [[info, message]] = callsOf(hook, "authorizePublish") as [[ClientInfo, Message]];
-      expect(info).toEqual({ clientId: "pub", username: "alice", protocolVersion: version, remote: client.transport.remote });
+      expect(info).toEqual({
+        clientId: "pub",
+        username: "alice",
+        protocolVersion: version,
+        remote: client.transport.remote,
+      });
       expect(message).toMatchObject({ topic: "plant/line1", qos: 1, retain: true, origin: "pub" });
       expect(text(message.payload)).toBe("42");
     });
@@ -237,7 +221,15 @@ describe("authorizePublish", () => {
     await sub.subscribe("t", { qos: 2 });
     const { client: pub } = await b.connect({ version: 5, clientId: "pub" });
     expect(rc((await pub.publish("t", "one", { qos: 1, retain: true }))!)).toBe(0x87);
-    pub.send({ cmd: "publish", topic: "t", payload: Buffer.from("two"), qos: 2, retain: false, dup: false, messageId: 77 });
+    pub.send({
+      cmd: "publish",
+      topic: "t",
+      payload: Buffer.from("two"),
+      qos: 2,
+      retain: false,
+      dup: false,
+      messageId: 77,
+    });
     const pubrec = await pub.expectPacket("pubrec");
     expect([pubrec.messageId, rc(pubrec)]).toEqual([77, 0x87]);
     await sub.expectNoPacket();
@@ -270,10 +262,20 @@ describe("authorizeSubscribe", () => {
       { properties: { subscriptionIdentifier: 7 } },
     );
     const calls = callsOf(hook, "authorizeSubscribe") as Array<[ClientInfo, SubscriptionInfo]>;
-    expect(calls.map(([info]) => info)).toEqual([0, 1].map(() => ({ clientId: "sub", username: "bob", protocolVersion: 5, remote: client.transport.remote })));
+    expect(calls.map(([info]) => info)).toEqual(
+      [0, 1].map(() => ({ clientId: "sub", username: "bob", protocolVersion: 5, remote: client.transport.remote })),
+    );
     expect(calls.map(([, s]) => s)).toEqual([
       { filter: "a/#", qos: 1, noLocal: true, retainAsPublished: true, retainHandling: 2, subscriptionIdentifier: 7 },
-      { filter: "b/+", shareName: "grp", qos: 2, noLocal: false, retainAsPublished: false, retainHandling: 0, subscriptionIdentifier: 7 },
+      {
+        filter: "b/+",
+        shareName: "grp",
+        qos: 2,
+        noLocal: false,
+        retainAsPublished: false,
+        retainHandling: 0,
+        subscriptionIdentifier: 7,
+      },
     ]);
   });
 
@@ -295,10 +297,19 @@ describe("authorizeSubscribe", () => {
       const second = recorder("second", { authorizeSubscribe: (_c, s) => (s.filter === "open/#" ? "allow" : "defer") });
       await start([first, second]);
       const { client } = await b.connect({ version, clientId: "sub" });
-      const suback = await client.subscribe([{ topic: "open/#", qos: 1 }, { topic: "secret/#", qos: 1 }, { topic: "other", qos: 2 }]);
+      const suback = await client.subscribe([{ topic: "open/#", qos: 1 }, { topic: "secret/#", qos: 1 }, {
+        topic: "other",
+        qos: 2,
+      }]);
       expect(suback.granted).toEqual([1, version === 5 ? 0x87 : 0x80, 2]);
-      expect(callsOf(second, "authorizeSubscribe").map(([, s]) => (s as SubscriptionInfo).filter)).toEqual(["open/#", "other"]);
-      expect(callsOf(first, "onSubscribed").map(([, s]) => (s as SubscriptionInfo).filter)).toEqual(["open/#", "other"]);
+      expect(callsOf(second, "authorizeSubscribe").map(([, s]) => (s as SubscriptionInfo).filter)).toEqual([
+        "open/#",
+        "other",
+      ]);
+      expect(callsOf(first, "onSubscribed").map(([, s]) => (s as SubscriptionInfo).filter)).toEqual([
+        "open/#",
+        "other",
+      ]);
       expect(b.broker.listSubscriptions().items.map((s) => s.filter).sort()).toEqual(["open/#", "other"]);
       expect(b.logs.filter((l) => l.msg === "subscription denied").map((l) => l.fields.filter)).toEqual(["secret/#"]);
     });
@@ -317,162 +328,4 @@ describe("authorizeSubscribe", () => {
       expect((await sub.expectPacket("publish")).qos).toBe(1);
     });
   }
-});
-
-describe("beforePublish", () => {
-  test("gets the publisher's ClientInfo (undefined for broker.publish) and may transform: the next hook and subscribers see the result", async () => {
-    const rewrite = recorder("rewrite", {
-      beforePublish: (_c, m) => ({ ...m, topic: `site/${m.topic}`, payload: new TextEncoder().encode(`[${text(m.payload)}]`) }),
-    });
-    const second = recorder("second");
-    await start([rewrite, second]);
-    const { client: sub } = await b.connect({ version: 5, clientId: "sub" });
-    await sub.subscribe("site/#", { qos: 1 });
-    const { client: pub } = await b.connect({ version: 4, clientId: "pub", username: "p" });
-    await pub.publish("t", "raw", { qos: 1 });
-    b.broker.publish({ topic: "in-process", payload: "local" });
-    await b.settle();
-
-    const calls = callsOf(rewrite, "beforePublish") as Array<[ClientInfo | undefined, Message]>;
-    expect(calls.map(([c]) => c)).toEqual([{ clientId: "pub", username: "p", protocolVersion: 4, remote: pub.transport.remote }, undefined]);
-    expect(calls.map(([, m]) => [m.topic, text(m.payload)])).toEqual([["t", "raw"], ["in-process", "local"]]);
-    expect(callsOf(second, "beforePublish").map(([, m]) => (m as Message).topic)).toEqual(["site/t", "site/in-process"]);
-    const delivered = [await sub.expectPacket("publish"), await sub.expectPacket("publish")];
-    expect(delivered.map((p) => [p.topic, String(p.payload)])).toEqual([["site/t", "[raw]"], ["site/in-process", "[local]"]]);
-  });
-
-  test("a transformed retained message is what the broker keeps", async () => {
-    await start([{ id: "stamp", beforePublish: (_c, m) => ({ ...m, properties: { ...m.properties, contentType: "stamped" } }) }]);
-    const { client: pub } = await b.connect({ version: 5, clientId: "pub" });
-    await pub.publish("r", "v", { qos: 1, retain: true });
-    expect(b.broker.retainedMessage("r")?.properties.contentType).toBe("stamped");
-  });
-
-  test("null drops the message: later hooks are not asked, nothing is delivered or retained, no onPublished; v5 PUBACK 0x10", async () => {
-    const dropper = recorder("dropper", { beforePublish: (_c, m) => (m.topic === "drop" ? null : m) });
-    const later = recorder("later");
-    await start([dropper, later]);
-    const { client: sub } = await b.connect({ version: 5, clientId: "sub" });
-    await sub.subscribe("#");
-    const { client: pub } = await b.connect({ version: 5, clientId: "pub" });
-    expect(rc((await pub.publish("drop", "x", { qos: 1, retain: true }))!)).toBe(0x10);
-    expect(b.broker.publish({ topic: "drop", payload: "y" })).toBe(0);
-    await sub.expectNoPacket();
-    expect(b.broker.retainedMessage("drop")).toBeUndefined();
-    expect(callsOf(later, "beforePublish")).toEqual([]);
-    expect(callsOf(dropper, "onPublished")).toEqual([]);
-    await pub.publish("keep", "z");
-    expect((await sub.expectPacket("publish")).topic).toBe("keep");
-  });
-});
-
-describe("observers", () => {
-  test("onConnected: the ClientInfo and Session Present, after the CONNACK; false for a new session, true when resumed", async () => {
-    const hook = recorder("watch");
-    await start([hook]);
-    const { client } = await b.connect({ version: 5, clientId: "dev", username: "u", clean: false, properties: { sessionExpiryInterval: 60 } });
-    const info = { clientId: "dev", username: "u", protocolVersion: 5, remote: client.transport.remote };
-    expect(callsOf(hook, "onConnected")).toEqual([[info, false]]);
-    await client.disconnect();
-    const { client: again } = await b.connect({ version: 5, clientId: "dev", username: "u", clean: false, properties: { sessionExpiryInterval: 60 } });
-    expect(callsOf(hook, "onConnected")[1]).toEqual([{ ...info, remote: again.transport.remote }, true]);
-  });
-
-  test("onConnected is not called for a refused CONNECT; onDisconnected only for connections that were connected", async () => {
-    const hook = recorder("watch", { authenticate: (r) => (r.clientId === "bad" ? "deny" : "defer") });
-    await start([hook]);
-    await b.open(5).connect({ clientId: "bad" });
-    b.open(5).transport.drop(); // closed before any CONNECT
-    await b.settle();
-    expect(callsOf(hook, "onConnected")).toEqual([]);
-    expect(callsOf(hook, "onDisconnected")).toEqual([]);
-  });
-
-  for (const { version, name } of VERSIONS) {
-    test(`${name}: onDisconnected once with the ClientInfo, on DISCONNECT, on a dropped connection, and for a session taken over`, async () => {
-      const hook = recorder("watch");
-      await start([hook]);
-      const { client: polite } = await b.connect({ version, clientId: "polite" });
-      await polite.disconnect();
-      const { client: dropped } = await b.connect({ version, clientId: "dropped" });
-      await dropped.drop();
-      const { client: old } = await b.connect({ version, clientId: "twin" });
-      await b.connect({ version, clientId: "twin" });
-      expect(old.closed).toBe(true);
-      const infos = callsOf(hook, "onDisconnected").map(([info, reason]) => [(info as ClientInfo).clientId, (info as ClientInfo).remote.port, reason]);
-      expect(infos).toEqual([
-        ["polite", polite.transport.remote.port, "closed"],
-        ["dropped", dropped.transport.remote.port, "closed"],
-        ["twin", old.transport.remote.port, "closed"],
-      ]);
-    });
-  }
-
-  test("onSubscribed per granted filter with the SubscriptionInfo; onUnsubscribed with the filter as sent, only when one was removed", async () => {
-    const hook = recorder("watch");
-    await start([hook]);
-    const { client } = await b.connect({ version: 5, clientId: "sub" });
-    await client.subscribe([{ topic: "$share/g/x/#", qos: 1 }, { topic: "y", qos: 0, rap: true }]);
-    const info = { clientId: "sub", protocolVersion: 5, remote: client.transport.remote, username: undefined };
-    expect(callsOf(hook, "onSubscribed")).toEqual([
-      [info, { filter: "x/#", shareName: "g", qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0 }],
-      [info, { filter: "y", qos: 0, noLocal: false, retainAsPublished: true, retainHandling: 0 }],
-    ]);
-    client.send({ cmd: "unsubscribe", messageId: client.packetId(), unsubscriptions: ["$share/g/x/#", "never-subscribed"] });
-    expect((await client.expectPacket("unsuback")).granted).toEqual([0x00, 0x11]);
-    expect(callsOf(hook, "onUnsubscribed")).toEqual([[info, "$share/g/x/#"]]);
-  });
-
-  test("onPublished after routing, with the publisher's ClientInfo (undefined in-process) and the routed message, also with no subscriber", async () => {
-    const hook = recorder("watch", { beforePublish: (_c, m) => ({ ...m, topic: `x/${m.topic}` }) });
-    await start([hook]);
-    const { client: pub } = await b.connect({ version: 5, clientId: "pub" });
-    await pub.publish("t", "a", { qos: 1 });
-    b.broker.publish({ topic: "local", payload: "b" });
-    const calls = callsOf(hook, "onPublished") as Array<[ClientInfo | undefined, Message]>;
-    expect(calls.map(([c, m]) => [c?.clientId, m.topic, text(m.payload)])).toEqual([["pub", "x/t", "a"], [undefined, "x/local", "b"]]);
-    expect(pointsOf(hook).filter((p) => p === "beforePublish" || p === "onPublished")).toEqual([
-      "beforePublish", "onPublished", "beforePublish", "onPublished",
-    ]);
-  });
-
-  test("onDelivered: once per subscriber as the PUBLISH is sent, with the subscriber's ClientInfo and the message; a queued message when it goes out", async () => {
-    const hook = recorder("watch");
-    await start([hook]);
-    const { client: live } = await b.connect({ version: 4, clientId: "live" });
-    await live.subscribe("t", { qos: 1 });
-    const { client: away } = await b.connect({ version: 5, clientId: "away", clean: false, properties: { sessionExpiryInterval: 60 } });
-    await away.subscribe("t", { qos: 1 });
-    await away.drop();
-    const { client: pub } = await b.connect({ version: 5, clientId: "pub" });
-    await pub.publish("t", "m", { qos: 1 });
-    await live.expectPacket("publish");
-    const delivered = () => callsOf(hook, "onDelivered") as Array<[ClientInfo, Message]>;
-    expect(delivered().map(([c, m]) => [c.clientId, c.protocolVersion, m.topic, text(m.payload), m.origin])).toEqual([["live", 4, "t", "m", "pub"]]);
-
-    const { client: back } = await b.connect({ version: 5, clientId: "away", clean: false, properties: { sessionExpiryInterval: 60 } });
-    await back.expectPacket("publish");
-    expect(delivered().map(([c]) => [c.clientId, c.remote.port])).toEqual([["live", live.transport.remote.port], ["away", back.transport.remote.port]]);
-  });
-
-  test("a retained message sent on SUBSCRIBE is delivered (onDelivered) but not published again (no onPublished)", async () => {
-    const hook = recorder("watch");
-    await start([hook]);
-    b.broker.publish({ topic: "r", payload: "kept", retain: true });
-    const { client } = await b.connect({ version: 5, clientId: "late" });
-    await client.subscribe("r");
-    expect((await client.expectPacket("publish")).retain).toBe(true);
-    expect(callsOf(hook, "onPublished").length).toBe(1);
-    expect(callsOf(hook, "onDelivered").map(([c, m]) => [(c as ClientInfo).clientId, (m as Message).topic])).toEqual([["late", "r"]]);
-  });
-
-  test("hooks added with addHooks are called after the constructor's, in the order added", async () => {
-    const order: string[] = [];
-    const hook = (id: string): Hooks => ({ id, onConnected: () => order.push(id) });
-    await start([hook("given")]);
-    b.broker.addHooks(hook("added 1"));
-    b.broker.addHooks(hook("added 2"));
-    await b.connect({ clientId: "c" });
-    expect(order).toEqual(["given", "added 1", "added 2"]);
-  });
 });
