@@ -61,6 +61,7 @@ export interface Hooks {
   admitConnection?(remote: RemoteInfo): Decision;
   authenticate?(request: AuthenticateRequest): Decision | Refusal | Promise<Decision | Refusal>;
   enhancedAuthenticate?(request: EnhancedAuthRequest): EnhancedAuthResult | Promise<EnhancedAuthResult>;
+  /** Each PUBLISH from a client, and its will at CONNECT (once authenticated): a denied will refuses the CONNECT. */
   authorizePublish?(client: ClientInfo, message: Message): Decision | Promise<Decision>;
   authorizeSubscribe?(
     client: ClientInfo,

@@ -189,8 +189,18 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
     if (present) conn.resume();
   };
 
+  // The will is published on the client's behalf: the client must be allowed to publish it. Asked
+  // once authenticated, as the CONNECT declares it, so that a refusal reaches the client (CONNACK).
+  const authorizeWill = (authData?: Uint8Array): void | Promise<void> => {
+    if (!packet.will || !conn.ctx.hooks.has("authorizePublish")) return finish(authData);
+    return conn.ctx.hooks.authorizePublish(conn.info, buildWill(conn, packet)!.message, "allow").then((decision) => {
+      if (decision === "allow") return finish(authData);
+      refuse(conn, ReasonCode.NotAuthorized, "will topic not authorized");
+    });
+  };
+
   if (v5 && props.authenticationMethod !== undefined) {
-    return enhancedAuthentication(conn, props.authenticationMethod, props.authenticationData, finish);
+    return enhancedAuthentication(conn, props.authenticationMethod, props.authenticationData, authorizeWill);
   }
   // A verified client certificate on a listener with useCertificateCnAsUsername is the client's
   // credential, and its Common Name its user name; without one, the usual rules apply.
@@ -206,8 +216,8 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
     certificateAuthenticated: certificateUser !== undefined,
   };
   const fallback = certificateUser !== undefined || limits.allowAnonymous ? "allow" : "deny";
-  const decided = (decision: "allow" | "deny" | Refusal): void => {
-    if (decision === "allow") return finish();
+  const decided = (decision: "allow" | "deny" | Refusal): void | Promise<void> => {
+    if (decision === "allow") return authorizeWill();
     if (decision !== "deny") return refuse(conn, decision.reasonCode, decision.reason);
     conn.ctx.hooks.notify("onAuthenticationFailed", request);
     if (conn.username === undefined) return refuse(conn, ReasonCode.NotAuthorized, "anonymous access is disabled");
@@ -223,7 +233,7 @@ async function enhancedAuthentication(
   conn: Connection,
   method: string,
   data: Uint8Array | undefined,
-  finish: (authData?: Uint8Array) => void,
+  finish: (authData?: Uint8Array) => void | Promise<void>,
 ): Promise<void> {
   if (!conn.ctx.hooks.has("enhancedAuthenticate")) {
     return refuse(conn, ReasonCode.BadAuthenticationMethod, `authentication method "${method}" not supported`);

@@ -54,5 +54,5 @@ export async function handleAuth(conn: Connection, packet: IAuthPacket): Promise
     conn.send({ cmd: "auth", reasonCode: ReasonCode.Success, properties });
     return;
   }
-  conn.pendingConnect?.(result.data);
+  await conn.pendingConnect?.(result.data);
 }
