@@ -140,6 +140,25 @@ describe("enhancedAuthenticate", () => {
     expect(b.broker.stats.sessions).toBe(0);
   });
 
+  test("a will is authorized once the exchange allowed the client: denied, CONNACK 0x87 after the AUTH steps", async () => {
+    const { hook } = authHook("token", (r) => (r.step === 0 ? { result: "continue" } : { result: "allow" }));
+    await start(hook, { id: "acl", authorizePublish: () => "deny" });
+    const client = b.open(5);
+    client.send({
+      cmd: "connect",
+      protocolVersion: 5,
+      clientId: "dev",
+      clean: true,
+      keepalive: 0,
+      will: { topic: "w", payload: Buffer.from("bye"), qos: 0, retain: false },
+      properties: { authenticationMethod: METHOD },
+    });
+    await client.expectPacket("auth");
+    sendAuth(client, 0x18, "proof");
+    expect((await client.expectPacket("connack")).reasonCode).toBe(0x87);
+    expect(client.closed).toBe(true);
+  });
+
   test("an async answer decides like a plain one; a hook that defers passes the request to the next", async () => {
     const first = authHook("other-method", () => ({ result: "defer" }));
     const second = authHook(

@@ -184,6 +184,21 @@ describe("a decision hook that fails counts as deny", () => {
       });
     }
 
+    test(`authorizePublish ${how} for a will at CONNECT: refused with 0x87; one line`, async () => {
+      await start([{ id: "acl", authorizePublish: () => fail("authorizePublish") }]);
+      const client = b.open(5);
+      const connack = await client.connect({ clientId: "dev", will: { topic: "w", payload: Buffer.from("bye") } });
+      expect(connack.reasonCode).toBe(0x87);
+      expect(client.closed).toBe(true);
+      expect(failures()).toEqual([{
+        level: "error",
+        hook: "acl",
+        point: "authorizePublish",
+        error: error("authorizePublish"),
+        outcome: "publish denied",
+      }]);
+    });
+
     for (const { version, name } of VERSIONS) {
       const refused = version === 5 ? 0x87 : 0x80;
       const cited = version === 5 ? "[v5 MQTT-3.9.3-2]" : "[3.1.1 MQTT-3.9.3-2]";

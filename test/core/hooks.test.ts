@@ -250,6 +250,56 @@ describe("authorizePublish", () => {
     pub.pingreq();
     await pub.expectPacket("pingresp");
   });
+
+  for (const { version, name } of VERSIONS) {
+    test(`${name}: a will is authorized at CONNECT (once authenticated) with the ClientInfo and the will message; allowed, it is published later without asking again`, async () => {
+      const order: string[] = [];
+      const hook = recorder("acl", {
+        authenticate: () => (order.push("authenticate"), "allow"),
+        authorizePublish: () => (order.push("authorizePublish"), "allow"),
+      });
+      await start([hook]);
+      const { client: sub } = await b.connect({ version, clientId: "sub" });
+      await sub.subscribe("status/dev");
+      order.length = 0;
+      const will = { topic: "status/dev", payload: Buffer.from("gone"), qos: 1, retain: true };
+      const { client } = await b.connect({ version, clientId: "dev", username: "u", password: "p", will });
+      expect(order).toEqual(["authenticate", "authorizePublish"]);
+      const [[info, message]] = callsOf(hook, "authorizePublish") as [[ClientInfo, Message]];
+      expect(info).toEqual({
+        clientId: "dev",
+        username: "u",
+        protocolVersion: version,
+        remote: client.transport.remote,
+      });
+      expect(message).toMatchObject({ topic: "status/dev", qos: 1, retain: true, origin: "dev" });
+      expect(text(message.payload)).toBe("gone");
+      await client.drop();
+      expect(String((await sub.expectPacket("publish")).payload)).toBe("gone");
+      expect(callsOf(hook, "authorizePublish").length).toBe(1);
+    });
+
+    test(`${name}: a will the client may not publish refuses the CONNECT (${version === 5 ? "0x87" : "5"} Not authorized); no session, no will, no onAuthenticationFailed`, async () => {
+      const hook = recorder("acl", { authorizePublish: (_c, m) => (m.topic === "plc/cmd" ? "deny" : "defer") });
+      await start([hook]);
+      const { client: sub } = await b.connect({ version, clientId: "sub" });
+      await sub.subscribe("plc/cmd");
+      const client = b.open(version);
+      const connack = await client.connect({
+        clientId: "sneaky",
+        will: { topic: "plc/cmd", payload: Buffer.from("stop") },
+      });
+      expect(connackCode(client, connack)).toBe(version === 5 ? 0x87 : 5);
+      expect(client.closed).toBe(true);
+      await sub.expectNoPacket();
+      expect(b.broker.session("sneaky")).toBeUndefined();
+      expect(callsOf(hook, "onAuthenticationFailed")).toEqual([]);
+      expect(callsOf(hook, "onConnected").map(([c]) => (c as ClientInfo).clientId)).toEqual(["sub"]);
+      expect(b.logs.find((l) => l.msg === "connection refused")?.fields).toMatchObject({
+        reason: "will topic not authorized",
+      });
+    });
+  }
 });
 
 describe("authorizeSubscribe", () => {
