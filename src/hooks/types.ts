@@ -67,7 +67,11 @@ export interface Hooks {
     client: ClientInfo,
     subscription: SubscriptionInfo,
   ): Decision | GrantAtMost | Promise<Decision | GrantAtMost>;
-  /** Transform a message or return null to drop it. `client` is undefined for in-process publishes. */
+  /**
+   * Transform a message or return null to drop it. `client` is undefined for in-process publishes
+   * and for wills (published once the client has gone, maybe after a restart; the will itself was
+   * authorized with its ClientInfo at CONNECT).
+   */
   beforePublish?(client: ClientInfo | undefined, message: Message): Message | null;
 
   onConnected?(client: ClientInfo, sessionPresent: boolean): void;
@@ -76,6 +80,7 @@ export interface Hooks {
   onDisconnected?(client: ClientInfo, reason: string): void;
   onSubscribed?(client: ClientInfo, subscription: SubscriptionInfo): void;
   onUnsubscribed?(client: ClientInfo, filter: string): void;
+  /** After routing; `client` as for beforePublish. */
   onPublished?(client: ClientInfo | undefined, message: Message): void;
   onDelivered?(client: ClientInfo, message: Message): void;
 }

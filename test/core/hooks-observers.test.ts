@@ -177,6 +177,21 @@ describe("observers", () => {
     ]);
   });
 
+  test("a will reaches beforePublish and onPublished without a ClientInfo (its client has gone), with the client id as origin", async () => {
+    const hook = recorder("watch");
+    await start([hook]);
+    const { client } = await b.connect({
+      version: 4,
+      clientId: "dev",
+      will: { topic: "status/dev", payload: Buffer.from("gone") },
+    });
+    await client.drop();
+    for (const point of ["beforePublish", "onPublished"]) {
+      const calls = callsOf(hook, point) as Array<[ClientInfo | undefined, Message]>;
+      expect(calls.map(([c, m]) => [c, m.topic, m.origin])).toEqual([[undefined, "status/dev", "dev"]]);
+    }
+  });
+
   test("onDelivered: once per subscriber as the PUBLISH is sent, with the subscriber's ClientInfo and the message; a queued message when it goes out", async () => {
     const hook = recorder("watch");
     await start([hook]);
