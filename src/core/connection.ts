@@ -75,7 +75,7 @@ export class Connection implements SessionOwner, AckSink {
   /** Set by the listener (tls/wss): a verified client certificate authenticates, its CN is the user name. */
   useCertificateCnAsUsername = false;
   /** Completes CONNECT once enhanced authentication succeeds. */
-  pendingConnect?: () => void;
+  pendingConnect?: (authData?: Uint8Array) => void | Promise<void>;
   keepalive = 0;
   /** Clock times: CONNACK sent, last whole Control Packet received. */
   connectedAt = 0;

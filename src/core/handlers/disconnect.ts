@@ -27,6 +27,8 @@ export async function handleAuth(conn: Connection, packet: IAuthPacket): Promise
     throw new ProtocolError(ReasonCode.ProtocolError, "AUTH without the authentication method given in CONNECT");
   }
   const reauthenticate = conn.state === "connected";
+  // AUTH 0x19 starts a new exchange: its steps count from 0 again, as the CONNECT's did.
+  if (reauthenticate && packet.reasonCode === ReasonCode.ReAuthenticate) conn.authStep = 0;
   const result = await conn.ctx.hooks.enhancedAuth({
     clientId: conn.clientId,
     method,
@@ -48,8 +50,9 @@ export async function handleAuth(conn: Connection, packet: IAuthPacket): Promise
     return;
   }
   if (reauthenticate) {
-    conn.send({ cmd: "auth", reasonCode: ReasonCode.Success, properties: { authenticationMethod: method } });
+    const properties = { authenticationMethod: method, ...(result.data ? { authenticationData: result.data as never } : {}) };
+    conn.send({ cmd: "auth", reasonCode: ReasonCode.Success, properties });
     return;
   }
-  conn.pendingConnect?.();
+  await conn.pendingConnect?.(result.data);
 }
