@@ -11,6 +11,7 @@ import { MemoryStore } from "../store/memory.ts";
 import type { Store } from "../store/types.ts";
 import { EXIT_CONFIG, EXIT_FAILURE } from "./commands.ts";
 import { type DatabaseContext, explainOpenFailure, localDatabasePath, preflightDatabase } from "./database.ts";
+import { userName } from "./host.ts";
 import type { Readiness } from "./readiness.ts";
 import type { Listener, RuntimeAdapter } from "./serve.ts";
 import { readTls, type SecureListener, type TlsOptions } from "./tls.ts";
@@ -59,6 +60,13 @@ export async function openStore(
     if (!checked.ok) {
       logger.error(`cannot open the store: ${checked.problem}`, { store: persistence.store, location: where });
       return { exitCode: checked.configProblem ? EXIT_CONFIG : EXIT_FAILURE };
+    }
+    const owner = runtime.uid() === 0 ? runtime.stat(checked.file.directory)?.uid : undefined;
+    if (owner !== undefined && owner !== 0) {
+      // Files root creates here would stop the service user from opening the database later.
+      const name = userName((p) => runtime.readTextFile(p), owner);
+      logger.warn(`running as root in ${checked.file.directory}, which belongs to ${name}: run the broker as ${name} ` +
+        `(sudo -u ${name} gannet ...), or the files root creates there may stop the service from opening the database`);
     }
   }
   try {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,6 +25,20 @@ function failedStart(command: string[]): Promise<{ code: number | null; output: 
   child.stderr.setEncoding("utf8").on("data", (c: string) => (output += c));
   const timer = setTimeout(() => child.kill("SIGKILL"), 20_000); // it should have exited long before
   return new Promise((resolve) => child.once("close", (code) => (clearTimeout(timer), resolve({ code, output }))));
+}
+
+/** Runs the broker until its output matches `re`, then stops it (SIGTERM); its output. */
+function runUntil(command: string[], re: RegExp): Promise<string> {
+  const child = spawn(command[0]!, command.slice(1), { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  const seen = (c: string) => {
+    output += c;
+    if (re.test(output)) child.kill("SIGTERM");
+  };
+  child.stdout.setEncoding("utf8").on("data", seen);
+  child.stderr.setEncoding("utf8").on("data", seen);
+  return new Promise((resolve) => child.once("close", () => (clearTimeout(timer), resolve(output))));
 }
 
 function holdPort(port: number): Promise<Server> {
@@ -58,7 +72,7 @@ for (const runtime of RUNTIMES) {
       }
     }, TIMEOUT);
 
-    test("a store that cannot open says why: directory missing, permission denied for the user it runs as", async () => {
+    test("a store that cannot open says why: directory missing, permission denied for the user it runs as; root in the service user's directory is warned", async () => {
       const base = ["--host", "127.0.0.1", "--port", "0", "--ws-port", "off", "--admin-port", "off"];
       const missing = await failedStart(gannetCommand(runtime, [...base, "--set", "persistence.path=/nonexistent/dir/gannet.db"]));
       expect(missing.code).toBe(1);
@@ -73,7 +87,13 @@ for (const runtime of RUNTIMES) {
       const denied = await failedStart(gannetCommand(runtime, [...base, "--set", `persistence.path=${data}/gannet.db`], user));
       expect(denied.code).toBe(1);
       expect(denied.output).toMatch(/cannot open the store: cannot create the database in \S+: permission denied for user \S+/);
-      if (ROOT) expect(denied.output).toContain("permission denied for user nobody (owned by root, mode 0755)");
+      if (ROOT) {
+        expect(denied.output).toContain("permission denied for user nobody (owned by root, mode 0755)");
+        // Root in the service user's directory starts, with a warning that it should not be root.
+        chownSync(data, 65534, 65534);
+        const asRoot = await runUntil(gannetCommand(runtime, [...base, "--set", `persistence.path=${data}/gannet.db`]), /ready/);
+        expect(asRoot).toContain(`running as root in ${data}, which belongs to nobody: run the broker as nobody`);
+      }
     }, TIMEOUT);
 
     test("refused logins name the user and why (unknown user, wrong password), never the password", async () => {
