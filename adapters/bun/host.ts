@@ -21,10 +21,11 @@ function keyPairProblem(certPem: string, keyPem: string): string | undefined {
 function readSecret(prompt: string): Promise<string | undefined> {
   const stdin = process.stdin;
   if (!stdin.isTTY) return Promise.resolve(undefined);
+  // Echo off before the prompt shows: whatever is typed once it is visible must not be echoed.
+  stdin.setRawMode(true);
   process.stderr.write(prompt);
   return new Promise((resolve) => {
     let line = "";
-    stdin.setRawMode(true);
     const finish = (value: string | undefined) => {
       stdin.setRawMode(false);
       stdin.off("data", onData);

@@ -24,8 +24,9 @@ const encoder = new TextEncoder();
 /** One line from the terminal with echo off; Ctrl-C exits 130 as a shell would. */
 async function readSecret(prompt: string): Promise<string | undefined> {
   if (!Deno.stdin.isTerminal()) return undefined;
-  Deno.stderr.writeSync(encoder.encode(prompt));
+  // Echo off before the prompt shows: whatever is typed once it is visible must not be echoed.
   Deno.stdin.setRaw(true);
+  Deno.stderr.writeSync(encoder.encode(prompt));
   const buffer = new Uint8Array(64);
   const decoder = new TextDecoder();
   let line = "";
