@@ -41,15 +41,16 @@ export function runConfigCommand(
       if (!result.ok) {
         return reportProblems(io, result.problems, `${command.file} is invalid (${count(result.problems.length)})`);
       }
-      const problems = checkFiles(io, result.config, command.file, result.writtenPersistencePath);
+      const { problems, notes } = checkFiles(io, result.config, command.file, result.writtenPersistencePath);
       const note = checkedAsNote(io, result.config);
       if (problems.length) {
         return reportProblems(
           io,
-          note ? [...problems, `note: ${note}`] : problems,
+          [...problems, ...notes, ...(note ? [note] : [])].map((p, i) => (i < problems.length ? p : `note: ${p}`)),
           `${command.file} would not start (${count(problems.length)})`,
         );
       }
+      for (const n of notes) io.print("stderr", `gannet: note: ${n}\n`);
       io.print("stdout", `${command.file}: ok${note ? ` (${note})` : ""}\n`);
       return EXIT_OK;
     }

@@ -6,13 +6,24 @@
  */
 import type { Config } from "../config/schema.ts";
 import type { CommandIo } from "./commands.ts";
+import { dirname } from "../config/paths.ts";
 import { localDatabasePath, preflightDatabase } from "./database.ts";
 import { userName } from "./host.ts";
 import { errorText } from "../util/errors.ts";
 
-/** Problems with the files the broker reads at start; empty when it would find them usable. */
-export function checkFiles(io: CommandIo, config: Config, configFile: string, writtenPath: string): string[] {
+/**
+ * Problems with the files the broker reads at start (empty when it would find them usable), and
+ * notes: a database directory that does not exist yet is one (systemd's StateDirectory= creates
+ * it before the service starts, and the install steps check the file before that).
+ */
+export function checkFiles(
+  io: CommandIo,
+  config: Config,
+  configFile: string,
+  writtenPath: string,
+): { problems: string[]; notes: string[] } {
   const problems: string[] = [];
+  const notes: string[] = [];
   const me = userName((p) => io.readTextFile(p), io.uid());
   config.listeners.forEach((l, i) => {
     if (l.kind !== "tls" && l.kind !== "wss") return;
@@ -44,11 +55,16 @@ export function checkFiles(io: CommandIo, config: Config, configFile: string, wr
     }
   });
   const database = localDatabasePath(config.persistence);
-  if (database !== undefined) {
+  if (database !== undefined && !io.stat(dirname(database))) {
+    notes.push(
+      `the database directory ${dirname(database)} does not exist yet: the broker cannot start until it does ` +
+        "(the systemd unit's StateDirectory= creates /var/lib/gannet)",
+    );
+  } else if (database !== undefined) {
     const checked = preflightDatabase(io, database, "serve", { configFile, writtenPath });
     if (!checked.ok) problems.push(`persistence.path: ${checked.problem}`);
   }
-  return problems;
+  return { problems, notes };
 }
 
 /** Said once when files were checked: the service may run as another user than this check. */

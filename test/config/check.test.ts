@@ -43,7 +43,7 @@ function setup() {
 
 for (const runtime of RUNTIMES) {
   describe(`gannet config check (${runtime})`, () => {
-    test("missing, mismatched and non-PEM TLS files and a missing database directory: exit 2, every problem listed", async () => {
+    test("missing, mismatched and non-PEM TLS files: exit 2, every problem listed (a missing database directory is a note)", async () => {
       const s = setup();
       const notPem = join(s.dir, "tls", "notes.txt");
       writeFileSync(notPem, "not a certificate\n");
@@ -61,10 +61,24 @@ for (const runtime of RUNTIMES) {
         `gannet: listeners[0] (tls 0.0.0.0:8883): cert ${s.cert} and key ${s.otherKey}: the key does not belong to the certificate`,
         `gannet: listeners[1] (wss 0.0.0.0:8884): cert ${join(s.dir, "tls", "missing.crt")}: no such file`,
         `gannet: listeners[2] (tls 0.0.0.0:8885): cert ${notPem}: not a PEM file`,
-        expect.stringContaining(`gannet: persistence.path: the directory ${join(s.dir, "no-such-dir")} of the database`),
+        `gannet: note: the database directory ${join(s.dir, "no-such-dir")} does not exist yet: the broker cannot start ` +
+        "until it does (the systemd unit's StateDirectory= creates /var/lib/gannet)",
         expect.stringMatching(/^gannet: note: files checked as user \S+; the service opens them as the user it runs as/),
-        `gannet: ${path} would not start (4 problems)`,
+        `gannet: ${path} would not start (3 problems)`,
       ]);
+    }, TIMEOUT);
+
+    test("before the first start (no database directory yet): ok, with a note; a directory the user cannot write: exit 2", async () => {
+      const s = setup();
+      const path = s.config("persistence:\n  path: state/gannet.db\n");
+      const early = await gannet(runtime, ["config", "check", path], { cwd: tmpdir() });
+      expect(early.code).toBe(0);
+      expect(early.stderr).toContain(`note: the database directory ${join(s.dir, "state")} does not exist yet`);
+      mkdirSync(join(s.dir, "state"), { mode: 0o755 });
+      if (!ROOT) chmodSync(join(s.dir, "state"), 0o555);
+      const denied = await gannet(runtime, ["config", "check", path], { cwd: tmpdir(), user: ROOT ? "65534" : undefined });
+      expect(denied.code).toBe(2);
+      expect(denied.stderr).toMatch(/persistence\.path: cannot create the database in \S+\/state: permission denied for user \S+/);
     }, TIMEOUT);
 
     test("a key the checking user cannot read: the message names that user", async () => {
