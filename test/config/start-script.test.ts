@@ -1,7 +1,8 @@
 /**
  * `npx bun run start` is how the README starts Gannet from source. npm runs the script through
  * `sh -c`, and on SIGTERM npm and that shell exit without passing the signal on; the broker must
- * still stop (gracefully) rather than keep serving with nobody to stop it.
+ * still stop (gracefully) rather than keep serving with nobody to stop it. Ctrl-C on a terminal
+ * signals every process of the group: the broker must stop once, not take it as a second signal.
  */
 import { describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
@@ -47,6 +48,29 @@ describe("npx bun run start", () => {
     } finally {
       try {
         process.kill(-child.pid!, "SIGKILL"); // whatever is left of the group (nothing, when the test passes)
+      } catch {
+        // the group is gone
+      }
+    }
+  }, 40_000);
+
+  test("Ctrl-C on a terminal stops it gracefully, once", async () => {
+    const port = await freePort();
+    const line = `npx bun run start -- --host 127.0.0.1 --port ${port} --ws-port off --admin-port off --set persistence.store=memory`;
+    // util-linux script gives it a terminal; ^C there signals the whole foreground process group.
+    const child = spawn("script", ["-qfec", line, "/dev/null"], { cwd: REPO_ROOT, stdio: ["pipe", "pipe", "pipe"], detached: true });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
+    try {
+      expect(await waitFor(() => out, /INFO\s+ready/, 20_000)).toBe(true);
+      child.stdin.write("\x03");
+      expect(await waitFor(() => out, /INFO\s+stopped/, 10_000)).toBe(true);
+      expect(out).toContain("shutting down signal=SIGINT");
+      expect(out).not.toContain("second signal");
+      expect(await accepts(port)).toBe(false);
+    } finally {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
       } catch {
         // the group is gone
       }
