@@ -122,12 +122,6 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
   let broker: Broker | undefined;
   let security: Security | undefined;
   let stopping = false;
-  let debugLog = false;
-  const addDebugLog = () => {
-    if (debugLog || !broker) return;
-    debugLog = true; // stays added: at another level the logger drops its lines
-    broker.addHooks(debugHooks(logger));
-  };
 
   const shutdown = async (signal: string) => {
     if (stopping) {
@@ -154,6 +148,13 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
     admin?.stop();
     logger.info("stopped");
     runtime.exit(EXIT_OK);
+  };
+
+  let debugLog = false;
+  const addDebugLog = () => {
+    if (debugLog || !broker) return;
+    debugLog = true; // stays added: at another level the logger drops its lines
+    broker.addHooks(debugHooks(logger));
   };
 
   const reload = () => {
