@@ -6,7 +6,10 @@
  */
 import { describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { freePort, REPO_ROOT } from "../helpers/broker.ts";
 
 function waitFor(read: () => string, re: RegExp, ms: number): Promise<boolean> {
@@ -19,6 +22,13 @@ function waitFor(read: () => string, re: RegExp, ms: number): Promise<boolean> {
       }
     }, 50);
   });
+}
+
+/** An empty configuration file (else /etc/gannet/gannet.yaml is read when a package test left one). */
+function emptyConfig(): string {
+  const path = join(mkdtempSync(join(tmpdir(), "gannet-empty-")), "gannet.yaml");
+  writeFileSync(path, "");
+  return path;
 }
 
 function accepts(port: number): Promise<boolean> {
@@ -34,7 +44,7 @@ describe("npx bun run start", () => {
     const port = await freePort();
     const child = spawn("npx", [
       "bun", "run", "start", "--", "--host", "127.0.0.1", "--port", String(port), "--ws-port", "off", "--admin-port", "off",
-      "--set", "persistence.store=memory",
+      "--set", "persistence.store=memory", "--config", emptyConfig(),
     ], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true }); // its own process group, for the cleanup
     let out = "";
     child.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
@@ -56,7 +66,7 @@ describe("npx bun run start", () => {
 
   test("Ctrl-C on a terminal stops it gracefully, once", async () => {
     const port = await freePort();
-    const line = `npx bun run start -- --host 127.0.0.1 --port ${port} --ws-port off --admin-port off --set persistence.store=memory`;
+    const line = `npx bun run start -- --host 127.0.0.1 --port ${port} --ws-port off --admin-port off --set persistence.store=memory --config ${emptyConfig()}`;
     // util-linux script gives it a terminal; ^C there signals the whole foreground process group.
     const child = spawn("script", ["-qfec", line, "/dev/null"], { cwd: REPO_ROOT, stdio: ["pipe", "pipe", "pipe"], detached: true });
     let out = "";

@@ -4,15 +4,15 @@
  * rule behind a denial, and, at debug level, what each client subscribes to and publishes.
  */
 import { describe, expect, test } from "bun:test";
-import { spawn } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, REPO_ROOT, RUNTIMES } from "../helpers/broker.ts";
 import { closeAll, connectClient, publish, subscribe, unsubscribe } from "../helpers/clients.ts";
 import { connectOutcome, publishOutcome, startWithConfig } from "../helpers/security.ts";
-import { gannetCommand } from "./cli-helpers.ts";
+import { gannet, gannetCommand } from "./cli-helpers.ts";
 
 const TIMEOUT = 30_000;
 const ROOT = process.getuid?.() === 0;
@@ -51,6 +51,18 @@ function holdPort(port: number): Promise<Server> {
 
 const memory = ["--set", "persistence.store=memory"];
 
+/**
+ * An empty configuration file: without --config, gannet reads /etc/gannet/gannet.yaml when it
+ * exists, and a package test on the same machine may have installed one.
+ */
+function noConfig(): string[] {
+  const dir = mkdtempSync(join(tmpdir(), "gannet-empty-"));
+  chmodSync(dir, 0o755); // readable by the unprivileged user too
+  const path = join(dir, "gannet.yaml");
+  writeFileSync(path, "", { mode: 0o644 });
+  return ["--config", path];
+}
+
 for (const runtime of RUNTIMES) {
   describe(`operator log lines (${runtime})`, () => {
     test("a taken port says so and names the likely culprit, for TCP and WebSocket; exit 1", async () => {
@@ -58,12 +70,12 @@ for (const runtime of RUNTIMES) {
       const holder = await holdPort(port);
       try {
         const tcp = await failedStart(gannetCommand(runtime, [
-          "--host", "127.0.0.1", "--port", String(port), "--ws-port", "off", "--admin-port", "off", ...memory,
+          "--host", "127.0.0.1", "--port", String(port), "--ws-port", "off", "--admin-port", "off", ...memory, ...noConfig(),
         ]));
         expect(tcp.code).toBe(1);
         expect(tcp.output).toContain(`cannot start listener tcp 127.0.0.1:${port}: port ${port} is already in use (another MQTT broker?)`);
         const ws = await failedStart(gannetCommand(runtime, [
-          "--host", "127.0.0.1", "--port", "off", "--ws-port", String(port), "--admin-port", "off", ...memory,
+          "--host", "127.0.0.1", "--port", "off", "--ws-port", String(port), "--admin-port", "off", ...memory, ...noConfig(),
         ]));
         expect(ws.code).toBe(1);
         expect(ws.output).toContain(`port ${port} is already in use (another MQTT broker or web server?)`);
@@ -73,7 +85,7 @@ for (const runtime of RUNTIMES) {
     }, TIMEOUT);
 
     test("a store that cannot open says why: directory missing, permission denied for the user it runs as; root in the service user's directory is warned", async () => {
-      const base = ["--host", "127.0.0.1", "--port", "0", "--ws-port", "off", "--admin-port", "off"];
+      const base = ["--host", "127.0.0.1", "--port", "0", "--ws-port", "off", "--admin-port", "off", ...noConfig()];
       const missing = await failedStart(gannetCommand(runtime, [...base, "--set", "persistence.path=/nonexistent/dir/gannet.db"]));
       expect(missing.code).toBe(1);
       expect(missing.output).toContain("cannot open the store: the directory /nonexistent/dir of the database /nonexistent/dir/gannet.db does not exist");
@@ -95,6 +107,31 @@ for (const runtime of RUNTIMES) {
         expect(asRoot).toContain(`running as root in ${data}, which belongs to nobody: run the broker as nobody`);
       }
     }, TIMEOUT);
+
+    // Mounting needs root; the same message is checked with a fake file system in test/config/database.test.ts.
+    if (ROOT) {
+      test("a read-only file system is named as such, for the broker and the CLI", async () => {
+        const mnt = mkdtempSync(join(tmpdir(), "gannet-ro-"));
+        execFileSync("mount", ["-t", "tmpfs", "-o", "size=16m", "none", mnt]);
+        try {
+          const db = join(mnt, "gannet.db");
+          const none = noConfig();
+          const seeded = await gannet(runtime, ["user", "add", "a", "--password", "p", "--set", `persistence.path=${db}`, ...none]);
+          expect([seeded.code, seeded.stderr]).toEqual([0, ""]);
+          execFileSync("mount", ["-o", "remount,ro", mnt]);
+          const cli = await gannet(runtime, ["user", "add", "b", "--password", "p", "--set", `persistence.path=${db}`, ...none]);
+          expect(cli.code).toBe(1);
+          expect(cli.stderr).toContain(`${db}: read-only file system (remount it read-write, or set persistence.path to a writable place)`);
+          const broker = await failedStart(gannetCommand(runtime, [
+            "--host", "127.0.0.1", "--port", "0", "--ws-port", "off", "--admin-port", "off", "--set", `persistence.path=${db}`, ...none,
+          ]));
+          expect(broker.code).toBe(1);
+          expect(broker.output).toContain(`cannot open the store: cannot open ${db}: read-only file system`);
+        } finally {
+          execFileSync("umount", [mnt]);
+        }
+      }, TIMEOUT);
+    }
 
     test("refused logins name the user and why (unknown user, wrong password), never the password", async () => {
       const b = await startWithConfig(
