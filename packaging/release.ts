@@ -62,9 +62,12 @@ export function debUnit(root: string): string {
 /** The example configuration as the .deb installs it: the database at an absolute path in /var/lib/gannet. */
 export function debConfig(root: string): string {
   const example = readFileSync(join(root, "packaging", "gannet.example.yaml"), "utf8");
-  const line = /^ {2}path: gannet\.db$/m;
-  if (!line.test(example)) fail("gannet.example.yaml no longer has `  path: gannet.db` under persistence");
-  return example.replace(line, "  path: /var/lib/gannet/gannet.db");
+  const line = /^ {2}path: (\S+)$/m;
+  const path = line.exec(example)?.[1];
+  if (path === "/var/lib/gannet/gannet.db") return example;
+  // A relative path would resolve against /etc/gannet, where the service may not write.
+  if (path === "gannet.db") return example.replace(line, "  path: /var/lib/gannet/gannet.db");
+  fail(`gannet.example.yaml: expected persistence.path gannet.db or /var/lib/gannet/gannet.db, found ${path ?? "none"}`);
 }
 
 /**

@@ -1,6 +1,23 @@
 /** The public surface adapters import: the broker, its ports and the shared adapter helpers. */
 export { createBroker } from "./core/broker.ts";
-export type { Broker, BrokerPorts, BrokerStats, ListenerOptions, PublishOptions } from "./core/broker.ts";
+export type { Broker, BrokerPorts, BrokerStats, ListenerOptions, PublishOptions } from "./core/broker-api.ts";
+export type {
+  ListenerSnapshot,
+  Page,
+  PageQuery,
+  RetainedQuery,
+  RetainedSnapshot,
+  SessionDetail,
+  SessionQuery,
+  SessionSummary,
+  SubscriptionQuery,
+  SubscriptionSnapshot,
+} from "./core/management.ts";
+export type { LocalDelivery, LocalPublish, LocalSession, LocalSessionOptions, LocalSessionStats } from "./core/local-session.ts";
+export type * from "./model/message.ts";
+export type { SubscriptionInfo, SubscriptionOptions } from "./model/subscription.ts";
+export { ReasonCode } from "./protocol/reason-codes.ts";
+export { errorText } from "./util/errors.ts";
 export type { ConnectionEvents, RemoteInfo, Transport, TransportKind } from "./ports/transport.ts";
 export type { Clock } from "./ports/clock.ts";
 export { systemClock } from "./ports/clock.ts";
@@ -11,7 +28,8 @@ export { OutgoingBuffer } from "./util/outgoing-buffer.ts";
 export type { ByteSink } from "./util/outgoing-buffer.ts";
 export { configSchema, defaultConfig } from "./config/schema.ts";
 export type { Config, ListenerConfig, MqttLimits } from "./config/schema.ts";
-export { parseArgs, USAGE, VERSION } from "./config/cli.ts";
+export { parseArgs, USAGE } from "./config/cli.ts";
+export { VERSION } from "./config/version.ts";
 export type { CliResult, ConfigOptions } from "./config/cli.ts";
 export { loadConfig } from "./config/load.ts";
 export type { LoadOptions, LoadResult } from "./config/load.ts";
@@ -19,6 +37,7 @@ export { serve } from "./app/serve.ts";
 export { parseProcLimits } from "./app/open-files.ts";
 export type { Acceptor, Fetch, Listener, RuntimeAdapter } from "./app/serve.ts";
 export type { TlsOptions } from "./app/tls.ts";
+export type { Host, PathStat } from "./app/host.ts";
 export { Readiness } from "./app/readiness.ts";
 export type { AssetReader } from "./admin/mod.ts";
 export * from "./store/mod.ts";

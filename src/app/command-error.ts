@@ -1,5 +1,6 @@
 /** Failures of the store commands, each with its exit code, and reading the files they are given. */
 import { type CommandIo, EXIT_CONFIG, EXIT_FAILURE } from "./commands.ts";
+import { errorText } from "../util/errors.ts";
 
 /** A failure to report as `gannet: message`, exiting with `code`. */
 export class CommandError extends Error {
@@ -14,7 +15,7 @@ export function readFile(io: CommandIo, path: string, flag: string): string {
   try {
     text = io.readTextFile(path);
   } catch (e: unknown) {
-    throw new CommandError(`${flag} ${path}: cannot read: ${e instanceof Error ? e.message : String(e)}`, EXIT_CONFIG);
+    throw new CommandError(`${flag} ${path}: cannot read: ${errorText(e)}`, EXIT_CONFIG);
   }
   if (text === undefined) throw new CommandError(`${flag} ${path}: no such file`, EXIT_CONFIG);
   return text;

@@ -1,17 +1,20 @@
 /** Where the configuration comes from: the file named by --config, else the default path if present. */
 import { type ConfigOptions, DEFAULT_CONFIG_PATH } from "../config/cli.ts";
 import { type ConfigFile, loadConfig, type LoadResult } from "../config/load.ts";
+import { errorText } from "../util/errors.ts";
 
 export interface FileSystem {
   /** The file's text, or undefined when it does not exist (other failures throw). */
   readTextFile(path: string): string | undefined;
 }
 
+/** Files, and the directory relative paths given outside the file resolve against. */
+export interface ConfigFileSystem extends FileSystem {
+  cwd(): string;
+}
+
 export type FileResult = { ok: true; file?: ConfigFile } | { ok: false; problems: string[] };
 
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 export function readConfigFile(fs: FileSystem, path: string | undefined): FileResult {
   const wanted = path ?? DEFAULT_CONFIG_PATH;
@@ -29,12 +32,18 @@ export type SourcedResult = LoadResult & { file?: string };
 
 /** File, environment and command-line options combined and validated. */
 export function resolveConfig(
-  fs: FileSystem,
+  fs: ConfigFileSystem,
   env: Readonly<Record<string, string | undefined>>,
   options: ConfigOptions,
 ): SourcedResult {
   const file = readConfigFile(fs, options.configPath);
   if (!file.ok) return file;
-  const result = loadConfig({ file: file.file, env, overrides: options.overrides, flags: options.flags });
+  const result = loadConfig({
+    file: file.file,
+    env,
+    overrides: options.overrides,
+    flags: options.flags,
+    cwd: fs.cwd(),
+  });
   return { ...result, file: file.file?.path };
 }

@@ -6,6 +6,7 @@
 import type { ListenerConfig } from "../config/schema.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { FileSystem } from "./config-source.ts";
+import { errorText } from "../util/errors.ts";
 
 /** PEM text, not paths: adapters never read files themselves. */
 export interface TlsOptions {
@@ -26,9 +27,6 @@ export interface TlsReloadable {
 
 export type TlsRead = { ok: true; tls: TlsOptions } | { ok: false; problem: string };
 
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 function readPem(fs: FileSystem, what: string, path: string): string {
   let text: string | undefined;

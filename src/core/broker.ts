@@ -1,88 +1,35 @@
 /**
- * The broker: sessions, routing, wills and the public in-process API.
- *
- * Design note on connection takeover (MQTT 5 section 3.1.4): a CONNECT for a client id that is
- * already connected detaches the session from the old connection first, then disconnects it
- * (v5 reason 0x8E). The old connection's will is published at once unless it has a Will Delay
- * Interval, which the new connection cancels; if the new connection starts clean, the old
- * session ends and any will still pending is published then.
+ * The broker: accepts connections, routes messages, and offers the public in-process API
+ * (publish, the management queries and commands, in-process sessions). Session lifecycle is in
+ * sessions.ts, matching in routing.ts, snapshots in management.ts; the interface itself is in
+ * broker-api.ts.
  */
 import type { Config } from "../config/schema.ts";
 import { HookRunner } from "../hooks/runner.ts";
-import type { Hooks, Message, MessageProperties, QoS } from "../hooks/types.ts";
+import type { Hooks } from "../hooks/types.ts";
+import type { ClientInfo, Message, QoS } from "../model/message.ts";
 import { type Clock, systemClock } from "../ports/clock.ts";
 import { type Logger, silentLogger } from "../ports/logger.ts";
 import type { ConnectionEvents, Transport } from "../ports/transport.ts";
 import { ReasonCode } from "../protocol/reason-codes.ts";
 import { MemoryStore } from "../store/memory.ts";
-import type { Store } from "../store/types.ts";
+import { LogThrottle } from "../util/log-throttle.ts";
 import { Connection } from "./connection.ts";
-import { LogThrottle } from "./log-throttle.ts";
 import type { BrokerContext, Counters, WillMessage } from "./context.ts";
+import { sendRetained } from "./handlers/subscribe.ts";
+import { LocalOwner, type LocalDelivery, type LocalSession, type LocalSessionOptions } from "./local-session.ts";
+import type { Broker, BrokerPorts, BrokerStats, ListenerOptions, PublishOptions } from "./broker-api.ts";
+import * as management from "./management.ts";
 import { Persistence } from "./persistence.ts";
-import { DelayedWills, willMessage } from "./wills.ts";
 import { RetainedStore } from "./retained.ts";
-import { type Delivery, Session } from "./session.ts";
 import { mergeTarget, pickMember, type Target } from "./routing.ts";
+import type { Delivery, Session, SessionOwner } from "./session.ts";
+import { Sessions } from "./sessions.ts";
 import { SysTopics } from "./sys-topics.ts";
 import { type SharedGroup, type Subscription, TopicIndex } from "./topic-index.ts";
 
-export interface PublishOptions {
-  topic: string;
-  payload: Uint8Array | string;
-  qos?: QoS;
-  retain?: boolean;
-  properties?: MessageProperties;
-  /** v5 Message Expiry Interval in seconds. */
-  messageExpiryInterval?: number;
-}
-
-export interface BrokerStats extends Counters {
-  startedAt: number;
-  clientsConnected: number;
-  sessions: number;
-  subscriptions: number;
-  retained: number;
-}
-
-/** How a listener's connections differ from the broker's defaults. */
-export interface ListenerOptions {
-  /** Names the listener in logs and for its connection count, e.g. "tcp 0.0.0.0:1883". */
-  name: string;
-  /** Most connections through this listener at once (0 = no limit of its own). */
-  maxConnections?: number;
-  /** MQTT limits overriding the broker's for connections on this listener. */
-  limits?: Partial<Config["mqtt"]>;
-  /** tls/wss: a verified client certificate authenticates the client; its Common Name is the user name. */
-  useCertificateCnAsUsername?: boolean;
-}
-
-export interface Broker {
-  /** Load the store's state (sessions, subscriptions, queued messages, retained, wills). Call once before accepting. */
-  start(): Promise<void>;
-  accept(transport: Transport, listener?: ListenerOptions): ConnectionEvents;
-  /** Publish from inside the process (admin API, bridges); returns how many sessions it reached. */
-  publish(options: PublishOptions): number;
-  addHooks(hooks: Hooks): void;
-  /** New MQTT limits (SIGHUP): they apply to connections made from now on; connected clients keep theirs. */
-  updateLimits(limits: Config["mqtt"]): void;
-  readonly stats: BrokerStats;
-  /** Disconnect every client (v5: reason 0x8B Server shutting down), stop timers, close the store. */
-  close(): Promise<void>;
-}
-
-export interface BrokerPorts {
-  logger?: Logger;
-  clock?: Clock;
-  hooks?: Hooks[];
-  /** Durable state; the memory store (nothing survives a restart) when absent. */
-  store?: Store;
-  /** Shown in $SYS/broker/version, e.g. "bun 1.4.5". */
-  runtime?: string;
-}
-
-const NEVER_EXPIRES = 0xffffffff;
 const utf8 = new TextEncoder();
+const noEvents: ConnectionEvents = { onData: () => {}, onDrain: () => {}, onClose: () => {} };
 
 class BrokerImpl implements Broker, BrokerContext {
   limits: Config["mqtt"];
@@ -101,10 +48,10 @@ class BrokerImpl implements Broker, BrokerContext {
     bytesSent: 0,
     publishDropped: 0,
   };
-  private readonly sessions = new Map<string, Session>();
+  private readonly sessions: Sessions;
   private readonly connections = new Set<Connection>();
   private readonly perListener = new Map<string, number>();
-  private readonly wills: DelayedWills;
+  private connectionsPeak = 0;
   private readonly sys: SysTopics;
   private readonly startedAt: number;
 
@@ -113,9 +60,15 @@ class BrokerImpl implements Broker, BrokerContext {
     this.clock = ports.clock ?? systemClock;
     this.logger = ports.logger ?? silentLogger;
     this.connectionLog = new LogThrottle(this.clock, 50);
-    this.hooks = new HookRunner([...(ports.hooks ?? [])], this.logger);
+    this.hooks = new HookRunner([...(ports.hooks ?? [])], this.logger, this.clock);
     this.persistence = new Persistence(ports.store ?? new MemoryStore());
-    this.wills = new DelayedWills(this.clock, this.persistence, (will) => this.publishWill(will));
+    this.sessions = new Sessions({
+      clock: this.clock,
+      logger: this.logger,
+      persistence: this.persistence,
+      index: this.index,
+      publish: (message) => this.route(message),
+    });
     this.startedAt = this.clock.now();
     this.sys = new SysTopics(this, config.sys.interval, ports.runtime ?? "");
   }
@@ -123,58 +76,51 @@ class BrokerImpl implements Broker, BrokerContext {
   get stats(): BrokerStats {
     let connected = 0;
     for (const c of this.connections) if (c.connected) connected++;
+    let queued = 0;
+    for (const session of this.sessions.values()) queued += session.queue.length;
     return {
       ...this.counters,
       startedAt: this.startedAt,
       clientsConnected: connected,
+      connectionsPeak: this.connectionsPeak,
       sessions: this.sessions.size,
       subscriptions: this.index.size,
       retained: this.retained.size,
+      queued,
     };
   }
 
   async start(): Promise<void> {
     const { sessions, retained } = await this.persistence.restore();
-    const now = this.clock.now();
     for (const message of retained) this.retained.set(message);
-    for (const { session, will } of sessions) {
-      this.sessions.set(session.clientId, session);
-      for (const subscription of session.subscriptions.values()) this.index.add(subscription);
-      // A session that was connected when the broker stopped counts as disconnected now.
-      if (session.disconnectedAt === 0) session.disconnectedAt = now;
-      if (will) this.wills.restore(session, will);
-      this.startExpiry(session, session.disconnectedAt + session.expiryInterval * 1000 - now);
-    }
+    this.sessions.restore(sessions);
     this.logger.info("state restored", { sessions: sessions.length, retained: retained.length });
   }
 
   accept(transport: Transport, listener?: ListenerOptions): ConnectionEvents {
     const key = listener?.name ?? "";
     const onListener = this.perListener.get(key) ?? 0;
+    const remote = `${transport.remote.address}:${transport.remote.port}`;
     const refusal = this.limits.maxConnections > 0 && this.connections.size >= this.limits.maxConnections
       ? { limit: this.limits.maxConnections, scope: "broker" }
       : listener?.maxConnections && onListener >= listener.maxConnections
       ? { limit: listener.maxConnections, scope: `listener ${key}` }
       : null;
     if (!refusal && !this.hooks.admit(transport.remote)) {
-      this.connectionLog.info(this.logger, "connection refused: address banned", {
-        remote: `${transport.remote.address}:${transport.remote.port}`,
-      });
+      this.connectionLog.info(this.logger, "connection refused: address banned", { remote, listener: key || undefined });
       transport.close();
-      return { onData: () => {}, onDrain: () => {}, onClose: () => {} };
+      return noEvents;
     }
     if (refusal) {
-      this.connectionLog.warn(this.logger, "connection refused: too many connections", {
-        remote: `${transport.remote.address}:${transport.remote.port}`,
-        ...refusal,
-      });
+      this.connectionLog.warn(this.logger, "connection refused: too many connections", { remote, listener: key || undefined, ...refusal });
       transport.close();
-      return { onData: () => {}, onDrain: () => {}, onClose: () => {} };
+      return noEvents;
     }
     const limits = listener?.limits ? { ...this.limits, ...listener.limits } : this.limits;
-    const connection = new Connection(this, transport, limits);
+    const connection = new Connection(this, transport, limits, key);
     connection.useCertificateCnAsUsername = listener?.useCertificateCnAsUsername ?? false;
     this.connections.add(connection);
+    this.connectionsPeak = Math.max(this.connectionsPeak, this.connections.size);
     this.perListener.set(key, onListener + 1);
     const events = connection.events();
     return {
@@ -199,7 +145,7 @@ class BrokerImpl implements Broker, BrokerContext {
     return `gannet-${crypto.randomUUID()}`;
   }
 
-  // ---- sessions -------------------------------------------------------------------------
+  // ---- sessions (BrokerContext) -----------------------------------------------------------
 
   openSession(
     connection: Connection,
@@ -208,85 +154,12 @@ class BrokerImpl implements Broker, BrokerContext {
     expiryInterval: number,
   ): { session: Session; present: boolean } {
     this.counters.clientsTotal++;
-    let session = this.sessions.get(clientId);
-    if (session?.owner) {
-      const old = session.owner as Connection;
-      session.owner = null;
-      old.logger.info("session taken over by a new connection", { clientId });
-      this.handleTakenOverWill(old, cleanStart);
-      old.disconnect(ReasonCode.SessionTakenOver, "session taken over");
-    }
-    if (session) {
-      this.clock.clearTimeout(session.expiryTimer);
-      // A new connection before the Will Delay Interval cancels the will, unless the session ends now.
-      const will = this.wills.cancel(session);
-      if (will && cleanStart) this.publishWill(will);
-    }
-    const present = !!session && !cleanStart;
-    if (session && cleanStart) this.endSession(session);
-    if (!session || !present) {
-      session = new Session(clientId);
-      this.sessions.set(clientId, session);
-    }
-    if (present && session.droppedMessages > 0) {
-      connection.logger.info("messages were dropped while the client was away", { clientId, dropped: session.droppedMessages });
-    }
-    session.droppedMessages = 0; // from now on, drops are the connection's to report
-    session.owner = connection;
-    session.expiryInterval = expiryInterval;
-    this.persistence.setPersistent(session, expiryInterval > 0, true);
-    return { session, present };
-  }
-
-  /** The old connection of a takeover: its will goes now unless delayed (the new connection cancels it). */
-  private handleTakenOverWill(old: Connection, cleanStart: boolean): void {
-    const will = old.will;
-    old.discardWill();
-    if (will && (will.delayInterval === 0 || cleanStart)) this.publishWill(will);
+    return this.sessions.open(connection, clientId, cleanStart, expiryInterval, connection.logger);
   }
 
   connectionClosed(connection: Connection, will: WillMessage | null): void {
-    const session = connection.session;
     this.hooks.notify("onDisconnected", connection.info, "closed");
-    if (!session || session.owner !== connection) return;
-    session.owner = null;
-    session.droppedMessages = 0; // counts the drops while offline
-    session.disconnectedAt = this.clock.now();
-    connection.logger.info("client gone", { sessionExpiry: session.expiryInterval });
-    if (session.journal) this.persistence.saveSession(session, false);
-    if (will) {
-      const delay = Math.min(will.delayInterval, session.expiryInterval);
-      if (delay === 0) this.publishWill(will);
-      else this.wills.schedule(session, will, delay * 1000, true);
-    }
-    if (session.expiryInterval === 0) this.endSession(session);
-    else this.startExpiry(session, session.expiryInterval * 1000);
-  }
-
-  private startExpiry(session: Session, remainingMs: number): void {
-    if (session.expiryInterval === NEVER_EXPIRES) return;
-    if (remainingMs <= 0) return this.endSession(session);
-    session.expiryTimer = this.clock.setTimeout(() => {
-      this.logger.info("session expired", { clientId: session.clientId });
-      this.endSession(session);
-    }, remainingMs);
-  }
-
-  /** Remove a session and its subscriptions; a will still waiting goes out now (the session ended). */
-  private endSession(session: Session): void {
-    for (const subscription of session.subscriptions.values()) this.index.remove(subscription);
-    session.subscriptions.clear();
-    this.clock.clearTimeout(session.expiryTimer);
-    const will = this.wills.cancel(session);
-    if (will) this.publishWill(will);
-    this.persistence.setPersistent(session, false, false);
-    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
-  }
-
-  private publishWill(will: WillMessage): void {
-    const message = willMessage(will, this.clock.now());
-    this.logger.debug("publishing will", { clientId: message.origin, topic: message.topic });
-    this.route(message);
+    if (connection.session) this.sessions.ownerGone(connection, connection.session, will, connection.logger);
   }
 
   subscribe(session: Session, subscription: Subscription): boolean {
@@ -318,14 +191,15 @@ class BrokerImpl implements Broker, BrokerContext {
     if (!message.topic.startsWith("$SYS/")) this.persistence.saveRetained(message);
   }
 
-  route(original: Message): number {
-    const message = this.hooks.beforePublish(undefined, original);
+  route(original: Message, publisher?: ClientInfo): number {
+    const message = this.hooks.beforePublish(publisher, original);
     if (!message) return 0;
     if (message.retain) this.retain(message);
     const targets = new Map<string, Target>();
     const groups: SharedGroup[] = [];
+    const sessions = this.sessions.map;
     this.index.match(message.topic, {
-      subscription: (s) => mergeTarget(targets, s, message, this.sessions),
+      subscription: (s) => mergeTarget(targets, s, message, sessions),
       sharedGroup: (g) => groups.push(g),
     });
     let count = 0;
@@ -339,17 +213,17 @@ class BrokerImpl implements Broker, BrokerContext {
       });
     }
     for (const group of groups) {
-      const member = pickMember(group, this.sessions);
+      const member = pickMember(group, sessions);
       if (!member) continue;
       count++;
-      this.deliverTo(this.sessions.get(member.clientId)!, {
+      this.deliverTo(sessions.get(member.clientId)!, {
         message,
         qos: Math.min(message.qos, member.qos) as QoS,
         retain: member.retainAsPublished && message.retain,
         subscriptionIdentifiers: member.subscriptionIdentifier !== undefined ? [member.subscriptionIdentifier] : undefined,
       });
     }
-    this.hooks.notify("onPublished", undefined, message);
+    this.hooks.notify("onPublished", publisher, message);
     return count;
   }
 
@@ -363,7 +237,7 @@ class BrokerImpl implements Broker, BrokerContext {
       this.counters.publishDropped++;
       // One line when an offline session starts losing messages; the count comes when it is back.
       if (session.droppedMessages !== 1) return;
-      const { maxQueuedMessages, maxQueuedBytes } = this.limits;
+      const { maxQueuedMessages, maxQueuedBytes } = session.queueLimits ?? this.limits;
       this.connectionLog.warn(this.logger, "session queue full: dropping messages for an offline client", {
         clientId: session.clientId,
         maxQueuedMessages,
@@ -386,13 +260,86 @@ class BrokerImpl implements Broker, BrokerContext {
     return this.route(message);
   }
 
+  // ---- management -----------------------------------------------------------------------
+
+  listSessions(query?: management.SessionQuery): management.Page<management.SessionSummary> {
+    return management.listSessions(this.sessions.values(), query);
+  }
+
+  session(clientId: string): management.SessionDetail | undefined {
+    const session = this.sessions.get(clientId);
+    if (!session) return undefined;
+    const pending = this.sessions.wills.pendingFor(session);
+    const will = pending
+      ? { topic: pending.message.topic, qos: pending.message.qos, retain: pending.message.retain, delayInterval: pending.delayInterval }
+      : undefined;
+    return management.sessionDetail(session, will);
+  }
+
+  listSubscriptions(query?: management.SubscriptionQuery): management.Page<management.SubscriptionSnapshot> {
+    return management.listSubscriptions(this.sessions.values(), query);
+  }
+
+  listRetained(query?: management.RetainedQuery): management.Page<management.RetainedSnapshot> {
+    return management.listRetained(this.retained, this.clock.now(), query);
+  }
+
+  retainedMessage(topic: string): management.RetainedSnapshot | undefined {
+    const message = this.retained.get(topic, this.clock.now());
+    return message ? management.retainedSnapshot(message) : undefined;
+  }
+
+  listeners(): management.ListenerSnapshot[] {
+    return [...this.perListener].filter(([name]) => name !== "").map(([name, connections]) => ({ name, connections }));
+  }
+
+  async storeSize(): Promise<number | undefined> {
+    const store = this.persistence.store;
+    return store.durable && store.sizeBytes ? await store.sizeBytes() : undefined;
+  }
+
+  disconnectClient(clientId: string, reasonCode: number = ReasonCode.AdministrativeAction): boolean {
+    const owner = this.sessions.get(clientId)?.owner;
+    if (!owner?.connected) return false;
+    owner.disconnect(reasonCode, "disconnected by an administrator");
+    return true;
+  }
+
+  async deleteSession(clientId: string): Promise<boolean> {
+    const before = this.persistence.writes;
+    if (!this.sessions.delete(clientId, ReasonCode.AdministrativeAction)) return false;
+    await this.persistence.commitSince(before);
+    return true;
+  }
+
+  async deleteRetained(topic: string): Promise<boolean> {
+    if (!this.retainedMessage(topic)) return false;
+    const before = this.persistence.writes;
+    const deletion: Message = { topic, payload: new Uint8Array(0), qos: 0, retain: true, properties: {} };
+    this.retained.set(deletion); // an empty payload deletes [v5 MQTT-3.3.1-6]
+    this.persistence.saveRetained(deletion);
+    await this.persistence.commitSince(before);
+    return true;
+  }
+
+  openLocalSession(options: LocalSessionOptions, onDelivery: (delivery: LocalDelivery) => void): LocalSession {
+    return new LocalOwner({
+      ctx: this,
+      open: (owner: SessionOwner, o: LocalSessionOptions) => {
+        this.counters.clientsTotal++;
+        return this.sessions.open(owner, o.clientId, o.cleanStart, o.sessionExpiryInterval, this.logger.child({ clientId: o.clientId }));
+      },
+      ownerGone: (owner: SessionOwner, session: Session) => this.sessions.ownerGone(owner, session, null, this.logger.child({ clientId: session.clientId })),
+      sendRetained: (session, subscription, existed) => sendRetained(this, session, subscription, existed),
+    }, options, onDelivery);
+  }
+
   async close(): Promise<void> {
     this.sys.stop();
     for (const connection of [...this.connections]) {
       connection.disconnect(ReasonCode.ServerShuttingDown, "server shutting down");
     }
-    for (const session of this.sessions.values()) this.clock.clearTimeout(session.expiryTimer);
-    this.wills.stopTimers();
+    this.sessions.stopTimers();
     // Give the adapters time to flush the DISCONNECT packets and close (bounded: 2 s).
     const deadline = this.clock.now() + 2000;
     while (this.connections.size > 0 && this.clock.now() < deadline) {
@@ -402,6 +349,8 @@ class BrokerImpl implements Broker, BrokerContext {
     await this.persistence.store.close();
   }
 }
+
+export type { Broker, BrokerPorts, BrokerStats, ListenerOptions, PublishOptions };
 
 export function createBroker(config: Config, ports: BrokerPorts = {}): Broker {
   return new BrokerImpl(config, ports);

@@ -1,6 +1,6 @@
 /** What connections and handlers need from the broker: its services, limits and routing. */
 import type { MqttLimits } from "../config/schema.ts";
-import type { Message } from "../hooks/types.ts";
+import type { ClientInfo, Message } from "../model/message.ts";
 import type { HookRunner } from "../hooks/runner.ts";
 import type { Clock } from "../ports/clock.ts";
 import type { Logger } from "../ports/logger.ts";
@@ -9,7 +9,7 @@ import type { Delivery, Session } from "./session.ts";
 import type { Subscription, TopicIndex } from "./topic-index.ts";
 import type { Connection } from "./connection.ts";
 import type { Persistence } from "./persistence.ts";
-import type { LogThrottle } from "./log-throttle.ts";
+import type { LogThrottle } from "../util/log-throttle.ts";
 
 export interface Counters {
   clientsTotal: number;
@@ -50,7 +50,7 @@ export interface BrokerContext {
   /** The connection ended: publish or schedule its will, start session expiry. */
   connectionClosed(connection: Connection, will: WillMessage | null): void;
   /** Route a message to matching subscribers; returns how many sessions it went to. */
-  route(message: Message): number;
+  route(message: Message, publisher?: ClientInfo): number;
   /** Hand a delivery to a session (online: send or queue; offline: queue by policy). */
   deliverTo(session: Session, delivery: Delivery): void;
   subscribe(session: Session, subscription: Subscription): boolean;

@@ -8,7 +8,7 @@
  *
  * Write-ahead for persistent sessions: the packet id of a QoS 1/2 PUBLISH is stored before the
  * PUBLISH leaves, so after a crash the broker resends it with the same id and DUP set
- * [MQTT-4.4.0-1] instead of sending it again under a new id (a duplicate for QoS 2, and a
+ * [3.1.1 MQTT-4.4.0-1] [v5 MQTT-4.4.0-1] instead of sending it again under a new id (a duplicate for QoS 2, and a
  * possible clash with an id the client still holds).
  */
 import { encodePublish } from "../protocol/publish-encoder.ts";
@@ -23,7 +23,7 @@ export class Outbound {
 
   /** How many more QoS 1/2 messages may be in flight to this client right now. */
   private get quota(): number {
-    const window = Math.min(this.conn.clientReceiveMaximum, this.conn.limits.maxInflight);
+    const window = Math.min(this.conn.negotiated.receiveMaximum, this.conn.limits.maxInflight);
     return window - (this.conn.session?.inflight.size ?? 0);
   }
 
@@ -60,7 +60,7 @@ export class Outbound {
     this.conn.fullQueueDrops.drop({ maxQueuedMessages, maxQueuedBytes });
   }
 
-  /** After CONNACK on a resumed session: resend what is in flight, then the queue [MQTT-4.4.0-1]. */
+  /** After CONNACK on a resumed session: resend what is in flight, then the queue [3.1.1 MQTT-4.4.0-1] [v5 MQTT-4.4.0-1]. */
   resume(): void {
     for (const entry of [...this.conn.session!.inflight.values()]) this.resend(entry);
     this.pump();
@@ -108,7 +108,7 @@ export class Outbound {
     }
     // A known topic goes as its alias alone; a new one gets an alias while the client allows more.
     const knownAlias = this.aliases.get(message.topic);
-    const newAlias = knownAlias === undefined && this.aliases.size < conn.clientTopicAliasMaximum
+    const newAlias = knownAlias === undefined && this.aliases.size < conn.negotiated.topicAliasMaximum
       ? this.aliases.size + 1
       : undefined;
     const bytes = encodePublish({
@@ -123,14 +123,15 @@ export class Outbound {
       messageExpiryInterval,
       subscriptionIdentifiers: delivery.subscriptionIdentifiers,
     }, conn.version);
-    if (bytes.length > conn.clientMaximumPacketSize) {
-      // Never send a client more than it allows; treat as delivered [MQTT-3.1.2-25].
+    if (bytes.length > conn.negotiated.maximumPacketSize) {
+      // Never send a client more than it allows; treat as delivered [v5 MQTT-3.1.2-25].
       conn.logger.debug("dropping message larger than the client's maximum packet size", { size: bytes.length });
       conn.ctx.counters.publishDropped++;
       return null;
     }
     if (newAlias !== undefined) this.aliases.set(message.topic, newAlias);
     conn.ctx.counters.messagesSent++;
+    conn.traffic.messagesOut++;
     if (conn.ctx.hooks.has("onDelivered")) conn.ctx.hooks.notify("onDelivered", conn.info, message);
     return bytes;
   }

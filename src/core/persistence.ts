@@ -12,8 +12,15 @@ import type { Store, StoredDelivery, StoredSubscription, StoredWill } from "../s
 import type { Delivery, InflightEntry, SessionJournal } from "./session.ts";
 import { Session } from "./session.ts";
 import type { Subscription } from "./topic-index.ts";
-import type { Message } from "../hooks/types.ts";
+import type { Message } from "../model/message.ts";
 import { parseSharedFilter } from "../protocol/topics.ts";
+import { optionsOf } from "../model/subscription.ts";
+
+/** A session rebuilt from the store, with its pending will. */
+export interface LoadedSessionState {
+  session: Session;
+  will?: StoredWill;
+}
 
 export class Persistence {
   /** Writes issued so far (only counted for a durable store). */
@@ -123,7 +130,7 @@ export class Persistence {
   }
 
   /** Sessions as they were stored, rebuilt in memory (offline), with their wills. */
-  async restore(): Promise<{ sessions: Array<{ session: Session; will?: StoredWill }>; retained: Message[] }> {
+  async restore(): Promise<{ sessions: LoadedSessionState[]; retained: Message[] }> {
     const state = await this.store.load();
     const sessions = state.sessions.map((stored) => {
       const session = new Session(stored.clientId);
@@ -164,29 +171,13 @@ function toStoredDelivery(
 }
 
 function toStoredSubscription(s: Subscription): StoredSubscription {
-  const stored: StoredSubscription = {
-    key: s.key,
-    qos: s.qos,
-    noLocal: s.noLocal,
-    retainAsPublished: s.retainAsPublished,
-    retainHandling: s.retainHandling,
-  };
-  if (s.subscriptionIdentifier !== undefined) stored.subscriptionIdentifier = s.subscriptionIdentifier;
-  return stored;
+  return { key: s.key, ...optionsOf(s) };
 }
 
 function fromStoredSubscription(clientId: string, s: StoredSubscription): Subscription {
   const shared = parseSharedFilter(s.key);
   const isShared = shared !== null && shared !== "invalid";
-  return {
-    clientId,
-    key: s.key,
-    filter: isShared ? shared.filter : s.key,
-    shareName: isShared ? shared.shareName : undefined,
-    qos: s.qos,
-    noLocal: s.noLocal,
-    retainAsPublished: s.retainAsPublished,
-    retainHandling: s.retainHandling,
-    subscriptionIdentifier: s.subscriptionIdentifier,
-  };
+  const subscription: Subscription = { clientId, key: s.key, filter: isShared ? shared.filter : s.key, ...optionsOf(s) };
+  if (isShared) subscription.shareName = shared.shareName;
+  return subscription;
 }

@@ -1,5 +1,5 @@
-/** Retained messages: one per topic; an empty payload deletes [MQTT-3.3.1-6, MQTT-3.3.1-7]. */
-import type { Message } from "../hooks/types.ts";
+/** Retained messages: one per topic; an empty payload deletes [v5 MQTT-3.3.1-5, MQTT-3.3.1-6, MQTT-3.3.1-7]. */
+import type { Message } from "../model/message.ts";
 import { hasWildcard, topicMatches } from "../protocol/topics.ts";
 
 const isSys = (topic: string) => topic.startsWith("$SYS/");
@@ -23,6 +23,12 @@ export class RetainedStore {
     if (message.payload.length === 0) return this.delete(message.topic);
     if (isSys(message.topic) && !this.messages.has(message.topic)) this.sysTopics++;
     this.messages.set(message.topic, message);
+  }
+
+  /** The retained message of `topic` (not a filter), unless it expired. */
+  get(topic: string, now: number): Message | undefined {
+    const message = this.messages.get(topic);
+    return message && !this.expired(message, now) ? message : undefined;
   }
 
   /** Retained messages matching `filter`, dropping expired ones on the way. */

@@ -2,7 +2,7 @@
  * Matching one message to sessions: every matching subscription of a client merges into one
  * delivery (highest QoS, all Subscription Identifiers), and each shared group picks one member.
  */
-import type { Message, QoS } from "../hooks/types.ts";
+import type { Message, QoS } from "../model/message.ts";
 import type { Session } from "./session.ts";
 import type { SharedGroup, Subscription } from "./topic-index.ts";
 
@@ -21,7 +21,7 @@ export function mergeTarget(
   message: Message,
   sessions: ReadonlyMap<string, Session>,
 ): void {
-  if (s.noLocal && s.clientId === message.origin) return; // [MQTT-3.8.3-3]
+  if (s.noLocal && s.clientId === message.origin) return; // [v5 MQTT-3.8.3-3]
   const existing = targets.get(s.clientId);
   if (!existing) {
     const session = sessions.get(s.clientId);
@@ -34,7 +34,7 @@ export function mergeTarget(
     });
     return;
   }
-  // Overlapping subscriptions: one message at the highest QoS with every identifier [MQTT-3.3.4-2, -3].
+  // Overlapping subscriptions: one message at the highest QoS with every identifier [v5 MQTT-3.3.4-2, MQTT-3.3.4-3].
   existing.qos = Math.max(existing.qos, s.qos) as QoS;
   existing.retainAsPublished ||= s.retainAsPublished;
   if (s.subscriptionIdentifier !== undefined) {

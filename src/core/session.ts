@@ -12,7 +12,8 @@
  * Every change to that state goes through the methods below, which also tell the session's
  * journal (persistent sessions only), so memory and the store cannot drift apart.
  */
-import type { Message, QoS } from "../hooks/types.ts";
+import type { Message, ProtocolVersion, QoS } from "../model/message.ts";
+import type { WillMessage } from "./context.ts";
 import { Deque } from "../util/deque.ts";
 import type { Subscription } from "./topic-index.ts";
 
@@ -37,10 +38,41 @@ export interface QueueLimits {
   maxQueuedBytes: number;
 }
 
-/** The connection currently attached to a session (implemented by Connection). */
+/** What a session's owner tells about itself for the management queries (plain data). */
+export interface OwnerSnapshot {
+  username?: string;
+  protocolVersion?: ProtocolVersion;
+  address?: string;
+  listener?: string;
+  connectedAt: number;
+  lastPacketAt?: number;
+  keepalive?: number;
+  cleanStart?: boolean;
+  messagesIn: number;
+  messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  will?: { topic: string; qos: QoS; retain: boolean; delayInterval: number };
+}
+
+/**
+ * Whoever is attached to a session and gets its messages: a client connection, or an in-process
+ * owner such as a bridge (local-session.ts). The broker knows owners only through this.
+ */
 export interface SessionOwner {
   deliver(delivery: Delivery): void;
   readonly connected: boolean;
+  /** After attaching to a present session: hand out what is in flight, then the queue. */
+  resume(): void;
+  /**
+   * Another owner takes the session (or an administrator deletes it): end this one (v5 DISCONNECT
+   * with `reasonCode`, default 0x8E Session taken over) and return a will to publish now, if any
+   * (a delayed will is cancelled by the new owner instead, unless it starts clean).
+   */
+  takenOver(cleanStart: boolean, reasonCode?: number, reasonString?: string): WillMessage | null;
+  /** End this owner from outside (administrative disconnect, session deleted). */
+  disconnect(reasonCode: number, reasonString?: string): void;
+  describe(): OwnerSnapshot;
 }
 
 /** Where a persistent session writes its changes (see persistence.ts). */
@@ -69,6 +101,8 @@ export class Session {
   disconnectedAt = 0;
   /** Set while the session is persistent (kept in the store). */
   journal: SessionJournal | null = null;
+  /** Queue bounds of this session's own (an in-process owner's), instead of the broker's. */
+  queueLimits: QueueLimits | null = null;
   private lastPacketId = 0;
 
   constructor(readonly clientId: string) {}
@@ -83,7 +117,8 @@ export class Session {
   }
 
   /** Queue a delivery; false (and a counted drop) when the queue is full. */
-  enqueue(delivery: Delivery, limits: QueueLimits): boolean {
+  enqueue(delivery: Delivery, brokerLimits: QueueLimits): boolean {
+    const limits = this.queueLimits ?? brokerLimits;
     const size = delivery.message.payload.length;
     const overCount = this.queue.length >= limits.maxQueuedMessages;
     const overBytes = limits.maxQueuedBytes > 0 && this.queuedBytes + size > limits.maxQueuedBytes;

@@ -2,7 +2,7 @@
  * `$SYS/broker/...` statistics, published as retained messages every `interval` seconds.
  * Topic names follow Mosquitto's where one exists, so existing dashboards keep working.
  */
-import { VERSION } from "../config/cli.ts";
+import { VERSION } from "../config/version.ts";
 import type { Broker } from "./broker.ts";
 import type { BrokerContext } from "./context.ts";
 

@@ -5,23 +5,11 @@
  * (by share name, each a group of members) in separate buckets, as Mochi-MQTT does, so a
  * publish walks the trie once and gets both. `+` and `#` are ordinary child keys; matching
  * follows the literal level, `+` and `#` at each depth. Topics starting with `$` are not matched
- * by a wildcard in the first level [MQTT-4.7.2-1].
+ * by a wildcard in the first level [3.1.1 MQTT-4.7.2-1] [v5 MQTT-4.7.2-1].
  */
-import type { QoS } from "../hooks/types.ts";
+import type { Subscription } from "../model/subscription.ts";
 
-export interface Subscription {
-  clientId: string;
-  /** The filter as the client sent it (including any `$share/name/` prefix): the session's key. */
-  key: string;
-  /** The filter matched against topics (without the share prefix). */
-  filter: string;
-  shareName?: string;
-  qos: QoS;
-  noLocal: boolean;
-  retainAsPublished: boolean;
-  retainHandling: 0 | 1 | 2;
-  subscriptionIdentifier?: number;
-}
+export type { Subscription };
 
 /** Members of one `$share/name/filter` group, with a round-robin cursor. */
 export class SharedGroup {

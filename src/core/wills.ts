@@ -3,7 +3,7 @@
  * connection closed; a new connection for the session cancels it, the session ending publishes
  * it at once. Pending wills of persistent sessions are stored, so they survive a restart.
  */
-import type { Message } from "../hooks/types.ts";
+import type { Message } from "../model/message.ts";
 import type { Clock } from "../ports/clock.ts";
 import type { StoredWill } from "../store/types.ts";
 import type { WillMessage } from "./context.ts";
@@ -47,6 +47,11 @@ export class DelayedWills {
     this.pending.delete(session);
     if (session.journal) this.persistence.deleteWill(session.clientId);
     return entry.will;
+  }
+
+  /** The will waiting for the session's Will Delay Interval, if any. */
+  pendingFor(session: Session): WillMessage | undefined {
+    return this.pending.get(session)?.will;
   }
 
   /** Stop every timer (shutdown): stored wills resume at the next start. */

@@ -1,21 +1,27 @@
-/** Runs a list of hooks: first non-deferring decision wins; observer errors are logged. */
+/**
+ * Runs the list of hooks. Decisions: the first hook that does not defer decides; when all defer,
+ * the caller's fallback applies. A decision hook that throws (or rejects) counts as deny for that
+ * request. Observers and `beforePublish` that throw are skipped: routing, $SYS and the connection
+ * go on. Every failure is logged with the hook's id and the hook point, bounded so a hook failing
+ * on every publish cannot flood the log.
+ */
+import { LogThrottle } from "../util/log-throttle.ts";
+import type { ClientInfo, Message, QoS } from "../model/message.ts";
+import type { SubscriptionInfo } from "../model/subscription.ts";
+import type { Clock } from "../ports/clock.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { RemoteInfo } from "../ports/transport.ts";
+import { errorText } from "../util/errors.ts";
 import type {
   AuthenticateRequest,
-  ClientInfo,
   Decision,
   EnhancedAuthRequest,
   EnhancedAuthResult,
   GrantAtMost,
   Hooks,
-  Message,
-  QoS,
   Refusal,
-  SubscriptionInfo,
 } from "./types.ts";
 
-type DecisionHook = "authorizePublish";
 type ObserverHook =
   | "onConnected"
   | "onAuthenticationFailed"
@@ -26,35 +32,35 @@ type ObserverHook =
   | "onDelivered";
 
 export class HookRunner {
-  constructor(private readonly hooks: Hooks[], private readonly logger: Logger) {}
+  private readonly failures: LogThrottle;
+
+  constructor(private readonly hooks: Hooks[], private readonly logger: Logger, clock: Clock) {
+    this.failures = new LogThrottle(clock, 20);
+  }
 
   add(hook: Hooks): void {
     this.hooks.push(hook);
   }
 
+  /** Whether any hook implements `name` (callers skip the work of asking when none does). */
   has(name: keyof Hooks): boolean {
     return this.hooks.some((hook) => hook[name] !== undefined);
   }
 
-  /** Ask each hook in turn; `fallback` applies when every hook defers. */
-  async decide<K extends DecisionHook>(
-    name: K,
-    fallback: Exclude<Decision, "defer">,
-    ...args: Parameters<NonNullable<Hooks[K]>>
-  ): Promise<Exclude<Decision, "defer">> {
-    for (const hook of this.hooks) {
-      const fn = hook[name] as ((...a: unknown[]) => Decision | Promise<Decision>) | undefined;
-      if (!fn) continue;
-      const decision = await fn.apply(hook, args);
-      if (decision !== "defer") return decision;
-    }
-    return fallback;
+  private failed(hook: Hooks, point: keyof Hooks, e: unknown, outcome: string): void {
+    this.failures.error(this.logger, "hook failed", { hook: hook.id, point, error: errorText(e), outcome });
   }
 
-  /** Every hook may refuse a new socket; the first deny wins. */
+  /** Every hook may refuse a new socket; the first deny (or a hook that throws) wins. */
   admit(remote: RemoteInfo): boolean {
     for (const hook of this.hooks) {
-      if (hook.admitConnection?.(remote) === "deny") return false;
+      if (!hook.admitConnection) continue;
+      try {
+        if (hook.admitConnection(remote) === "deny") return false;
+      } catch (e: unknown) {
+        this.failed(hook, "admitConnection", e, "connection refused");
+        return false;
+      }
     }
     return true;
   }
@@ -63,8 +69,28 @@ export class HookRunner {
   async authenticate(request: AuthenticateRequest, fallback: "allow" | "deny"): Promise<"allow" | Refusal | "deny"> {
     for (const hook of this.hooks) {
       if (!hook.authenticate) continue;
-      const decision = await hook.authenticate(request);
-      if (decision !== "defer") return decision;
+      try {
+        const decision = await hook.authenticate(request);
+        if (decision !== "defer") return decision;
+      } catch (e: unknown) {
+        this.failed(hook, "authenticate", e, "connection refused");
+        return "deny";
+      }
+    }
+    return fallback;
+  }
+
+  /** Allowed or denied; `fallback` when every hook defers. */
+  async authorizePublish(client: ClientInfo, message: Message, fallback: "allow" | "deny" = "allow"): Promise<"allow" | "deny"> {
+    for (const hook of this.hooks) {
+      if (!hook.authorizePublish) continue;
+      try {
+        const decision = await hook.authorizePublish(client, message);
+        if (decision !== "defer") return decision;
+      } catch (e: unknown) {
+        this.failed(hook, "authorizePublish", e, "publish denied");
+        return "deny";
+      }
     }
     return fallback;
   }
@@ -73,7 +99,13 @@ export class HookRunner {
   async authorizeSubscribe(client: ClientInfo, subscription: SubscriptionInfo): Promise<{ allowed: boolean; maxQos: QoS }> {
     for (const hook of this.hooks) {
       if (!hook.authorizeSubscribe) continue;
-      const decision: Decision | GrantAtMost = await hook.authorizeSubscribe(client, subscription);
+      let decision: Decision | GrantAtMost;
+      try {
+        decision = await hook.authorizeSubscribe(client, subscription);
+      } catch (e: unknown) {
+        this.failed(hook, "authorizeSubscribe", e, "subscription refused");
+        return { allowed: false, maxQos: 0 };
+      }
       if (decision === "defer") continue;
       if (decision === "deny") return { allowed: false, maxQos: 0 };
       return { allowed: true, maxQos: decision === "allow" ? 2 : decision.maxQos };
@@ -81,32 +113,45 @@ export class HookRunner {
     return { allowed: true, maxQos: 2 };
   }
 
+  /** The first hook that does not defer decides; "defer" when all do (no hook knows the method: 0x8C on CONNECT). */
   async enhancedAuth(request: EnhancedAuthRequest): Promise<EnhancedAuthResult> {
     for (const hook of this.hooks) {
       if (!hook.enhancedAuthenticate) continue;
-      const result = await hook.enhancedAuthenticate(request);
-      if (result.result !== "defer") return result;
+      try {
+        const result = await hook.enhancedAuthenticate(request);
+        if (result.result !== "defer") return result;
+      } catch (e: unknown) {
+        this.failed(hook, "enhancedAuthenticate", e, "connection refused");
+        return { result: "deny" };
+      }
     }
-    return { result: "deny" };
+    return { result: "defer" };
   }
 
+  /** Each hook may transform the message or drop it (null); a hook that throws is skipped. */
   beforePublish(client: ClientInfo | undefined, message: Message): Message | null {
     let current: Message | null = message;
     for (const hook of this.hooks) {
       if (!hook.beforePublish || current === null) continue;
-      current = hook.beforePublish(client, current);
+      try {
+        current = hook.beforePublish(client, current);
+      } catch (e: unknown) {
+        this.failed(hook, "beforePublish", e, "skipped, message unchanged");
+      }
     }
     return current;
   }
 
   notify<K extends ObserverHook>(name: K, ...args: Parameters<NonNullable<Hooks[K]>>): void {
     for (const hook of this.hooks) {
-      const fn = hook[name] as ((...a: unknown[]) => void) | undefined;
+      const fn = hook[name] as ((...a: unknown[]) => unknown) | undefined;
       if (!fn) continue;
       try {
-        fn.apply(hook, args);
+        const result = fn.apply(hook, args);
+        // An async observer's rejection is a failure too, never an unhandled rejection.
+        if (result instanceof Promise) result.catch((e: unknown) => this.failed(hook, name, e, "ignored"));
       } catch (e: unknown) {
-        this.logger.error("hook observer failed", { hook: name, error: String(e) });
+        this.failed(hook, name, e, "ignored");
       }
     }
   }

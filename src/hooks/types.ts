@@ -1,45 +1,15 @@
 /**
  * Hooks: how auth, ACL, the admin API and bridges plug into the core without touching handlers.
  * Decisions are allow / deny / defer: the first hook that does not defer decides; when all
- * defer, the broker's default applies. Observers are past tense; their errors are logged and
- * never break delivery.
+ * defer, the broker's default applies; a decision hook that throws counts as deny. Observers are
+ * past tense; their errors (and those of beforePublish) are logged with the hook's id and never
+ * break delivery. See runner.ts.
  */
+import type { ClientInfo, Message, ProtocolVersion, QoS } from "../model/message.ts";
+import type { SubscriptionInfo } from "../model/subscription.ts";
 import type { RemoteInfo } from "../ports/transport.ts";
 
 export type Decision = "allow" | "deny" | "defer";
-export type ProtocolVersion = 3 | 4 | 5;
-export type QoS = 0 | 1 | 2;
-/** v5 User Properties as name/value pairs, in the order they were sent (repeats allowed) [MQTT-3.3.2-18]. */
-export type UserProperties = Array<[name: string, value: string]>;
-
-/** v5 PUBLISH properties the broker carries through (message expiry is kept as an absolute deadline). */
-export interface MessageProperties {
-  payloadFormatIndicator?: boolean;
-  contentType?: string;
-  responseTopic?: string;
-  correlationData?: Uint8Array;
-  userProperties?: UserProperties;
-}
-
-/** An application message inside the broker. */
-export interface Message {
-  topic: string;
-  payload: Uint8Array;
-  qos: QoS;
-  retain: boolean;
-  properties: MessageProperties;
-  /** Clock time (ms) after which the message is dropped; undefined = never. */
-  expiresAt?: number;
-  /** Client id of the publisher (for No Local); undefined for in-process publishes. */
-  origin?: string;
-}
-
-export interface ClientInfo {
-  readonly clientId: string;
-  readonly username?: string;
-  readonly protocolVersion: ProtocolVersion;
-  readonly remote: RemoteInfo;
-}
 
 export interface AuthenticateRequest {
   clientId: string;
@@ -64,7 +34,11 @@ export interface GrantAtMost {
   maxQos: QoS;
 }
 
-/** Enhanced authentication (v5 AUTH). `continue` sends AUTH 0x18 with `data`. */
+/**
+ * Enhanced authentication (v5 AUTH). `continue` sends AUTH 0x18 with `data`; `allow` ends the
+ * exchange with CONNACK 0x00 (AUTH 0x00 on re-authentication) carrying `data` if given; when
+ * every hook defers, no hook knows the method: CONNACK 0x8C Bad authentication method.
+ */
 export type EnhancedAuthResult =
   | { result: "allow"; data?: Uint8Array }
   | { result: "deny" }
@@ -75,33 +49,29 @@ export interface EnhancedAuthRequest {
   clientId: string;
   method: string;
   data?: Uint8Array;
-  /** 0 on CONNECT, then 1, 2, ... for each AUTH exchange. */
+  /** 0 on CONNECT (and on the AUTH 0x19 that starts a re-authentication), then 1, 2, ... for each further AUTH. */
   step: number;
   reauthenticate: boolean;
 }
 
-export interface SubscriptionInfo {
-  filter: string;
-  qos: QoS;
-  noLocal: boolean;
-  retainAsPublished: boolean;
-  retainHandling: 0 | 1 | 2;
-  subscriptionIdentifier?: number;
-  /** Share name for `$share/<name>/<filter>` subscriptions. */
-  shareName?: string;
-}
-
 export interface Hooks {
+  /** Names the hook in log lines (e.g. "security", "http-auth", "bridge:cloud"). */
+  readonly id: string;
   /** A new socket, before any byte is read: deny closes it at once (address bans). Synchronous: it runs per accept. */
   admitConnection?(remote: RemoteInfo): Decision;
   authenticate?(request: AuthenticateRequest): Decision | Refusal | Promise<Decision | Refusal>;
   enhancedAuthenticate?(request: EnhancedAuthRequest): EnhancedAuthResult | Promise<EnhancedAuthResult>;
+  /** Each PUBLISH from a client, and its will at CONNECT (once authenticated): a denied will refuses the CONNECT. */
   authorizePublish?(client: ClientInfo, message: Message): Decision | Promise<Decision>;
   authorizeSubscribe?(
     client: ClientInfo,
     subscription: SubscriptionInfo,
   ): Decision | GrantAtMost | Promise<Decision | GrantAtMost>;
-  /** Transform a message or return null to drop it. `client` is undefined for in-process publishes. */
+  /**
+   * Transform a message or return null to drop it. `client` is undefined for in-process publishes
+   * and for wills (published once the client has gone, maybe after a restart; the will itself was
+   * authorized with its ClientInfo at CONNECT).
+   */
   beforePublish?(client: ClientInfo | undefined, message: Message): Message | null;
 
   onConnected?(client: ClientInfo, sessionPresent: boolean): void;
@@ -110,6 +80,7 @@ export interface Hooks {
   onDisconnected?(client: ClientInfo, reason: string): void;
   onSubscribed?(client: ClientInfo, subscription: SubscriptionInfo): void;
   onUnsubscribed?(client: ClientInfo, filter: string): void;
+  /** After routing; `client` as for beforePublish. */
   onPublished?(client: ClientInfo | undefined, message: Message): void;
   onDelivered?(client: ClientInfo, message: Message): void;
 }

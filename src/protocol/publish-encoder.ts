@@ -3,7 +3,7 @@
  * needs Node Buffers; outgoing PUBLISHes are the broker's most frequent packet, so they are
  * encoded here directly into one Uint8Array.
  */
-import type { MessageProperties, QoS } from "../hooks/types.ts";
+import type { MessageProperties, QoS } from "../model/message.ts";
 
 export interface PublishForm {
   topic: string;

@@ -12,7 +12,7 @@
  * or a value with `/`, `+` or `#` (which would widen the filter), does not apply if it allows, and
  * applies with a `+` in its place if it denies: a strange identity never gains access.
  */
-import type { QoS } from "../hooks/types.ts";
+import type { QoS } from "../model/message.ts";
 import { topicMatches } from "../protocol/topics.ts";
 import type { AclPermission, AclRule } from "./types.ts";
 
@@ -35,6 +35,25 @@ export interface PublishVerdict {
   /** Why an allow rule still refused: the QoS or the retain flag. */
   why?: string;
 }
+
+/** A rule as the CLI lists it: permission, action, who, topic, qualifiers. */
+export function describeRule(rule: AclRule): string[] {
+  const who = rule.username !== undefined
+    ? `user ${rule.username}`
+    : rule.clientId !== undefined
+    ? `client ${rule.clientId}`
+    : rule.anonymous
+    ? "anonymous"
+    : "everyone";
+  const extra = [
+    rule.maxQos !== undefined ? `maxQos=${rule.maxQos}` : "",
+    rule.retain !== undefined ? `retain=${rule.retain}` : "",
+  ].filter(Boolean).join(" ");
+  return [rule.permission, rule.action, who, rule.topic, extra];
+}
+
+/** The rule in one line, e.g. "deny publish everyone secret/#". */
+export const ruleText = (rule: AclRule): string => describeRule(rule).filter(Boolean).join(" ");
 
 const UNSAFE = /[/+#]/;
 

@@ -8,8 +8,11 @@
  * question, so no password is kept in memory.
  */
 import type { AuthConfig } from "../config/schema.ts";
-import type { AuthenticateRequest, ClientInfo, Decision, Hooks, Message, SubscriptionInfo } from "../hooks/types.ts";
+import type { ClientInfo, Message } from "../model/message.ts";
+import type { SubscriptionInfo } from "../model/subscription.ts";
+import type { AuthenticateRequest, Decision, Hooks } from "../hooks/types.ts";
 import type { Logger } from "../ports/logger.ts";
+import { errorText } from "../util/errors.ts";
 
 type HttpConfig = NonNullable<AuthConfig["http"]>;
 
@@ -40,6 +43,7 @@ export class HttpAuth {
 
   hooks(): Hooks {
     const hooks: Hooks = {
+      id: "http-auth",
       authenticate: (request: AuthenticateRequest) => {
         if (request.certificateAuthenticated) return "defer";
         return this.ask({
@@ -82,7 +86,7 @@ export class HttpAuth {
       decision = await decisionOf(response);
       if (decision === "defer") logger.warn("auth service gave no decision", { status: response.status, action: question.action });
     } catch (e: unknown) {
-      logger.warn("auth service unreachable", { url: config.url, action: question.action, error: e instanceof Error ? e.message : String(e) });
+      logger.warn("auth service unreachable", { url: config.url, action: question.action, error: errorText(e) });
       return "defer"; // not cached: the next question tries again
     }
     if (key && decision !== "defer") {

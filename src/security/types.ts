@@ -4,7 +4,7 @@
  * are async and independent of the session store's group commit: each write is durable when its
  * promise resolves.
  */
-import type { QoS } from "../hooks/types.ts";
+import type { QoS } from "../model/message.ts";
 
 export interface UserRecord {
   username: string;

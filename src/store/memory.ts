@@ -5,7 +5,7 @@
  * and load() returns copies. Like the SQLite store (foreign keys), a write for a client with no
  * stored session is not kept and makes the next commit() reject.
  */
-import type { Message } from "../hooks/types.ts";
+import type { Message } from "../model/message.ts";
 import { MemorySecurityStore } from "../security/memory-store.ts";
 import { StoreWriteError } from "./errors.ts";
 import type {

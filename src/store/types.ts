@@ -9,7 +9,8 @@
  * deliveries queued or in flight to them, inbound QoS 2 packet ids awaiting PUBREL, delayed wills,
  * and retained messages.
  */
-import type { Message, QoS } from "../hooks/types.ts";
+import type { Message, QoS } from "../model/message.ts";
+import type { SubscriptionOptions } from "../model/subscription.ts";
 import type { SecurityStore } from "../security/types.ts";
 
 export interface StoredSession {
@@ -20,14 +21,9 @@ export interface StoredSession {
   disconnectedAt: number | null;
 }
 
-export interface StoredSubscription {
-  /** The filter as the client sent it, `$share/name/` prefix included. */
+/** A subscription as stored: its options under the filter the client sent, `$share/name/` prefix included. */
+export interface StoredSubscription extends SubscriptionOptions {
   key: string;
-  qos: QoS;
-  noLocal: boolean;
-  retainAsPublished: boolean;
-  retainHandling: 0 | 1 | 2;
-  subscriptionIdentifier?: number;
 }
 
 /** A QoS 1/2 message on its way to one persistent session: queued, or in flight once it has a packet id. */
@@ -96,6 +92,9 @@ export interface Store {
   /** Store or replace the retained message of `message.topic`. */
   saveRetained(message: Message): void;
   deleteRetained(topic: string): void;
+
+  /** Bytes the database takes (its pages, free ones included); absent for a store without a file. */
+  sizeBytes?(): Promise<number>;
 
   /** Resolves when every write issued before this call is durable; rejects if it cannot be. */
   commit(): Promise<void>;

@@ -1,6 +1,6 @@
 /** Repetitive refusal log lines are bounded per connection; the count of the ones left out is not lost. */
 import { expect, test } from "bun:test";
-import { LogThrottle } from "../../src/core/log-throttle.ts";
+import { LogThrottle } from "../../src/util/log-throttle.ts";
 import type { LogFields, Logger } from "../../src/ports/logger.ts";
 import { FakeClock } from "../helpers/fake-clock.ts";
 

@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Message } from "../../src/hooks/types.ts";
+import type { Message } from "../../src/model/message.ts";
 import type { EmbeddedMigration } from "../../src/store/sqlite/migrations.ts";
 import type { SqlExecutor, SqlRow, SqlStatement } from "../../src/store/sqlite/executor.ts";
 import type { Store, StoredDelivery, StoredSubscription } from "../../src/store/types.ts";
@@ -26,7 +26,11 @@ export interface StoreTarget {
   open(dir: string, options?: TargetOptions): Promise<Store>;
   /** What a restart means: close and reopen (durable stores), or the same instance (memory). */
   restart(store: Store, dir: string, options?: TargetOptions): Promise<Store>;
-  sqlite?: SqliteHooks;
+}
+
+/** A SQLite store under test: what contract-sqlite.ts needs to look at the database itself. */
+export interface SqliteTarget extends StoreTarget {
+  sqlite: SqliteHooks;
 }
 
 export interface SqliteHooks {

@@ -1,5 +1,6 @@
 /** CONNECT (3.1.1 section 3.1, 5.0 section 3.1): validation, authentication, session, CONNACK. */
-import type { AuthenticateRequest, Message, ProtocolVersion, Refusal } from "../../hooks/types.ts";
+import type { Message, ProtocolVersion } from "../../model/message.ts";
+import type { AuthenticateRequest, Refusal } from "../../hooks/types.ts";
 import { checkUtf8String, type IConnectPacket, orderedUserProperties, RawReader } from "../../protocol/codec.ts";
 import { ConnectReturnCode, ProtocolError, ReasonCode, toV3ConnectReturnCode } from "../../protocol/reason-codes.ts";
 import { isValidTopicName } from "../../protocol/topics.ts";
@@ -30,7 +31,7 @@ function rawConnectStrings(frame: Uint8Array, version: number, flags: { will: bo
 function refuse(conn: Connection, reasonCode: number, why: string): void {
   conn.ctx.connectionLog.info(conn.logger, "connection refused", { clientId: conn.clientId || undefined, reason: why, reasonCode });
   if (conn.version === 5) {
-    const properties = conn.requestProblemInformation ? { reasonString: why } : undefined;
+    const properties = conn.negotiated.requestProblemInformation ? { reasonString: why } : undefined;
     conn.send({ cmd: "connack", sessionPresent: false, reasonCode, properties });
   } else {
     conn.send({ cmd: "connack", sessionPresent: false, returnCode: toV3ConnectReturnCode(reasonCode) });
@@ -57,6 +58,28 @@ function buildWill(conn: Connection, packet: IConnectPacket): WillMessage | null
   };
 }
 
+/**
+ * A CONNECT whose protocol level the broker does not speak gets CONNACK 0x01 and a close
+ * [3.1.1 MQTT-3.1.2-2]; mqtt-packet cannot parse such a packet, so look at the raw bytes.
+ */
+export function refuseUnsupportedLevel(conn: Connection, frame: Uint8Array): boolean {
+  let i = 1;
+  while (frame[i] & 0x80 && i < 5) i++;
+  const nameLength = (frame[i + 1] << 8) | frame[i + 2];
+  const name = String.fromCharCode(...frame.subarray(i + 3, i + 3 + nameLength));
+  const level = frame[i + 3 + nameLength];
+  if (name !== "MQTT" && name !== "MQIsdp") return false; // malformed: the decoder says so
+  const supported = name === "MQTT" ? level === 4 || level === 5 : level === 3;
+  if (supported || level === undefined) return false;
+  conn.ctx.connectionLog.info(conn.logger, "refusing connection: unsupported protocol level", {
+    protocol: name,
+    level,
+  });
+  conn.writeBytes(new Uint8Array([0x20, 0x02, 0x00, 0x01]));
+  conn.closeTransport();
+  return true;
+}
+
 export function handleConnect(conn: Connection, packet: IConnectPacket, frame: Uint8Array): Promise<void> | void {
   const { limits } = conn;
   conn.state = "connecting";
@@ -64,10 +87,10 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
   const v5 = conn.version === 5;
   const props = packet.properties ?? {};
   if (v5) {
-    conn.requestProblemInformation = props.requestProblemInformation ?? true;
-    conn.clientReceiveMaximum = props.receiveMaximum ?? 65_535;
-    conn.clientMaximumPacketSize = props.maximumPacketSize ?? 268_435_460;
-    conn.clientTopicAliasMaximum = props.topicAliasMaximum ?? 0;
+    conn.negotiated.requestProblemInformation = props.requestProblemInformation ?? true;
+    conn.negotiated.receiveMaximum = props.receiveMaximum ?? 65_535;
+    conn.negotiated.maximumPacketSize = props.maximumPacketSize ?? 268_435_460;
+    conn.negotiated.topicAliasMaximum = props.topicAliasMaximum ?? 0;
     if (props.authenticationData !== undefined && props.authenticationMethod === undefined) {
       throw new ProtocolError(ReasonCode.ProtocolError, "Authentication Data without an Authentication Method");
     }
@@ -77,7 +100,7 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
   }
   conn.setDecoderVersion(conn.version);
   if (!v5 && packet.password !== undefined && packet.username === undefined) {
-    throw new ProtocolError(ReasonCode.MalformedPacket, "password without user name [MQTT-3.1.2-22]");
+    throw new ProtocolError(ReasonCode.MalformedPacket, "password without user name [3.1.1 MQTT-3.1.2-22]");
   }
 
   const raw = () => rawConnectStrings(frame, conn.version, { will: !!packet.will, username: packet.username !== undefined });
@@ -85,7 +108,7 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
   checkUtf8String(packet.will?.topic, () => raw().willTopic, "will topic");
   checkUtf8String(packet.username, () => raw().username, "user name");
 
-  // Client identifier rules [MQTT-3.1.3-6..8] (3.1.1) and Assigned Client Identifier (5.0).
+  // Client identifier rules [3.1.1 MQTT-3.1.3-6, MQTT-3.1.3-7, MQTT-3.1.3-8] and Assigned Client Identifier (5.0).
   const cleanStart = packet.clean ?? true;
   let clientId = packet.clientId;
   let assigned: string | undefined;
@@ -98,7 +121,7 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
   }
   conn.clientId = clientId;
   conn.username = packet.username;
-  conn.logger = conn.ctx.logger.child({ clientId, remote: `${conn.transport.remote.address}:${conn.transport.remote.port}` });
+  conn.logger = conn.ctx.logger.child(conn.logFields());
 
   if (packet.will) {
     if (!isValidTopicName(packet.will.topic)) return refuse(conn, ReasonCode.TopicNameInvalid, "invalid will topic");
@@ -123,8 +146,10 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
   let cappedExpiry: number | undefined;
   if (sessionExpiry > limits.maxSessionExpiryInterval) sessionExpiry = cappedExpiry = limits.maxSessionExpiryInterval;
   conn.connectSessionExpiry = sessionExpiry;
+  conn.cleanStart = cleanStart;
 
-  const finish = (): void => {
+  /** `authData`: what an enhanced-authentication hook sent with its allow, for the CONNACK. */
+  const finish = (authData?: Uint8Array): void => {
     if (conn.state !== "connecting") return; // closed while authenticating
     conn.will = buildWill(conn, packet);
     const { session, present } = conn.ctx.openSession(conn, clientId, cleanStart, sessionExpiry);
@@ -143,8 +168,10 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
       if (serverKeepAlive !== undefined) connackProps.serverKeepAlive = serverKeepAlive;
       if (cappedExpiry !== undefined) connackProps.sessionExpiryInterval = cappedExpiry;
       if (conn.authMethod) connackProps.authenticationMethod = conn.authMethod;
+      if (authData !== undefined) connackProps.authenticationData = authData;
     }
     conn.state = "connected";
+    conn.connectedAt = conn.ctx.clock.now();
     conn.send(
       v5
         ? { cmd: "connack", sessionPresent: present, reasonCode: ReasonCode.Success, properties: connackProps }
@@ -159,11 +186,21 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
       username: conn.username,
     });
     conn.ctx.hooks.notify("onConnected", conn.info, present);
-    if (present) conn.outbound.resume();
+    if (present) conn.resume();
+  };
+
+  // The will is published on the client's behalf: the client must be allowed to publish it. Asked
+  // once authenticated, as the CONNECT declares it, so that a refusal reaches the client (CONNACK).
+  const authorizeWill = (authData?: Uint8Array): void | Promise<void> => {
+    if (!packet.will || !conn.ctx.hooks.has("authorizePublish")) return finish(authData);
+    return conn.ctx.hooks.authorizePublish(conn.info, buildWill(conn, packet)!.message, "allow").then((decision) => {
+      if (decision === "allow") return finish(authData);
+      refuse(conn, ReasonCode.NotAuthorized, "will topic not authorized");
+    });
   };
 
   if (v5 && props.authenticationMethod !== undefined) {
-    return enhancedAuthentication(conn, props.authenticationMethod, props.authenticationData, finish);
+    return enhancedAuthentication(conn, props.authenticationMethod, props.authenticationData, authorizeWill);
   }
   // A verified client certificate on a listener with useCertificateCnAsUsername is the client's
   // credential, and its Common Name its user name; without one, the usual rules apply.
@@ -179,8 +216,8 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
     certificateAuthenticated: certificateUser !== undefined,
   };
   const fallback = certificateUser !== undefined || limits.allowAnonymous ? "allow" : "deny";
-  const decided = (decision: "allow" | "deny" | Refusal): void => {
-    if (decision === "allow") return finish();
+  const decided = (decision: "allow" | "deny" | Refusal): void | Promise<void> => {
+    if (decision === "allow") return authorizeWill();
     if (decision !== "deny") return refuse(conn, decision.reasonCode, decision.reason);
     conn.ctx.hooks.notify("onAuthenticationFailed", request);
     if (conn.username === undefined) return refuse(conn, ReasonCode.NotAuthorized, "anonymous access is disabled");
@@ -196,19 +233,20 @@ async function enhancedAuthentication(
   conn: Connection,
   method: string,
   data: Uint8Array | undefined,
-  finish: () => void,
+  finish: (authData?: Uint8Array) => void | Promise<void>,
 ): Promise<void> {
   if (!conn.ctx.hooks.has("enhancedAuthenticate")) {
     return refuse(conn, ReasonCode.BadAuthenticationMethod, `authentication method "${method}" not supported`);
   }
   conn.authMethod = method;
   const result = await conn.ctx.hooks.enhancedAuth({ clientId: conn.clientId, method, data, step: 0, reauthenticate: false });
-  if (result.result === "allow") return finish();
+  if (result.result === "allow") return finish(result.data);
   if (result.result === "continue") {
     conn.authStep = 1;
     conn.pendingConnect = finish;
     conn.send({ cmd: "auth", reasonCode: ReasonCode.ContinueAuthentication, properties: { authenticationMethod: method, authenticationData: result.data as never } });
     return;
   }
-  refuse(conn, result.result === "deny" ? ReasonCode.NotAuthorized : ReasonCode.BadAuthenticationMethod, "authentication failed");
+  if (result.result === "deny") return refuse(conn, ReasonCode.NotAuthorized, "authentication failed");
+  refuse(conn, ReasonCode.BadAuthenticationMethod, `authentication method "${method}" not known to any hook`);
 }

@@ -1,5 +1,5 @@
 /** Inbound PUBLISH and PUBREL (3.1.1 section 3.3/3.6, 5.0 section 3.3/3.6). */
-import type { Message, MessageProperties, UserProperties } from "../../hooks/types.ts";
+import type { Message, MessageProperties, UserProperties } from "../../model/message.ts";
 import type { IPubrelPacket, Packet } from "../../protocol/codec.ts";
 import type { DecodedPublish } from "../../protocol/publish-decoder.ts";
 import { ProtocolError, ReasonCode } from "../../protocol/reason-codes.ts";
@@ -26,7 +26,7 @@ export function messageProperties(props: {
   return out;
 }
 
-/** Resolve a v5 Topic Alias [MQTT-3.3.2-7..12]: set it with a topic, use it with an empty one. */
+/** Resolve a v5 Topic Alias [v5 MQTT-3.3.2-7, MQTT-3.3.2-8, MQTT-3.3.2-11, MQTT-3.3.2-12]: set it with a topic, use it with an empty one. */
 function resolveTopic(conn: Connection, packet: DecodedPublish): string {
   const alias = packet.properties.topicAlias;
   if (alias === undefined || conn.version !== 5) return packet.topic;
@@ -54,7 +54,7 @@ function acknowledge(
   const cmd = packet.qos === 1 ? "puback" : "pubrec";
   const ack = (code: number, text?: string): Packet => {
     if (conn.version !== 5) return { cmd, messageId: packet.messageId };
-    const properties = text && conn.requestProblemInformation ? { reasonString: text } : undefined;
+    const properties = text && conn.negotiated.requestProblemInformation ? { reasonString: text } : undefined;
     return { cmd, messageId: packet.messageId, reasonCode: code, properties };
   };
   conn.sendAfter(ack(reasonCode, reasonString), durable, (code) => {
@@ -94,10 +94,10 @@ export function handlePublish(conn: Connection, packet: DecodedPublish): void | 
   if (packet.retain && !limits.retainAvailable) throw new ProtocolError(ReasonCode.RetainNotSupported, "retain not supported");
   const props = packet.properties;
   if (packet.qos === 0 && packet.dup) {
-    throw new ProtocolError(ReasonCode.MalformedPacket, "DUP set on a QoS 0 PUBLISH [MQTT-3.3.1-2]");
+    throw new ProtocolError(ReasonCode.MalformedPacket, "DUP set on a QoS 0 PUBLISH [3.1.1 MQTT-3.3.1-2] [v5 MQTT-3.3.1-2]");
   }
   if (props.responseTopic !== undefined && !isValidTopicName(props.responseTopic)) {
-    throw new ProtocolError(ReasonCode.ProtocolError, "invalid Response Topic [MQTT-3.3.2-13, MQTT-3.3.2-14]");
+    throw new ProtocolError(ReasonCode.ProtocolError, "invalid Response Topic [v5 MQTT-3.3.2-13, MQTT-3.3.2-14]");
   }
   if (props.subscriptionIdentifier !== undefined) {
     throw new ProtocolError(ReasonCode.ProtocolError, "a client must not send a Subscription Identifier in PUBLISH");
@@ -166,13 +166,13 @@ export function handlePublish(conn: Connection, packet: DecodedPublish): void | 
   const accept = (): void => {
     // The ack waits for whatever this message made the store write (queued copies, retained).
     const before = conn.ctx.persistence.writes;
-    const matched = conn.ctx.route(message);
+    const matched = conn.ctx.route(message, conn.info);
     if (packet.qos === 2) session.addAwaitingRelease(packet.messageId!);
     const durable = packet.qos > 0 ? conn.ctx.persistence.commitSince(before) : null;
     acknowledge(conn, packet, matched > 0 ? ReasonCode.Success : ReasonCode.NoMatchingSubscribers, undefined, durable);
   };
   if (!conn.ctx.hooks.has("authorizePublish")) return accept();
-  return conn.ctx.hooks.decide("authorizePublish", "allow", conn.info, message).then((decision) => {
+  return conn.ctx.hooks.authorizePublish(conn.info, message).then((decision) => {
     if (decision === "allow") return accept();
     // v5 says so with 0x87; 3.1.1 has no negative ack, the message is dropped silently.
     refusePublish(conn, packet, ReasonCode.NotAuthorized, "not authorized", "publish denied", { topic, qos: packet.qos });

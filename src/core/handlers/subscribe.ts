@@ -1,11 +1,15 @@
 /** SUBSCRIBE and UNSUBSCRIBE (3.1.1 sections 3.8-3.11, 5.0 sections 3.8-3.11). */
-import type { QoS, SubscriptionInfo } from "../../hooks/types.ts";
+import type { QoS } from "../../model/message.ts";
+import { optionsOf, type SubscriptionInfo } from "../../model/subscription.ts";
 import { checkUtf8String, type ISubscribePacket, type IUnsubscribePacket, RawReader } from "../../protocol/codec.ts";
 import { ProtocolError, ReasonCode } from "../../protocol/reason-codes.ts";
 import { hasWildcard, isValidTopicFilter, parseSharedFilter } from "../../protocol/topics.ts";
 import type { Connection } from "../connection.ts";
+import type { BrokerContext } from "../context.ts";
+import type { Session } from "../session.ts";
 import type { Subscription } from "../topic-index.ts";
 import { checkFilterLimits } from "../topic-limits.ts";
+import { errorText } from "../../util/errors.ts";
 
 /** A filter for a log line or reason string: a client may send 64 KiB ones. */
 const quoted = (filter: string) => JSON.stringify(filter.slice(0, 100)) + (filter.length > 100 ? "…" : "");
@@ -42,7 +46,7 @@ function checkRequest(
   if (checkFilterLimits(request.topic, shared, limits)) return { reasonCode: ReasonCode.TopicFilterInvalid };
   if (shared && !limits.sharedSubscriptions) return { reasonCode: ReasonCode.SharedSubscriptionsNotSupported };
   if (shared && request.nl) {
-    throw new ProtocolError(ReasonCode.ProtocolError, "No Local on a shared subscription [MQTT-3.8.3-4]");
+    throw new ProtocolError(ReasonCode.ProtocolError, "No Local on a shared subscription [v5 MQTT-3.8.3-4]");
   }
   if (hasWildcard(filter) && !limits.wildcardSubscriptions) return { reasonCode: ReasonCode.WildcardSubscriptionsNotSupported };
   const qos = Math.min(request.qos, limits.maxQos) as QoS;
@@ -62,22 +66,16 @@ function checkRequest(
 }
 
 function toInfo(s: Subscription): SubscriptionInfo {
-  return {
-    filter: s.filter,
-    qos: s.qos,
-    noLocal: s.noLocal,
-    retainAsPublished: s.retainAsPublished,
-    retainHandling: s.retainHandling,
-    subscriptionIdentifier: s.subscriptionIdentifier,
-    shareName: s.shareName,
-  };
+  const info: SubscriptionInfo = { filter: s.filter, ...optionsOf(s) };
+  if (s.shareName !== undefined) info.shareName = s.shareName;
+  return info;
 }
 
 export async function handleSubscribe(conn: Connection, packet: ISubscribePacket, frame: Uint8Array): Promise<void> {
   const { ctx } = conn;
   const session = conn.session!;
   if (packet.subscriptions.length === 0) {
-    throw new ProtocolError(ReasonCode.ProtocolError, "SUBSCRIBE without a Topic Filter [MQTT-3.8.3-3]");
+    throw new ProtocolError(ReasonCode.ProtocolError, "SUBSCRIBE without a Topic Filter [3.1.1 MQTT-3.8.3-3] [v5 MQTT-3.8.3-2]");
   }
   packet.subscriptions.forEach((request, i) => {
     checkUtf8String(request.topic, () => rawFilters(frame, conn.version, true)[i], "topic filter");
@@ -132,23 +130,22 @@ export async function handleSubscribe(conn: Connection, packet: ISubscribePacket
     try {
       await durable;
     } catch (e: unknown) {
-      conn.logger.error("store write failed: subscriptions not stored", { error: e instanceof Error ? e.message : String(e) });
+      conn.logger.error("store write failed: subscriptions not stored", { error: errorText(e) });
       granted.fill(conn.version === 5 ? ReasonCode.UnspecifiedError : 0x80);
       added.length = 0;
     }
   }
   if (conn.state !== "connected") return;
   conn.send({ cmd: "suback", messageId: packet.messageId, granted });
-  for (const { subscription, existed } of added) sendRetained(conn, subscription, existed);
+  for (const { subscription, existed } of added) sendRetained(ctx, session, subscription, existed);
 }
 
-/** Retained messages for a new subscription, per Retain Handling [MQTT-3.3.1-9..11]; none for shared ones. */
-function sendRetained(conn: Connection, subscription: Subscription, existed: boolean): void {
+/** Retained messages for a new subscription, per Retain Handling [v5 MQTT-3.3.1-9, MQTT-3.3.1-10, MQTT-3.3.1-11]; none for shared ones. */
+export function sendRetained(ctx: BrokerContext, session: Session, subscription: Subscription, existed: boolean): void {
   if (subscription.shareName !== undefined) return;
   if (subscription.retainHandling === 2 || (subscription.retainHandling === 1 && existed)) return;
-  const { ctx } = conn;
   for (const message of ctx.retained.match(subscription.filter, ctx.clock.now())) {
-    ctx.deliverTo(conn.session!, {
+    ctx.deliverTo(session, {
       message,
       qos: Math.min(message.qos, subscription.qos) as QoS,
       retain: true,
@@ -162,7 +159,7 @@ export function handleUnsubscribe(conn: Connection, packet: IUnsubscribePacket, 
   const session = conn.session!;
   const reasonCodes: number[] = [];
   if (packet.unsubscriptions.length === 0) {
-    throw new ProtocolError(ReasonCode.ProtocolError, "UNSUBSCRIBE without a Topic Filter [MQTT-3.10.3-2]");
+    throw new ProtocolError(ReasonCode.ProtocolError, "UNSUBSCRIBE without a Topic Filter [3.1.1 MQTT-3.10.3-2] [v5 MQTT-3.10.3-2]");
   }
   const before = ctx.persistence.writes;
   packet.unsubscriptions.forEach((filter, i) => {

@@ -3,7 +3,7 @@
  * write of a key wins; a delivery saved and deleted in the same batch, and never written before,
  * disappears), turned into the statements of one transaction in a dependency-safe order.
  */
-import type { Message } from "../../hooks/types.ts";
+import type { Message } from "../../model/message.ts";
 import type { StoredDelivery, StoredSession, StoredSubscription, StoredWill } from "../types.ts";
 import type { SqlStatement, SqlValue } from "./executor.ts";
 import { messageParams } from "./rows.ts";

@@ -1,5 +1,5 @@
 /** Reads the whole database back into the Store port's LoadedState (messages read once, shared by reference). */
-import type { Message } from "../../hooks/types.ts";
+import type { Message } from "../../model/message.ts";
 import type { LoadedSession, LoadedState, StoredDelivery, StoredSubscription } from "../types.ts";
 import type { SqlExecutor, SqlRow } from "./executor.ts";
 import { bytes, decodeProperties, num, optNum, optStr, qos, str } from "./rows.ts";

@@ -8,6 +8,7 @@ import { DatabaseTooNewError } from "../errors.ts";
 import type { SqlExecutor } from "./executor.ts";
 import type { EmbeddedMigration } from "./migrations.ts";
 import { str } from "./rows.ts";
+import { errorText } from "../../util/errors.ts";
 
 const TABLE = "gannet_migrations";
 
@@ -44,7 +45,7 @@ export async function applyMigrations(
         { sql: `INSERT INTO ${TABLE} (id, applied_at) VALUES (?, ?)`, params: [migration.id, now] },
       ]);
     } catch (e: unknown) {
-      const reason = e instanceof Error ? e.message : String(e);
+      const reason = errorText(e);
       throw new Error(`database ${db.location}: migration ${migration.id} failed: ${reason}`, { cause: e });
     }
     ran.push(migration.id);

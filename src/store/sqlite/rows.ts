@@ -2,7 +2,7 @@
  * Row codecs: Message <-> `messages` row values, the properties JSON (correlationData as base64,
  * userProperties as [name, value] pairs), and typed readers that fail loudly on a corrupt row.
  */
-import type { Message, MessageProperties, QoS, UserProperties } from "../../hooks/types.ts";
+import type { Message, MessageProperties, QoS, UserProperties } from "../../model/message.ts";
 import type { SqlRow, SqlValue } from "./executor.ts";
 
 export function encodeProperties(p: MessageProperties): string | null {

@@ -9,7 +9,7 @@
  * transaction. The unique index on position is checked row by row during an UPDATE, so the shift
  * goes through negative numbers (p -> -(p+1) -> p+1) instead of colliding with a neighbour.
  */
-import type { QoS } from "../../hooks/types.ts";
+import type { QoS } from "../../model/message.ts";
 import type {
   AclAction,
   AclPermission,

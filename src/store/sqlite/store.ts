@@ -28,7 +28,7 @@
  * it reject with StoreFullError. Updates and deletes always go through, and free pages are reused
  * first, so the file stops growing.
  */
-import type { Message } from "../../hooks/types.ts";
+import type { Message } from "../../model/message.ts";
 import { backupName, StoreFullError, StoreWriteError } from "../errors.ts";
 import type { LoadedState, MigrationReport, Store, StoredDelivery, StoredSession, StoredSubscription, StoredWill } from "../types.ts";
 import { WriteBatch } from "./batch.ts";
@@ -38,6 +38,7 @@ import { appliedMigrations, applyMigrations, checkKnown } from "./migrate.ts";
 import { type EmbeddedMigration, migrations as embeddedMigrations } from "./migrations.ts";
 import { num, str } from "./rows.ts";
 import { SqliteSecurityStore } from "./security.ts";
+import { errorText } from "../../util/errors.ts";
 
 export interface SqliteStoreOptions {
   /** Longest wait between a write and its transaction, in ms (default 2). */
@@ -54,7 +55,6 @@ export interface SqliteStoreOptions {
   migrations?: readonly EmbeddedMigration[];
 }
 
-const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /**
  * Before migrating a database that has data (some migrations applied, some missing), a consistent
@@ -77,9 +77,9 @@ async function backupBeforeMigrating(
     } catch (e: unknown) {
       // SQLite opens an existing target: "output file already exists" for a database, "file is not a
       // database" for anything else non-empty. Either way that name is taken.
-      if (/already exists|not a database/i.test(message(e))) continue;
+      if (/already exists|not a database/i.test(errorText(e))) continue;
       throw new Error(
-        `database ${db.location}: cannot make the copy ${target} before migrating (nothing was migrated): ${message(e)}. ` +
+        `database ${db.location}: cannot make the copy ${target} before migrating (nothing was migrated): ${errorText(e)}. ` +
           `Free some space or fix the directory's permissions, then start again.`,
         { cause: e },
       );
@@ -187,6 +187,13 @@ export class SqliteStore implements Store {
   /** Bytes in pages in use, as of the last transaction (measured only when `maxDatabaseBytes` > 0). */
   get usedBytes(): number {
     return this.usedBytesValue;
+  }
+
+  async sizeBytes(): Promise<number> {
+    const [row] = await this.db.all(
+      "SELECT (SELECT page_count FROM pragma_page_count()) * (SELECT page_size FROM pragma_page_size()) AS size",
+    );
+    return row ? num(row, "size") : 0;
   }
 
   async load(): Promise<LoadedState> {
@@ -332,7 +339,7 @@ export class SqliteStore implements Store {
       if (statements.length > 0) await this.db.transaction(statements);
     } catch (e: unknown) {
       error = new StoreWriteError(
-        `group commit of ${batch.ops} writes to ${this.db.location} failed (rolled back): ${message(e)}`,
+        `group commit of ${batch.ops} writes to ${this.db.location} failed (rolled back): ${errorText(e)}`,
         { cause: e },
       );
     }
@@ -340,7 +347,7 @@ export class SqliteStore implements Store {
       try {
         await this.measure();
       } catch (e: unknown) {
-        error = new StoreWriteError(`could not measure ${this.db.location} after a commit: ${message(e)}`, {
+        error = new StoreWriteError(`could not measure ${this.db.location} after a commit: ${errorText(e)}`, {
           cause: e,
         });
       }

@@ -3,7 +3,8 @@
  * flood of sockets refused at the door, must not flood the journal): the first `burst` lines of
  * each window are written, the rest are counted and the count rides on the next line written
  * (`suppressed`). Connections have one each for their refusals; the broker has one for
- * connection-level lines (refused, timed out, protocol violations). Errors are never throttled.
+ * connection-level lines (refused, timed out, protocol violations); the hook runner one for hooks
+ * that throw. Other errors are never throttled.
  */
 import type { Clock } from "../ports/clock.ts";
 import type { LogFields, Logger } from "../ports/logger.ts";
@@ -23,7 +24,11 @@ export class LogThrottle {
     this.write(logger, "warn", msg, fields);
   }
 
-  private write(logger: Logger, level: "info" | "warn", msg: string, fields: LogFields): void {
+  error(logger: Logger, msg: string, fields: LogFields): void {
+    this.write(logger, "error", msg, fields);
+  }
+
+  private write(logger: Logger, level: "info" | "warn" | "error", msg: string, fields: LogFields): void {
     const now = this.clock.now();
     if (now - this.windowStart >= this.windowMs) {
       this.windowStart = now;
