@@ -40,3 +40,4 @@ export type { TlsOptions } from "./app/tls.ts";
 export { Readiness } from "./app/readiness.ts";
 export type { AssetReader } from "./admin/mod.ts";
 export * from "./store/mod.ts";
+export type { Dial, DialedConnection, DialHandlers, DialKind, DialOptions } from "./ports/dial.ts";

@@ -5,6 +5,7 @@ import { assets, serveHttp } from "./admin.ts";
 import { listenWebSocket } from "./http.ts";
 import { openStore } from "./sqlite.ts";
 import { listenTcp } from "./tcp.ts";
+import { dial } from "./dial.ts";
 import { reloadableListener } from "./tls.ts";
 
 function readTextFile(path: string): string | undefined {
@@ -30,6 +31,7 @@ await serve({
       const server = listenTcp(broker, host, p, logger, t);
       return { port: server.port, stop: () => server.stop() };
     }, port, tls),
+  dial,
   listenWebSocket: (broker, host, port, path, logger, tls) =>
     reloadableListener((p, t) => {
       const server = listenWebSocket(broker, host, p, path, logger, t);

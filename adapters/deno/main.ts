@@ -3,6 +3,7 @@ import { serve } from "../../src/mod.ts";
 import { assets, readTextFile, serveHttp } from "./admin.ts";
 import { listenWebSocket } from "./http.ts";
 import { listenTcp } from "./tcp.ts";
+import { dial } from "./dial.ts";
 import { openFilesLimit } from "./open-files.ts";
 import { listenTls } from "./tls.ts";
 
@@ -26,6 +27,7 @@ await serve({
   onSignal: (signal, handler) => Deno.addSignalListener(signal, handler),
   listenTcp: (broker, host, port, logger, tls) =>
     tls ? listenTls(broker, host, port, logger, tls) : listenTcp(broker, host, port, logger),
+  dial,
   listenWebSocket,
   // Imported on demand: @libsql/client loads a native module, which needs --allow-ffi; a broker with
   // `persistence.store: memory` runs without it.
