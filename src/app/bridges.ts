@@ -11,7 +11,6 @@ import type { Dial } from "../ports/dial.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { BridgeSetup } from "../bridge/bridges.ts";
 import { Bridges } from "../bridge/bridges.ts";
-import { volatileSessions } from "../bridge/volatile-session.ts";
 import type { FileSystem } from "./config-source.ts";
 
 function read(fs: FileSystem, bridge: string, what: string, path: string): string {
@@ -78,7 +77,7 @@ export function startBridges(
     return "failed";
   }
   const bridges = new Bridges({
-    openSession: volatileSessions(broker, clock),
+    openSession: (options, onDelivery) => broker.openLocalSession(options, onDelivery),
     dial: runtime.dial,
     clock,
     logger,

@@ -18,12 +18,13 @@
  */
 import type { BridgeConfig } from "../config/bridges.ts";
 import { parseDuration, parseSize } from "../config/bridges.ts";
-import type { QoS } from "../hooks/types.ts";
+import type { QoS } from "../model/message.ts";
 import type { Clock, TimerHandle } from "../ports/clock.ts";
 import type { Dial, DialKind } from "../ports/dial.ts";
 import type { Logger } from "../ports/logger.ts";
 import { Deque } from "../util/deque.ts";
-import type { LocalDelivery, LocalSession, OpenLocalSession } from "./local-session.ts";
+import type { Broker } from "../core/broker.ts";
+import type { LocalDelivery, LocalSession } from "../core/local-session.ts";
 import { type InboundMessage, UpstreamLink, type UpstreamLimits } from "./link.ts";
 import { checkMapping, firstMatch, type TopicMapping } from "./topics.ts";
 import { EchoFilter } from "./echo-filter.ts";
@@ -54,7 +55,7 @@ export interface BridgeSecrets {
 }
 
 export interface BridgeDeps {
-  openSession: OpenLocalSession;
+  openSession: Broker["openLocalSession"];
   dial: Dial;
   clock: Clock;
   logger: Logger;
@@ -135,6 +136,7 @@ export class Bridge {
       sessionExpiryInterval: NEVER_EXPIRES,
       maxInflight: config.maxInflight,
       queue: { maxMessages: config.queue.maxMessages, maxBytes: parseSize(config.queue.maxBytes) },
+      queueQos0: config.queue.qos0,
     }, (d) => this.onDelivery(d));
     this.session.pause();
     for (const rule of config.out) this.session.subscribe(rule.local, { qos: rule.qos, noLocal: true, retainAsPublished: true });
@@ -159,7 +161,7 @@ export class Bridge {
 
   status(): BridgeStatus {
     const stats = this.session?.stats ?? { inflight: 0, queued: 0, queuedBytes: 0, dropped: 0 };
-    const oldest = stats.oldestQueuedAt;
+    const oldest = (stats as { oldestQueuedAt?: number }).oldestQueuedAt;
     return {
       name: this.config.name,
       url: this.config.url.replace(/\/\/[^@/]*@/, "//"),
@@ -410,7 +412,9 @@ export class Bridge {
       qos: message.qos,
       retain: message.retain,
       properties: message.properties,
-      messageExpiryInterval: message.messageExpiryInterval,
+      expiresAt: message.messageExpiryInterval === undefined
+        ? undefined
+        : this.deps.clock.now() + message.messageExpiryInterval * 1000,
     });
   }
 }

@@ -8,7 +8,7 @@
  * an answer it waits for (PINGRESP, an ack) has not come for a whole keepalive, or when written
  * bytes have sat in the process's buffer that long: at most about 1.5x keepalive after the freeze.
  */
-import type { MessageProperties, QoS } from "../hooks/types.ts";
+import type { MessageProperties, QoS } from "../model/message.ts";
 import { encodePacket, type IConnackPacket, type Packet, PacketDecoder } from "../protocol/codec.ts";
 import { PacketFramer } from "../protocol/framer.ts";
 import { encodePublish } from "../protocol/publish-encoder.ts";
