@@ -62,7 +62,8 @@ export interface LocalSession {
   /** Publish as this session (origin = its client id, so No Local applies). */
   publish(message: { topic: string; payload: Uint8Array; qos: QoS; retain: boolean; properties?: MessageProperties; expiresAt?: number }): number;
   acknowledge(packetId: number): void;
-  received(packetId: number): void;
+  /** QoS 2 PUBREC: record it; resolves once that is durable (send PUBREL only then). */
+  received(packetId: number): Promise<void>;
   pause(): void;
   resume(): void;
   readonly stats: LocalSessionStats;
@@ -208,9 +209,18 @@ export class LocalOwner implements SessionOwner, LocalSession {
     this.pump();
   }
 
-  received(packetId: number): void {
+  /**
+   * Resolves once the PUBREC state is durable: only then may the owner send PUBREL, or a crash
+   * in between would make it resend the PUBLISH for a flow the receiver already completed (and
+   * forgot), which the receiver then delivers a second time.
+   */
+  received(packetId: number): Promise<void> {
     const entry = this.session.inflight.get(packetId);
-    if (entry && entry.state === "awaitingAck") this.session.received(entry);
+    if (!entry || entry.state !== "awaitingAck") return Promise.resolve();
+    const { persistence } = this.host.ctx;
+    const before = persistence.writes;
+    this.session.received(entry);
+    return persistence.commitSince(before) ?? Promise.resolve();
   }
 
   pause(): void {
