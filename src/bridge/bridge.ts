@@ -104,6 +104,13 @@ export class Bridge {
   private readonly ready = new Deque<LocalDelivery>();
   /** Packet ids written to the upstream and not yet acknowledged. */
   private readonly unacked = new Set<number>();
+  /**
+   * Packet ids ready or unacknowledged on this link. The session hands out a delivery once its
+   * journal write is durable, so one handed out before a pause can arrive after the resume that
+   * hands it out again: it must go out once, or its ack could complete a later message that
+   * reuses the packet id.
+   */
+  private readonly held = new Set<number>();
   private writable = true;
   private nextSendAt = 0;
   private readonly outMappings: TopicMapping[];
@@ -274,6 +281,7 @@ export class Bridge {
     this.session?.pause();
     this.ready.clear();
     this.unacked.clear();
+    this.held.clear();
     this.deps.clock.clearTimeout(this.rateTimer);
     const min = parseDuration(this.config.reconnect.min) ?? 1000;
     const max = parseDuration(this.config.reconnect.max) ?? 60_000;
@@ -297,10 +305,15 @@ export class Bridge {
   }
 
   private onDelivery(d: LocalDelivery): void {
-    if (d.qos === 0 && this.state !== "connected") {
-      // QoS 0 waits for no one unless queue.qos0 says so; the session queues it then.
-      if (!this.config.queue.qos0) this.dropped++;
+    if (this.state !== "connected") {
+      // QoS 1/2 stays in flight in the session and comes again on resume. QoS 0 handed out
+      // before the pause is lost with the link, as QoS 0 may be.
+      if (d.qos === 0) this.dropped++;
       return;
+    }
+    if (d.qos > 0) {
+      if (this.held.has(d.packetId)) return;
+      this.held.add(d.packetId);
     }
     this.ready.push(d);
     this.pump();
@@ -338,7 +351,7 @@ export class Bridge {
     const limits = this.limits!;
     if (!match) {
       // Subscribed filters and rules are the same list, so this is a rule removed by a reload.
-      if (d.qos > 0) this.session?.acknowledge(d.packetId);
+      if (d.qos > 0) this.done(d.packetId);
       return true;
     }
     const qos = Math.min(d.qos, match.mapping.qos, limits.maximumQoS) as QoS;
@@ -346,14 +359,14 @@ export class Bridge {
     const left = d.expiresAt === undefined ? undefined : Math.ceil((d.expiresAt - this.deps.clock.now()) / 1000);
     if (left !== undefined && left <= 0 && d.state === "new") {
       this.dropped++;
-      if (d.qos > 0) this.session?.acknowledge(d.packetId);
+      if (d.qos > 0) this.done(d.packetId);
       return true;
     }
     if (d.qos > 0 && qos === 0) {
       // Sent at QoS 0 (rule or upstream maximum): done once written.
       this.echoes?.sentOut(match.topic, d.payload);
       const ok = link.publish({ ...this.outbound(d, match.topic, rule?.retain), qos: 0, packetId: 0, dup: false });
-      this.session?.acknowledge(d.packetId);
+      this.done(d.packetId);
       this.forwarded++;
       return ok;
     }
@@ -383,11 +396,22 @@ export class Bridge {
     const session = this.session;
     if (!session || !this.unacked.has(packetId)) return;
     if (kind === "pubrec" && code < 0x80) {
-      session.received(packetId);
-      this.link?.release(packetId);
+      // PUBREL only once the PUBREC state is durable [MQTT-4.3.3-6]: after a crash we then send
+      // PUBREL again, never the PUBLISH of a flow the upstream may have completed and forgotten.
+      const link = this.link;
+      session.received(packetId).then(
+        () => {
+          if (this.link === link && this.unacked.has(packetId)) link?.release(packetId);
+        },
+        (e: unknown) => this.logger.error("bridge: cannot record PUBREC, PUBREL held back until reconnect", {
+          bridge: this.config.name,
+          error: e instanceof Error ? e.message : String(e),
+        }),
+      );
       return;
     }
     this.unacked.delete(packetId);
+    this.held.delete(packetId);
     if (code >= 0x80) {
       this.dropped++;
       this.logger.warn("bridge: the upstream refused a message", {
@@ -399,6 +423,12 @@ export class Bridge {
     }
     session.acknowledge(packetId);
     this.pump();
+  }
+
+  /** A delivery finished without an upstream ack (QoS lowered to 0, expired, no rule). */
+  private done(packetId: number): void {
+    this.held.delete(packetId);
+    this.session?.acknowledge(packetId);
   }
 
   private onInbound(message: InboundMessage): void {

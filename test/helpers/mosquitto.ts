@@ -5,7 +5,7 @@
  * stop, start, freeze (SIGSTOP) and thaw (SIGCONT) it. Killed when the test process exits.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -58,6 +58,8 @@ function canConnect(port: number): Promise<boolean> {
 
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mosquitto> {
   const dir = mkdtempSync(join(tmpdir(), "gannet-mosquitto-"));
+  // Started as root, Mosquitto drops to the `mosquitto` user, which must be able to save its database here.
+  chmodSync(dir, 0o777);
   const port = await freePort();
   const lines = [
     `listener ${port} 127.0.0.1`,
@@ -71,7 +73,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   if (options.tls) lines.push(`certfile ${options.tls.cert}`, `keyfile ${options.tls.key}`);
   if (options.users) {
     const plain = Object.entries(options.users).map(([u, p]) => `${u}:${p}`).join("\n") + "\n";
-    writeFileSync(join(dir, "passwd"), plain, { mode: 0o600 });
+    writeFileSync(join(dir, "passwd"), plain, { mode: 0o644 });
     // mosquitto_passwd -U hashes the plain passwords in place.
     const hashed = spawn("mosquitto_passwd", ["-U", join(dir, "passwd")]);
     await new Promise((resolve) => hashed.on("exit", resolve));
