@@ -201,7 +201,8 @@ export class Bridge {
 
   private connect(): void {
     const { config, secrets } = this;
-    this.setState("connecting");
+    // After a stall the bridge stays "stalled" until an attempt connects or fails otherwise.
+    if (this.state !== "stalled") this.setState("connecting");
     const endpoint = parseUrl(config.url);
     const link = new UpstreamLink({
       dial: {
@@ -288,7 +289,7 @@ export class Bridge {
     const base = Math.min(max, min * 2 ** Math.min(this.attempt, 30));
     const delay = Math.round(base / 2 + Math.random() * (base / 2)); // jitter: between half and all of it
     this.attempt++;
-    this.setState(state, error);
+    this.setState(error.startsWith("stalled") ? "stalled" : state, error);
     if (state !== "stalled") {
       this.logger.warn("bridge: cannot connect to the upstream, will retry", {
         bridge: this.config.name,

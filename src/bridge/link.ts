@@ -129,7 +129,8 @@ export class UpstreamLink {
       clientId: options.clientId,
       keepalive: options.keepalive,
       username: options.username,
-      password: options.password === undefined ? undefined : new TextEncoder().encode(options.password) as unknown as Buffer,
+      // mqtt-packet takes a string (a Uint8Array that is not a Buffer is refused as "Invalid password").
+      password: options.password as unknown as Buffer | undefined,
       properties: options.protocolVersion === 5
         ? { sessionExpiryInterval: options.sessionExpiry, receiveMaximum: 65_535 }
         : undefined,
