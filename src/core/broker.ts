@@ -310,7 +310,7 @@ class BrokerImpl implements Broker, BrokerContext {
       return;
     }
     if (delivery.qos === 0 && !this.limits.queueQos0) return;
-    if (!session.enqueue(delivery, this.limits)) {
+    if (!session.enqueue(delivery, this.limits, this.clock.now())) {
       this.counters.publishDropped++;
       // One line when an offline session starts losing messages; the count comes when it is back.
       if (session.droppedMessages !== 1) return;
