@@ -51,8 +51,13 @@ function dialSocket(options: DialOptions, handlers: DialHandlers): Promise<Diale
           return outgoing.pendingBytes;
         },
         close: () => {
+          // Flush what was written (a DISCONNECT) then end; a peer that does not read gets 2 s.
           socket.data.closed = true;
-          socket.terminate();
+          const force = setTimeout(() => socket.terminate(), 2000);
+          outgoing.end(() => {
+            clearTimeout(force);
+            socket.end();
+          });
         },
       });
     };

@@ -67,9 +67,11 @@ async function dialSocket(options: DialOptions, handlers: DialHandlers): Promise
     handlers.onClose(error);
   };
   let writing = false;
+  let written: Promise<void> = Promise.resolve();
+  const waitWrite = () => written;
   const outgoing: OutgoingBuffer = new OutgoingBuffer((bytes) => {
     writing = true;
-    (async () => {
+    written = (async () => {
       let offset = 0;
       while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
     })().then(() => {
@@ -92,10 +94,16 @@ async function dialSocket(options: DialOptions, handlers: DialHandlers): Promise
       return outgoing.pendingBytes + (writing ? 1 : 0);
     },
     close: () => {
-      closed = true;
-      try {
-        conn.close();
-      } catch { /* already closed */ }
+      // Flush what was written (a DISCONNECT) then close; a peer that does not read gets 2 s.
+      const shut = () => {
+        clearTimeout(force);
+        closed = true;
+        try {
+          conn.close();
+        } catch { /* already closed */ }
+      };
+      const force = setTimeout(shut, 2000);
+      outgoing.end(() => (writing ? waitWrite().then(shut) : shut()));
     },
   };
 }

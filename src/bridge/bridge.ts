@@ -24,7 +24,7 @@ import type { Dial, DialKind } from "../ports/dial.ts";
 import type { Logger } from "../ports/logger.ts";
 import { Deque } from "../util/deque.ts";
 import type { Broker } from "../core/broker.ts";
-import type { LocalDelivery, LocalSession } from "../core/local-session.ts";
+import type { LocalDelivery, LocalSession, LocalSessionStats } from "../core/local-session.ts";
 import { type InboundMessage, UpstreamLink, type UpstreamLimits } from "./link.ts";
 import { checkMapping, firstMatch, type TopicMapping } from "./topics.ts";
 import { EchoFilter } from "./echo-filter.ts";
@@ -142,7 +142,12 @@ export class Bridge {
       cleanStart: false,
       sessionExpiryInterval: NEVER_EXPIRES,
       maxInflight: config.maxInflight,
-      queue: { maxMessages: config.queue.maxMessages, maxBytes: parseSize(config.queue.maxBytes) },
+      queue: {
+        maxMessages: config.queue.maxMessages,
+        maxBytes: parseSize(config.queue.maxBytes),
+        maxAgeMs: parseDuration(config.queue.maxAge) || undefined,
+        whenFull: config.queue.whenFull,
+      },
       queueQos0: config.queue.qos0,
     }, (d) => this.onDelivery(d));
     this.session.pause();
@@ -167,8 +172,8 @@ export class Bridge {
   }
 
   status(): BridgeStatus {
-    const stats = this.session?.stats ?? { inflight: 0, queued: 0, queuedBytes: 0, dropped: 0 };
-    const oldest = (stats as { oldestQueuedAt?: number }).oldestQueuedAt;
+    const stats: LocalSessionStats = this.session?.stats ?? { inflight: 0, queued: 0, queuedBytes: 0, dropped: 0 };
+    const oldest = stats.oldestQueuedAt;
     return {
       name: this.config.name,
       url: this.config.url.replace(/\/\/[^@/]*@/, "//"),

@@ -65,7 +65,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     `listener ${port} 127.0.0.1`,
     `persistence true`,
     `persistence_location ${dir}/`,
-    `log_dest stdout`,
+    `log_dest stderr`, // unbuffered: tests read it as it happens
     `log_type all`,
     `max_queued_messages 1000000`,
     `max_inflight_messages 100`,
