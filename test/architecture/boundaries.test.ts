@@ -81,6 +81,25 @@ describe("architecture boundaries", () => {
     expect(bad).toEqual([]);
   });
 
+  test("src/bridge uses the broker's public API (types only from core), protocol, ports, model, config and util; never admin, app or store", () => {
+    const bad: string[] = [];
+    for (const file of src.filter((f) => f.startsWith("src/bridge/"))) {
+      const text = readFileSync(join(root, file), "utf8");
+      for (const spec of importsOf(file)) {
+        const target = relative(root, join(root, file, "..", spec));
+        if (!spec.startsWith(".")) {
+          bad.push(`${file}: ${spec}`); // no libraries: the codec comes through src/protocol
+        } else if (/^src\/(admin|app|store|security|hooks)\//.test(target)) {
+          bad.push(`${file}: ${spec}`);
+        } else if (target.startsWith("src/core/")) {
+          const typeOnly = new RegExp(`import\\s+type\\s[^;]*from\\s+["']${spec.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}["']`);
+          if (!/^src\/core\/(broker|local-session)\.ts$/.test(target) || !typeOnly.test(text)) bad.push(`${file}: ${spec}`);
+        }
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
   test("relative imports carry explicit .ts extensions (both runtimes resolve them alike)", () => {
     const files = [...src, ...filesUnder("adapters")];
     const bad = files.flatMap((file) =>
