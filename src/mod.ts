@@ -2,6 +2,7 @@
 export { createBroker } from "./core/broker.ts";
 export type { Broker, BrokerPorts, BrokerStats, ListenerOptions, PublishOptions } from "./core/broker.ts";
 export type {
+  BridgeSnapshot,
   ListenerSnapshot,
   Page,
   PageQuery,

@@ -85,6 +85,7 @@ export function startBridges(
     sysInterval: config.sys.interval,
   });
   bridges.apply(setups);
+  broker.setBridgeStatus(() => bridges.status());
   return bridges;
 }
 

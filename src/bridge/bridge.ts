@@ -24,29 +24,16 @@ import type { Dial, DialKind } from "../ports/dial.ts";
 import type { Logger } from "../ports/logger.ts";
 import { Deque } from "../util/deque.ts";
 import type { Broker } from "../core/broker.ts";
+import type { BridgeSnapshot } from "../core/management.ts";
 import type { LocalDelivery, LocalSession, LocalSessionStats } from "../core/local-session.ts";
 import { type InboundMessage, UpstreamLink, type UpstreamLimits } from "./link.ts";
 import { checkMapping, firstMatch, type TopicMapping } from "./topics.ts";
 import { EchoFilter } from "./echo-filter.ts";
 
-export type BridgeState = "connecting" | "connected" | "backingOff" | "stalled" | "stopped";
+export type BridgeState = BridgeSnapshot["state"];
 
-export interface BridgeStatus {
-  name: string;
-  url: string;
-  state: BridgeState;
-  /** Clock time (ms) of the last state change. */
-  since: number;
-  lastError?: string;
-  queued: number;
-  queuedBytes: number;
-  inflight: number;
-  /** Age in seconds of the oldest queued message (0 when none). */
-  oldestQueuedAge: number;
-  forwarded: number;
-  received: number;
-  dropped: number;
-}
+/** A bridge's status: the broker's BridgeSnapshot (admin API, /metrics, $SYS). */
+export type BridgeStatus = BridgeSnapshot;
 
 /** Secrets and PEM texts the app read from files (the bridge reads no files). */
 export interface BridgeSecrets {

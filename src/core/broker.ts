@@ -80,6 +80,9 @@ export interface Broker {
   listRetained(query?: management.RetainedQuery): management.Page<management.RetainedSnapshot>;
   retainedMessage(topic: string): management.RetainedSnapshot | undefined;
   listeners(): management.ListenerSnapshot[];
+  /** Status of each bridge (empty when none run); the app that runs them registers the source. */
+  bridges(): management.BridgeSnapshot[];
+  setBridgeStatus(source: (() => management.BridgeSnapshot[]) | null): void;
   /** Bytes of the database, undefined for the memory store. */
   storeSize(): Promise<number | undefined>;
   /** Disconnect a client (v5: DISCONNECT with `reasonCode`, default 0x98 Administrative action); false when not connected. */
@@ -131,6 +134,7 @@ class BrokerImpl implements Broker, BrokerContext {
   private connectionsPeak = 0;
   private readonly sys: SysTopics;
   private readonly startedAt: number;
+  private bridgeStatus: (() => management.BridgeSnapshot[]) | null = null;
 
   constructor(config: Config, ports: BrokerPorts) {
     this.limits = config.mqtt;
@@ -364,6 +368,14 @@ class BrokerImpl implements Broker, BrokerContext {
   retainedMessage(topic: string): management.RetainedSnapshot | undefined {
     const message = this.retained.get(topic, this.clock.now());
     return message ? management.retainedSnapshot(message) : undefined;
+  }
+
+  bridges(): management.BridgeSnapshot[] {
+    return this.bridgeStatus?.() ?? [];
+  }
+
+  setBridgeStatus(source: (() => management.BridgeSnapshot[]) | null): void {
+    this.bridgeStatus = source;
   }
 
   listeners(): management.ListenerSnapshot[] {

@@ -6,6 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import mqttPacket from "mqtt-packet";
 import { Bridge } from "../../src/bridge/bridge.ts";
+import { startBridges } from "../../src/app/bridges.ts";
 import { bridgeSchema } from "../../src/config/bridges.ts";
 import { createBroker, defaultConfig, silentLogger } from "../../src/mod.ts";
 import type { DialedConnection, DialHandlers, DialOptions } from "../../src/mod.ts";
@@ -145,5 +146,36 @@ describe("bridge (fake clock, fake upstream)", () => {
       expect(d).toBeLessThanOrEqual(bounds[i] + 50);
     });
     expect(bridge.state).toBe("backingOff");
+  });
+});
+
+describe("broker.bridges() (for the admin API)", () => {
+  test("lists each bridge's status once the app started them", async () => {
+    const clock = new FakeClock();
+    const config = defaultConfig();
+    config.bridges = [bridgeSchema.parse({ name: "cloud", url: "mqtt://u:secret@upstream:1883", out: [{ local: "d/#" }] })];
+    const broker = createBroker(config, { clock });
+    await broker.start();
+    expect(broker.bridges()).toEqual([]);
+    const upstream = new FakeUpstream();
+    const started = startBridges({ dial: upstream.dial, readTextFile: () => undefined }, broker, config, clock, silentLogger);
+    expect(started).toBeDefined();
+    await flush();
+    upstream.send({ cmd: "connack", sessionPresent: false, reasonCode: 0 });
+    await flush();
+    expect(broker.bridges()).toEqual([{
+      name: "cloud",
+      url: "mqtt://upstream:1883",
+      state: "connected",
+      since: clock.now(),
+      lastError: undefined,
+      queued: 0,
+      queuedBytes: 0,
+      inflight: 0,
+      oldestQueuedAge: 0,
+      forwarded: 0,
+      received: 0,
+      dropped: 0,
+    }]);
   });
 });
