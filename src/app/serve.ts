@@ -170,7 +170,8 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
       const { logging: log, mqtt, acl, bans } = next.config;
       config = { ...config, logging: log, mqtt, acl, bans, auth: { ...config.auth, users: next.config.auth.users } };
     }
-    if (plan.live.some((key) => key.startsWith("bridges")) && broker) {
+    // Also when only a password or certificate file changed: those are re-read on every SIGHUP.
+    if (broker && (bridges || plan.live.some((key) => key.startsWith("bridges")))) {
       if (bridges) reloadBridges(runtime, bridges, next.config.bridges, logger);
       else {
         const started = startBridges(runtime, broker, next.config, systemClock, logger);
