@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Message } from "../../src/hooks/types.ts";
+import type { Message } from "../../src/model/message.ts";
 import type { SqlExecutor, SqlRow, SqlStatement } from "../../src/store/sqlite/executor.ts";
 import type { Store, StoredDelivery, StoredSubscription } from "../../src/store/types.ts";
 
