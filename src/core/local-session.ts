@@ -67,6 +67,13 @@ export interface LocalSession {
   unsubscribe(filter: string): boolean;
   /** Publish as this session (origin = its client id, so No Local applies). */
   publish(message: { topic: string; payload: Uint8Array; qos: QoS; retain: boolean; properties?: MessageProperties; expiresAt?: number }): number;
+  /**
+   * The same, resolving once what the message caused is durable (queued for persistent sessions,
+   * retained): a bridge acknowledges a message from its upstream only then, as the broker does for clients.
+   */
+  publishDurable(
+    message: { topic: string; payload: Uint8Array; qos: QoS; retain: boolean; properties?: MessageProperties; expiresAt?: number },
+  ): Promise<number>;
   acknowledge(packetId: number): void;
   /** QoS 2 PUBREC: record it; resolves once that is durable (send PUBREL only then). */
   received(packetId: number): Promise<void>;
@@ -175,6 +182,16 @@ export class LocalOwner implements SessionOwner, LocalSession {
   publish(message: { topic: string; payload: Uint8Array; qos: QoS; retain: boolean; properties?: MessageProperties; expiresAt?: number }): number {
     this.messagesIn++;
     return this.host.ctx.route({ ...message, properties: message.properties ?? {}, origin: this.clientId });
+  }
+
+  publishDurable(
+    message: { topic: string; payload: Uint8Array; qos: QoS; retain: boolean; properties?: MessageProperties; expiresAt?: number },
+  ): Promise<number> {
+    const { persistence } = this.host.ctx;
+    const before = persistence.writes;
+    const reached = this.publish(message);
+    const durable = persistence.commitSince(before);
+    return durable ? durable.then(() => reached) : Promise.resolve(reached);
   }
 
   // ---- SessionOwner ---------------------------------------------------------------------
