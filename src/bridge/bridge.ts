@@ -424,12 +424,13 @@ export class Bridge {
     this.session?.acknowledge(packetId);
   }
 
-  private onInbound(message: InboundMessage): void {
+  /** A message from the upstream, published locally; resolves once it is durable (then the upstream gets its ack). */
+  private onInbound(message: InboundMessage): Promise<unknown> | void {
     const match = firstMatch(this.inMappings, message.topic);
     if (!match || !this.session) return;
     if (this.echoes?.isEcho(message.topic, message.payload)) return;
     this.received++;
-    this.session.publish({
+    return this.session.publishDurable({
       topic: match.topic,
       payload: message.payload,
       qos: message.qos,
@@ -438,6 +439,13 @@ export class Bridge {
       expiresAt: message.messageExpiryInterval === undefined
         ? undefined
         : this.deps.clock.now() + message.messageExpiryInterval * 1000,
+    }).catch((e: unknown) => {
+      this.logger.error("bridge: cannot store a message from the upstream, not acknowledged (it will be resent)", {
+        bridge: this.config.name,
+        topic: match.topic,
+        error: e instanceof Error ? e.message : String(e),
+      });
+      throw e;
     });
   }
 }

@@ -50,7 +50,8 @@ export interface InboundMessage {
 export interface LinkEvents {
   /** PUBACK, PUBREC or PUBCOMP for an outbound PUBLISH (reasonCode >= 0x80: refused). */
   onAck(kind: "puback" | "pubrec" | "pubcomp", packetId: number, reasonCode: number): void;
-  onMessage(message: InboundMessage): void;
+  /** A message from the upstream; its PUBACK/PUBREC waits for the returned promise (durably stored locally). */
+  onMessage(message: InboundMessage): void | Promise<unknown>;
   /** The socket can take more after `send` returned false. */
   onWritable(): void;
   /** The link is gone (called once); `error` says why when it was not our own close. */
@@ -344,13 +345,19 @@ export class UpstreamLink {
       properties,
       messageExpiryInterval: props.messageExpiryInterval as number | undefined,
     };
+    const id = packet.messageId!;
     if (packet.qos === 2) {
-      if (!this.awaitingRelease.has(packet.messageId!)) this.events.onMessage(message);
-      this.awaitingRelease.add(packet.messageId!);
-      this.write({ cmd: "pubrec", messageId: packet.messageId } as Packet);
-      return;
+      if (this.awaitingRelease.has(id)) return void this.write({ cmd: "pubrec", messageId: id } as Packet);
+      this.awaitingRelease.add(id);
+      return this.ackWhen(this.events.onMessage(message), { cmd: "pubrec", messageId: id } as Packet, () => this.awaitingRelease.delete(id));
     }
-    this.events.onMessage(message);
-    if (packet.qos === 1) this.write({ cmd: "puback", messageId: packet.messageId } as Packet);
+    const stored = this.events.onMessage(message);
+    if (packet.qos === 1) this.ackWhen(stored, { cmd: "puback", messageId: id } as Packet);
+  }
+
+  /** Acknowledge once the message is stored; when storing failed, no ack: the upstream resends it. */
+  private ackWhen(stored: void | Promise<unknown>, ack: Packet, failed?: () => void): void {
+    if (!stored) return void this.write(ack);
+    stored.then(() => this.write(ack), () => failed?.());
   }
 }

@@ -45,10 +45,20 @@ for (const runtime of RUNTIMES) {
       // Mosquitto drops to its own user: it must be able to read the server key.
       chmodSync(certs.dir, 0o755);
       for (const f of readdirSync(certs.dir)) chmodSync(join(certs.dir, f), 0o644);
-      const tlsPort = await freePort();
+      const [tlsPort, wsPort, wssPort] = [await freePort(), await freePort(), await freePort()];
       secured = await startMosquitto({
         users: { gw: "right" },
-        extra: [`listener ${tlsPort} 127.0.0.1`, `certfile ${certs.server.cert}`, `keyfile ${certs.server.key}`],
+        extra: [
+          `listener ${tlsPort} 127.0.0.1`,
+          `certfile ${certs.server.cert}`,
+          `keyfile ${certs.server.key}`,
+          `listener ${wsPort} 127.0.0.1`,
+          `protocol websockets`,
+          `listener ${wssPort} 127.0.0.1`,
+          `protocol websockets`,
+          `certfile ${certs.server.cert}`,
+          `keyfile ${certs.server.key}`,
+        ],
       });
       frozen = await startMosquitto();
       const nobody = await freePort();
@@ -73,6 +83,15 @@ ${rule}  - name: goodtls
     username: gw
     password: right
     tls: { ca: ${certs.ca.cert} }
+${rule}  - name: goodws
+    url: ws://127.0.0.1:${wsPort}/mqtt
+    username: gw
+    password: right
+${rule}  - name: goodwss
+    url: wss://127.0.0.1:${wssPort}/mqtt
+    username: gw
+    password: right
+    tls: { ca: ${certs.ca.cert} }
 ${rule}`,
         "sys:\n  interval: 1\n",
       );
@@ -88,8 +107,10 @@ ${rule}`,
       await frozen?.dispose();
     }, 15_000);
 
-    test("a TLS upstream with a certificate from the configured CA connects", async () => {
+    test("TLS, WebSocket and secure WebSocket upstreams connect (certificates from the configured CA)", async () => {
       await until("goodtls connected", () => status.value("goodtls", "state") === "connected", 10_000);
+      await until("goodws connected", () => status.value("goodws", "state") === "connected", 10_000);
+      await until("goodwss connected", () => status.value("goodwss", "state") === "connected", 10_000);
     });
 
     test("unreachable host: backing off, a log line naming the bridge and the error, retries", async () => {
