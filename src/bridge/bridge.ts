@@ -20,14 +20,15 @@ import type { BridgeConfig } from "../config/bridges.ts";
 import { parseDuration, parseSize } from "../config/bridges.ts";
 import type { QoS } from "../model/message.ts";
 import type { Clock, TimerHandle } from "../ports/clock.ts";
-import type { Dial, DialKind } from "../ports/dial.ts";
+import type { Dial } from "../ports/dial.ts";
 import type { Logger } from "../ports/logger.ts";
 import { Deque } from "../util/deque.ts";
 import type { Broker } from "../core/broker.ts";
 import type { BridgeSnapshot } from "../core/management.ts";
 import type { LocalDelivery, LocalSession, LocalSessionStats } from "../core/local-session.ts";
 import { type InboundMessage, UpstreamLink, type UpstreamLimits } from "./link.ts";
-import { checkMapping, firstMatch, type TopicMapping } from "./topics.ts";
+import { firstMatch, type TopicMapping } from "./topics.ts";
+import { parseUrl, rulesOverlap } from "./rules.ts";
 import { EchoFilter } from "./echo-filter.ts";
 
 export type BridgeState = BridgeSnapshot["state"];
@@ -49,30 +50,6 @@ export interface BridgeDeps {
 }
 
 const NEVER_EXPIRES = 0xffffffff;
-
-/** Upstream endpoint from the bridge's URL. */
-export function parseUrl(url: string): { kind: DialKind; host: string; port: number; path: string } {
-  const u = new URL(url);
-  const scheme = u.protocol.replace(":", "");
-  const kind = ({ mqtt: "tcp", mqtts: "tls", ws: "ws", wss: "wss" } as const)[scheme as "mqtt"];
-  const defaultPort = { tcp: 1883, tls: 8883, ws: 80, wss: 443 }[kind];
-  const host = u.hostname.replace(/^\[|\]$/g, "");
-  return { kind, host, port: u.port ? Number(u.port) : defaultPort, path: u.pathname && u.pathname !== "/" ? u.pathname : "/mqtt" };
-}
-
-/** Problems with a bridge's rules, in the config's words (empty when fine). */
-export function checkRules(config: BridgeConfig): string[] {
-  const problems: string[] = [];
-  config.out.forEach((r, i) => {
-    const p = checkMapping(r.local, r.remote ?? r.local);
-    if (p) problems.push(`bridges ${config.name}: out[${i}]: ${p}`);
-  });
-  config.in.forEach((r, i) => {
-    const p = checkMapping(r.remote, r.local ?? r.remote);
-    if (p) problems.push(`bridges ${config.name}: in[${i}]: ${p}`);
-  });
-  return problems;
-}
 
 export class Bridge {
   state: BridgeState = "stopped";
@@ -113,7 +90,7 @@ export class Bridge {
     this.inMappings = config.in.map((r) => ({ from: r.remote, to: r.local ?? r.remote, qos: r.qos }));
     this.clientId = config.clientId ?? `gannet-${config.name}`;
     this.logger = deps.logger;
-    const overlapping = this.outMappings.some((o) => this.inMappings.some((i) => overlaps(o.to, i.from)));
+    const overlapping = rulesOverlap(this.outMappings, this.inMappings);
     this.echoes = config.protocolVersion === 4 && overlapping ? new EchoFilter(deps.clock, config.keepalive * 2000) : null;
   }
 
@@ -448,16 +425,4 @@ export class Bridge {
       throw e;
     });
   }
-}
-
-/** Can some topic match both filters? (Conservative: true unless a fixed level differs.) */
-function overlaps(a: string, b: string): boolean {
-  const x = a.split("/");
-  const y = b.split("/");
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    if (x[i] === "#" || y[i] === "#") return true;
-    if (x[i] === undefined || y[i] === undefined) return false;
-    if (x[i] !== "+" && y[i] !== "+" && x[i] !== y[i]) return false;
-  }
-  return true;
 }

@@ -6,7 +6,8 @@
  */
 import type { BridgeConfig } from "../config/bridges.ts";
 import type { PublishOptions } from "../core/broker.ts";
-import { Bridge, type BridgeDeps, type BridgeSecrets, type BridgeStatus, checkRules } from "./bridge.ts";
+import { Bridge, type BridgeDeps, type BridgeSecrets, type BridgeStatus } from "./bridge.ts";
+import { checkRules } from "./rules.ts";
 
 export interface BridgeSetup {
   config: BridgeConfig;
