@@ -1,6 +1,6 @@
 /** The public surface adapters import: the broker, its ports and the shared adapter helpers. */
 export { createBroker } from "./core/broker.ts";
-export type { Broker, BrokerPorts, BrokerStats, ListenerOptions, PublishOptions } from "./core/broker.ts";
+export type { Broker, BrokerPorts, BrokerStats, ListenerOptions, PublishOptions } from "./core/broker-api.ts";
 export type {
   BridgeSnapshot,
   ListenerSnapshot,
@@ -14,7 +14,7 @@ export type {
   SubscriptionQuery,
   SubscriptionSnapshot,
 } from "./core/management.ts";
-export type { LocalDelivery, LocalSession, LocalSessionOptions, LocalSessionStats } from "./core/local-session.ts";
+export type { LocalDelivery, LocalPublish, LocalSession, LocalSessionOptions, LocalSessionStats } from "./core/local-session.ts";
 export type * from "./model/message.ts";
 export type { SubscriptionInfo, SubscriptionOptions } from "./model/subscription.ts";
 export { ReasonCode } from "./protocol/reason-codes.ts";
@@ -38,6 +38,7 @@ export { serve } from "./app/serve.ts";
 export { parseProcLimits } from "./app/open-files.ts";
 export type { Acceptor, Fetch, Listener, RuntimeAdapter } from "./app/serve.ts";
 export type { TlsOptions } from "./app/tls.ts";
+export type { Host, PathStat } from "./app/host.ts";
 export { Readiness } from "./app/readiness.ts";
 export type { AssetReader } from "./admin/mod.ts";
 export * from "./store/mod.ts";

@@ -2,11 +2,15 @@
 import { readFileSync } from "node:fs";
 import { parseProcLimits, serve } from "../../src/mod.ts";
 import { assets, serveHttp } from "./admin.ts";
+import { host } from "./host.ts";
 import { listenWebSocket } from "./http.ts";
 import { openStore } from "./sqlite.ts";
 import { listenTcp } from "./tcp.ts";
 import { dial } from "./dial.ts";
 import { reloadableListener } from "./tls.ts";
+import { stopWhenScriptRunnerIsOrphaned } from "./script-parent.ts";
+
+stopWhenScriptRunnerIsOrphaned();
 
 function readTextFile(path: string): string | undefined {
   try {
@@ -18,6 +22,7 @@ function readTextFile(path: string): string | undefined {
 }
 
 await serve({
+  ...host,
   name: `bun ${Bun.version}`,
   args: Bun.argv.slice(2),
   env: process.env,

@@ -1,6 +1,7 @@
 /** Gannet on Deno: composition only; the process logic is src/app/serve.ts. */
 import { serve } from "../../src/mod.ts";
 import { assets, readTextFile, serveHttp } from "./admin.ts";
+import { host } from "./host.ts";
 import { listenWebSocket } from "./http.ts";
 import { listenTcp } from "./tcp.ts";
 import { dial } from "./dial.ts";
@@ -17,6 +18,7 @@ function print(stream: typeof Deno.stdout | typeof Deno.stderr, text: string): v
 }
 
 await serve({
+  ...host,
   name: `deno ${Deno.version.deno}`,
   args: Deno.args,
   env: Deno.env.toObject(),

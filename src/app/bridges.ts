@@ -5,7 +5,7 @@
  */
 import type { BridgeConfig } from "../config/bridges.ts";
 import type { Config } from "../config/schema.ts";
-import type { Broker } from "../core/broker.ts";
+import type { Broker } from "../core/broker-api.ts";
 import type { Clock } from "../ports/clock.ts";
 import type { Dial } from "../ports/dial.ts";
 import type { Logger } from "../ports/logger.ts";

@@ -3,8 +3,10 @@ import type { CliResult } from "../config/cli.ts";
 import { exampleYaml, jsonSchema, printableConfig } from "../config/describe.ts";
 import { loadConfig } from "../config/load.ts";
 import { type FileSystem, readConfigFile, resolveConfig } from "./config-source.ts";
+import { checkedAsNote, checkFiles } from "./config-check.ts";
+import type { Host } from "./host.ts";
 
-export interface CommandIo extends FileSystem {
+export interface CommandIo extends FileSystem, Host {
   readonly env: Readonly<Record<string, string | undefined>>;
   print(stream: "stdout" | "stderr", text: string): void;
 }
@@ -35,11 +37,21 @@ export function runConfigCommand(
     case "config-check": {
       const file = readConfigFile(io, command.file);
       if (!file.ok) return reportProblems(io, file.problems, `${command.file} is invalid`);
-      const result = loadConfig({ file: file.file });
+      const result = loadConfig({ file: file.file, cwd: io.cwd() });
       if (!result.ok) {
         return reportProblems(io, result.problems, `${command.file} is invalid (${count(result.problems.length)})`);
       }
-      io.print("stdout", `${command.file}: ok\n`);
+      const { problems, notes } = checkFiles(io, result.config, command.file, result.writtenPersistencePath);
+      const note = checkedAsNote(io, result.config);
+      if (problems.length) {
+        return reportProblems(
+          io,
+          [...problems, ...notes, ...(note ? [note] : [])].map((p, i) => (i < problems.length ? p : `note: ${p}`)),
+          `${command.file} would not start (${count(problems.length)})`,
+        );
+      }
+      for (const n of notes) io.print("stderr", `gannet: note: ${n}\n`);
+      io.print("stdout", `${command.file}: ok${note ? ` (${note})` : ""}\n`);
       return EXIT_OK;
     }
     case "config-print": {

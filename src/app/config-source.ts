@@ -8,6 +8,11 @@ export interface FileSystem {
   readTextFile(path: string): string | undefined;
 }
 
+/** Files, and the directory relative paths given outside the file resolve against. */
+export interface ConfigFileSystem extends FileSystem {
+  cwd(): string;
+}
+
 export type FileResult = { ok: true; file?: ConfigFile } | { ok: false; problems: string[] };
 
 
@@ -27,12 +32,18 @@ export type SourcedResult = LoadResult & { file?: string };
 
 /** File, environment and command-line options combined and validated. */
 export function resolveConfig(
-  fs: FileSystem,
+  fs: ConfigFileSystem,
   env: Readonly<Record<string, string | undefined>>,
   options: ConfigOptions,
 ): SourcedResult {
   const file = readConfigFile(fs, options.configPath);
   if (!file.ok) return file;
-  const result = loadConfig({ file: file.file, env, overrides: options.overrides, flags: options.flags });
+  const result = loadConfig({
+    file: file.file,
+    env,
+    overrides: options.overrides,
+    flags: options.flags,
+    cwd: fs.cwd(),
+  });
   return { ...result, file: file.file?.path };
 }

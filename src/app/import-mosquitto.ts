@@ -19,6 +19,8 @@ export async function importMosquitto(
   store: Store,
   command: Extract<SecurityCommand, { kind: "import-mosquitto" }>,
   now: number,
+  /** The database written, as the messages name it. */
+  into: string,
 ): Promise<void> {
   const problems: string[] = [];
   const report = (file: string, list: LineProblem[]) => {
@@ -44,7 +46,7 @@ export async function importMosquitto(
       await store.security.putUser({ ...user, createdAt: existing?.createdAt ?? now, updatedAt: now });
     }
     out(
-      `imported ${plural(passwd.users.length, "user")} from ${command.passwd}` +
+      `imported ${plural(passwd.users.length, "user")} from ${command.passwd} into ${into}` +
         (replaced ? ` (${replaced} replaced an existing user)` : "") +
         "; their Mosquitto hashes work as they are and are replaced with argon2id at each user's next login\n",
     );
@@ -54,7 +56,7 @@ export async function importMosquitto(
     // One transaction: a broker reloading meanwhile sees the old list or the new one, never half.
     await store.security.replaceAclRules([...existing, ...acl.rules]);
     out(
-      `imported ${plural(acl.rules.length, "ACL rule")} from ${command.acl}` +
+      `imported ${plural(acl.rules.length, "ACL rule")} from ${command.acl} into ${into}` +
         (command.replaceAcl
           ? " (replacing the stored rules)"
           : existing.length

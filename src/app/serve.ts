@@ -23,6 +23,7 @@ import type { Logger } from "../ports/logger.ts";
 import { type CommandIo, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, reportProblems, runConfigCommand } from "./commands.ts";
 import { resolveConfig } from "./config-source.ts";
 import { runSecurityCommand } from "./security-commands.ts";
+import { debugHooks } from "./debug-log.ts";
 import { Readiness } from "./readiness.ts";
 import { planReload } from "./reload.ts";
 import { createReloadableLogger } from "./reloadable-logger.ts";
@@ -156,16 +157,26 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
     runtime.exit(EXIT_OK);
   };
 
+  let debugLog = false;
+  const addDebugLog = () => {
+    if (debugLog || !broker) return;
+    debugLog = true; // stays added: at another level the logger drops its lines
+    broker.addHooks(debugHooks(logger));
+  };
+
   const reload = () => {
     if (stopping) return;
     const next = resolveConfig(runtime, runtime.env, options);
     if (!next.ok) {
-      logger.error("reload failed: configuration invalid, keeping the running one", { problems: next.problems });
+      // One plain line per problem (file:line:column: ...), as `gannet config check` prints them.
+      for (const problem of next.problems) logger.error(`reload failed: ${problem}`);
+      logger.error(`reload failed: the configuration is invalid (${next.problems.length}); keeping the running one`);
       return;
     }
     const plan = planReload(config, next.config);
     if (plan.live.length) {
       logging.reconfigure(next.config.logging);
+      if (next.config.logging.level === "debug") addDebugLog();
       broker?.updateLimits(boundConnections(next.config.mqtt, openFiles));
       const { logging: log, mqtt, acl, bans } = next.config;
       config = { ...config, logging: log, mqtt, acl, bans, auth: { ...config.auth, users: next.config.auth.users } };
@@ -179,9 +190,9 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
       }
       config = { ...config, bridges: next.config.bridges };
     }
-    security?.reload(config).catch((e: unknown) => logger.error("reload of users, ACL and bans failed", { error: errorText(e) }));
-    logger.info("configuration reloaded", { file: next.file ?? "built-in defaults", applied: plan.live });
-    if (plan.restart.length) logger.warn("needs restart", { keys: plan.restart });
+    security?.reload(config).catch((e: unknown) => logger.error(`reload of users, ACL rules and bans failed: ${errorText(e)}`));
+    logger.info("configuration reloaded", { file: next.file ?? "built-in defaults", applied: plan.live.join(", ") || "nothing changed" });
+    if (plan.restart.length) logger.warn("needs restart", { keys: plan.restart.join(", ") });
     reloadCertificates(runtime, secure, logger); // the running listeners' files, even if the config is unchanged
   };
 
@@ -194,8 +205,9 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
   if (started === "failed") return runtime.exit(EXIT_FAILURE);
   admin = started;
 
-  const store = await openStore(runtime, config.persistence, logger);
-  if (!store) return runtime.exit(EXIT_FAILURE);
+  const context = { configFile: loaded.file, writtenPath: loaded.writtenPersistencePath };
+  const store = await openStore(runtime, config.persistence, context, logger);
+  if ("exitCode" in store) return runtime.exit(store.exitCode);
   if (stopping) return;
   logConnectionLimit(config.mqtt, openFiles, logger);
   broker = createBroker({ ...config, mqtt: boundConnections(config.mqtt, openFiles) }, { logger, runtime: runtime.name, store });
@@ -214,6 +226,7 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
     return runtime.exit(EXIT_FAILURE);
   }
   for (const hooks of security.hooks) broker.addHooks(hooks);
+  if (config.logging.level === "debug") addDebugLog();
 
   const startedBridges = startBridges(runtime, broker, config, systemClock, logger);
   if (startedBridges === "failed") return runtime.exit(EXIT_FAILURE);

@@ -9,31 +9,77 @@ import type { Logger } from "../ports/logger.ts";
 import type { Transport } from "../ports/transport.ts";
 import { MemoryStore } from "../store/memory.ts";
 import type { Store } from "../store/types.ts";
+import { EXIT_CONFIG, EXIT_FAILURE } from "./commands.ts";
+import { type DatabaseContext, explainOpenFailure, localDatabasePath, preflightDatabase } from "./database.ts";
+import { userName } from "./host.ts";
 import type { Readiness } from "./readiness.ts";
 import type { Listener, RuntimeAdapter } from "./serve.ts";
 import { readTls, type SecureListener, type TlsOptions } from "./tls.ts";
 import { errorText } from "../util/errors.ts";
 
 
-/** The configured store, or undefined (after one clear log line) when it cannot be opened. */
+/**
+ * Why a port could not be bound, in words (Bun and Deno word and code their errors differently):
+ * `what` names the likely other owner of a taken port.
+ */
+export function listenFailure(e: unknown, host: string, port: number, what: string): string {
+  const code = typeof e === "object" && e !== null ? String((e as { code?: unknown }).code ?? "") : "";
+  const text = errorText(e);
+  const name = typeof e === "object" && e !== null ? String((e as { name?: unknown }).name ?? "") : "";
+  if (code === "EADDRINUSE" || name === "AddrInUse" || /in use|os error 98/i.test(text)) {
+    return `port ${port} is already in use (${what}?); stop it or choose another port`;
+  }
+  if (code === "EACCES" || name === "PermissionDenied" || /permission denied|os error 13/i.test(text)) {
+    return `permission denied to listen on port ${port}` +
+      (port < 1024 ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)" : "");
+  }
+  if (code === "EADDRNOTAVAIL" || name === "AddrNotAvailable" || /not available|assign requested|os error 99/i.test(text)) {
+    return `${host} is not an address of this machine (use 0.0.0.0 for every interface)`;
+  }
+  return text;
+}
+
+/**
+ * The configured store, or the exit code (after one log line that says why) when it cannot be
+ * opened: 2 when the configuration must change, 1 otherwise.
+ */
 export async function openStore(
   runtime: RuntimeAdapter,
   persistence: PersistenceConfig,
+  context: DatabaseContext,
   logger: Logger,
-): Promise<Store | undefined> {
+): Promise<Store | { exitCode: number }> {
   if (persistence.store === "memory") {
     logger.warn("persistence.store is memory: sessions, queued and retained messages do not survive a restart");
     return new MemoryStore();
   }
   const where = persistence.store === "libsql" ? persistence.url : persistence.path;
+  const path = localDatabasePath(persistence);
+  if (path !== undefined) {
+    const checked = preflightDatabase(runtime, path, "serve", context);
+    if (!checked.ok) {
+      logger.error(`cannot open the store: ${checked.problem}`, { store: persistence.store, location: where });
+      return { exitCode: checked.configProblem ? EXIT_CONFIG : EXIT_FAILURE };
+    }
+    const owner = runtime.uid() === 0 ? runtime.stat(checked.file.directory)?.uid : undefined;
+    if (owner !== undefined && owner !== 0) {
+      // Files root creates here would stop the service user from opening the database later.
+      const name = userName((p) => runtime.readTextFile(p), owner);
+      logger.warn(`running as root in ${checked.file.directory}, which belongs to ${name}: run the broker as ${name} ` +
+        `(sudo -u ${name} gannet ...), or the files root creates there may stop the service from opening the database`);
+    }
+  }
   try {
     const store = await runtime.openStore(persistence);
     logger.info("store opened", { store: persistence.store, location: where });
     return store;
   } catch (e: unknown) {
-    const cause = e instanceof Error && e.cause ? errorText(e.cause) : undefined;
-    logger.error("cannot open the store", { store: persistence.store, location: where, error: errorText(e), cause });
-    return undefined;
+    const cause = e instanceof Error && e.cause ? ` (${errorText(e.cause)})` : "";
+    const reason = path !== undefined
+      ? explainOpenFailure(runtime, path, "serve", context, errorText(e) + cause)
+      : `${errorText(e)}${cause}`;
+    logger.error(`cannot open the store: ${reason}`, { store: persistence.store, location: where });
+    return { exitCode: EXIT_FAILURE };
   }
 }
 
@@ -64,11 +110,12 @@ export function startAdmin(
     logger.info("listening", { kind: "admin", host, port: admin.port });
     return admin;
   } catch (e: unknown) {
+    const reason = listenFailure(e, host, port, "another service");
     if (isSet(["admin", "port"])) {
-      logger.error("cannot start the admin HTTP port", { host, port, error: errorText(e) });
+      logger.error(`cannot start the admin HTTP port: ${reason}`, { host, port, error: errorText(e) });
       return "failed";
     }
-    logger.warn("admin HTTP port not started; set admin.port (or --admin-port) to choose another", {
+    logger.warn(`admin HTTP port not started: ${reason}; set admin.port (or --admin-port) to choose another`, {
       host,
       port,
       error: errorText(e),
@@ -103,10 +150,15 @@ export async function startListeners(
     if (l.kind === "tls" || l.kind === "wss") {
       const read = readTls(runtime, l);
       if (!read.ok) {
-        logger.error("cannot start listener", { listener: name, error: read.problem });
+        logger.error(`cannot start listener ${name}: ${read.problem}`, { listener: name });
         return false;
       }
       tls = read.tls;
+      const mismatch = runtime.checkKeyPair(tls.cert, tls.key);
+      if (mismatch) {
+        logger.error(`cannot start listener ${name}: cert ${l.cert} and key ${l.key}: ${mismatch}`, { listener: name });
+        return false;
+      }
     }
     try {
       const listener = await (l.kind === "tcp" || l.kind === "tls"
@@ -122,7 +174,9 @@ export async function startListeners(
         logger.warn("anonymous clients are allowed on a listener other networks can reach", { listener: name });
       }
     } catch (e: unknown) {
-      logger.error("cannot start listener", { listener: name, error: errorText(e) });
+      const other = l.kind === "ws" || l.kind === "wss" ? "another MQTT broker or web server" : "another MQTT broker";
+      // The system's own words stay as `error` (scripts match on them, e.g. "address already in use").
+      logger.error(`cannot start listener ${name}: ${listenFailure(e, l.host, l.port, other)}`, { listener: name, error: errorText(e) });
       return false;
     }
   }

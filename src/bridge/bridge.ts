@@ -16,14 +16,14 @@
  * through that same session (origin = its client id), so nothing that came in goes back out, for
  * 3.1.1 upstreams too; v5 upstream subscriptions use No Local as well.
  */
-import type { BridgeConfig } from "../config/bridges.ts";
-import { parseDuration, parseSize } from "../config/bridges.ts";
+import type { BridgeConfig } from "../config/schema.ts";
+import { parseDuration, parseSize } from "../config/schema.ts";
 import type { QoS } from "../model/message.ts";
 import type { Clock, TimerHandle } from "../ports/clock.ts";
 import type { Dial } from "../ports/dial.ts";
 import type { Logger } from "../ports/logger.ts";
 import { Deque } from "../util/deque.ts";
-import type { Broker } from "../core/broker.ts";
+import type { Broker } from "../core/broker-api.ts";
 import type { BridgeSnapshot } from "../core/management.ts";
 import type { LocalDelivery, LocalSession, LocalSessionStats } from "../core/local-session.ts";
 import { type InboundMessage, UpstreamLink, type UpstreamLimits } from "./link.ts";
@@ -366,7 +366,7 @@ export class Bridge {
     const session = this.session;
     if (!session || !this.unacked.has(packetId)) return;
     if (kind === "pubrec" && code < 0x80) {
-      // PUBREL only once the PUBREC state is durable [MQTT-4.3.3-6]: after a crash we then send
+      // PUBREL only once the PUBREC state is durable [v5 MQTT-4.3.3-6]: after a crash we then send
       // PUBREL again, never the PUBLISH of a flow the upstream may have completed and forgotten.
       const link = this.link;
       session.received(packetId).then(

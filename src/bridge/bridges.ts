@@ -4,8 +4,8 @@
  * admin API, and `$SYS/broker/bridges/<name>/...` topics (plus Mosquitto's
  * `$SYS/broker/connection/<name>/state`, 1 connected / 0 not, for existing dashboards).
  */
-import type { BridgeConfig } from "../config/bridges.ts";
-import type { PublishOptions } from "../core/broker.ts";
+import type { BridgeConfig } from "../config/schema.ts";
+import type { PublishOptions } from "../core/broker-api.ts";
 import { Bridge, type BridgeDeps, type BridgeSecrets, type BridgeStatus } from "./bridge.ts";
 import { checkRules } from "./rules.ts";
 

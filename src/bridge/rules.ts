@@ -3,7 +3,7 @@
  * problems with its rules (in the configuration's words), and whether out and in rules overlap
  * (then a 3.1.1 upstream would echo our own messages back).
  */
-import type { BridgeConfig } from "../config/bridges.ts";
+import type { BridgeConfig } from "../config/schema.ts";
 import type { DialKind } from "../ports/dial.ts";
 import { checkMapping, type TopicMapping } from "./topics.ts";
 

@@ -41,10 +41,19 @@ function allowed(schema: JsonSchema): string {
   return "";
 }
 
-function option(key: string, schema: JsonSchema, indent: string): string[] {
+/**
+ * Values the example sets instead of the default, because the example is the file the packaged
+ * service reads: its database belongs in the state directory, not next to the file in /etc/gannet.
+ */
+const PACKAGED_VALUES: Record<string, string> = { "persistence.path": "/var/lib/gannet/gannet.db" };
+
+function option(key: string, schema: JsonSchema, indent: string, section: string): string[] {
   const range = allowed(schema);
-  const lines = [`${indent}# ${schema.description ?? key}${range ? ` (${range})` : ""}`];
-  lines.push(schema.default === undefined ? `${indent}# ${key}:` : `${indent}${key}: ${yamlValue(schema.default)}`);
+  const packaged = PACKAGED_VALUES[`${section}.${key}`];
+  const note = [range, packaged !== undefined ? `default ${yamlValue(schema.default)}` : ""].filter(Boolean).join("; ");
+  const lines = [`${indent}# ${schema.description ?? key}${note ? ` (${note})` : ""}`];
+  const value = packaged ?? schema.default;
+  lines.push(value === undefined ? `${indent}# ${key}:` : `${indent}${key}: ${yamlValue(value)}`);
   return lines;
 }
 
@@ -130,7 +139,7 @@ export function exampleYaml(): string {
       continue;
     }
     lines.push(`${section}:`);
-    for (const [key, child] of Object.entries(sectionSchema.properties ?? {})) lines.push(...option(key, child, "  "));
+    for (const [key, child] of Object.entries(sectionSchema.properties ?? {})) lines.push(...option(key, child, "  ", section));
   }
   return lines.join("\n") + "\n";
 }

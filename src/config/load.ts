@@ -5,6 +5,7 @@
  * expected and what was found. Nothing is started until this succeeds.
  */
 import { type Problem, problemsOf } from "./issues.ts";
+import { dirname, isAbsolute, resolvePath } from "./paths.ts";
 import { applyOverride, type Override, parseEnv } from "./overrides.ts";
 import { type Config, configSchema } from "./schema.ts";
 import { formatPath, type KeyPath } from "./schema-walk.ts";
@@ -29,6 +30,12 @@ export interface LoadOptions {
   /** `--set` and single-option flags, in command-line order. */
   overrides?: readonly Override[];
   flags?: ListenerFlags;
+  /**
+   * The working directory. Relative file paths (persistence.path, a listener's cert, key and ca)
+   * written in the file resolve against the file's directory; given by the environment or a flag,
+   * or with no file, against this. Without it they stay relative.
+   */
+  cwd?: string;
 }
 
 export type LoadResult =
@@ -37,6 +44,8 @@ export type LoadResult =
     config: Config;
     /** Whether the file, the environment or a flag set this option (or a part of it). */
     isSet(path: KeyPath): boolean;
+    /** persistence.path as written (before resolving), to find a database left by older versions. */
+    writtenPersistencePath: string;
   }
   | { ok: false; problems: string[] };
 
@@ -76,6 +85,48 @@ function applyFlags(data: Record<string, unknown>, flags: ListenerFlags): void {
   else if (flags.adminPort !== undefined) config.admin = { ...config.admin, enabled: true, port: flags.adminPort };
 }
 
+/** The file paths of the configuration that are read or written at run time. */
+function resolveFilePaths(data: Record<string, unknown>, base: string): void {
+  const config = data as Config;
+  const resolve = (path: string | undefined) =>
+    path === undefined || isAbsolute(path) || path.startsWith("file:") || path === ":memory:"
+      ? path
+      : resolvePath(base, path);
+  config.persistence.path = resolve(config.persistence.path)!;
+  config.listeners = config.listeners.map((l) => {
+    const copy = { ...l };
+    for (const key of ["cert", "key", "ca"] as const) if (copy[key] !== undefined) copy[key] = resolve(copy[key]);
+    return copy;
+  });
+}
+
+const ARGON2_CUT = /^\$argon2(id|i|d)\$v=\d+\$m=\d+$/;
+const ARGON2_REST = /^[tp]=\d/;
+
+/**
+ * An unquoted argon2 hash in a `{ ... }` mapping is cut at its commas into a short password and
+ * keys like "t=2": one problem per user, saying to quote it (instead of two unknown keys).
+ */
+function argon2Hints(raw: unknown): { problems: Problem[]; users: Set<number> } {
+  const users = (raw as { auth?: { users?: unknown } } | null)?.auth?.users;
+  const found = { problems: [] as Problem[], users: new Set<number>() };
+  if (!Array.isArray(users)) return found;
+  users.forEach((user: unknown, i) => {
+    if (typeof user !== "object" || user === null) return;
+    const record = user as Record<string, unknown>;
+    const cut = typeof record.password === "string" && ARGON2_CUT.test(record.password);
+    if (!cut && !Object.keys(record).some((k) => ARGON2_REST.test(k))) return;
+    found.users.add(i);
+    found.problems.push({
+      path: ["auth", "users", i, "password"],
+      atKey: false,
+      message: "this argon2 hash is cut at its commas: in a { ... } mapping a comma ends the value; " +
+        'quote it: password: "$argon2id$v=19$m=19456,t=2,p=1$..."',
+    });
+  });
+  return found;
+}
+
 export function loadConfig(options: LoadOptions): LoadResult {
   const { file } = options;
   let source: YamlSource | undefined;
@@ -92,8 +143,12 @@ export function loadConfig(options: LoadOptions): LoadResult {
     raw = source.value;
   }
   const first = configSchema.safeParse(raw, { reportInput: true });
-  if (!first.success) {
-    const problems = problemsOf(first.error.issues);
+  const hints = argon2Hints(raw);
+  if (!first.success || hints.problems.length) {
+    const cut = (p: Problem) =>
+      p.path[0] === "auth" && p.path[1] === "users" && hints.users.has(Number(p.path[2])) &&
+      (ARGON2_REST.test(String(p.path[3])) || p.path[3] === "password");
+    const problems = [...hints.problems, ...(first.success ? [] : problemsOf(first.error.issues).filter((p) => !cut(p)))];
     if (!file || !source) return { ok: false, problems: problems.map((p) => `${formatPath(p.path)}: ${p.message}`) };
     const located = source;
     const order = (p: Problem) => {
@@ -107,6 +162,8 @@ export function loadConfig(options: LoadOptions): LoadResult {
   if (env.problems.length) return { ok: false, problems: env.problems };
   const overrides = [...env.overrides, ...(options.overrides ?? [])];
   const data = structuredClone(first.data) as unknown as Record<string, unknown>;
+  const writtenPersistencePath = first.data.persistence.path;
+  if (file) resolveFilePaths(data, resolvePath(options.cwd ?? ".", dirname(file.path)));
   const problems: string[] = [];
   for (const override of overrides) {
     const problem = applyOverride(data, override);
@@ -114,6 +171,7 @@ export function loadConfig(options: LoadOptions): LoadResult {
   }
   if (problems.length) return { ok: false, problems };
   if (options.flags) applyFlags(data, options.flags);
+  if (options.cwd !== undefined) resolveFilePaths(data, options.cwd);
 
   const origin = (problem: Problem): string => {
     const last = [...overrides].reverse().find((o) => isPrefix(o.path, problem.path) || isPrefix(problem.path, o.path));
@@ -135,5 +193,5 @@ export function loadConfig(options: LoadOptions): LoadResult {
     inFileData(path) || overrides.some((o) => isPrefix(o.path, path) || isPrefix(path, o.path)) ||
     (path[0] === "admin" && options.flags?.adminPort !== undefined);
   const config = file ? second.data : localAnonymousDefault(second.data, isSet);
-  return { ok: true, config, isSet };
+  return { ok: true, config, isSet, writtenPersistencePath };
 }

@@ -7,7 +7,8 @@ export const persistenceSchema = z.object({
       "memory: nothing survives a restart",
   ),
   path: z.string().min(1).default("gannet.db").describe(
-    "sqlite: the database file (relative to the working directory; the systemd unit uses /var/lib/gannet/gannet.db)",
+    "sqlite: the database file; a relative path is relative to the configuration file's directory " +
+      "(with no file: to the working directory). The CLI commands use the same file",
   ),
   url: z.string().optional().describe("libsql: the server URL (libsql://, http:// or https://)"),
   authToken: z.string().optional().describe("libsql: the server's auth token (a secret; masked by `config print`)"),

@@ -194,7 +194,42 @@ export const configSchema = z.object({
       ctx.addIssue({ code: "custom", path: ["listeners", i, "clientCertificate"], message: "useCertificateCnAsUsername needs clientCertificate request or require" });
     }
   });
+  for (const clash of portClashes(config)) ctx.addIssue({ code: "custom", path: clash.path, message: clash.message });
 });
+
+const WILDCARD = new Set(["0.0.0.0", "::", "[::]", "*"]);
+
+/** Two binds of one port collide when the hosts are equal or either is a wildcard address. */
+const collide = (a: { host: string; port: number }, b: { host: string; port: number }) =>
+  a.port !== 0 && a.port === b.port && (a.host === b.host || WILDCARD.has(a.host) || WILDCARD.has(b.host));
+
+/** Listeners (and the admin port) that would fight for one host:port: the second one cannot start. */
+function portClashes(config: {
+  listeners: readonly { kind: string; host: string; port: number }[];
+  admin: { enabled: boolean; host: string; port: number };
+}): { path: (string | number)[]; message: string }[] {
+  const clashes: { path: (string | number)[]; message: string }[] = [];
+  const name = (l: { kind: string; host: string; port: number }, i: number) => `listeners[${i}] (${l.kind} ${l.host}:${l.port})`;
+  config.listeners.forEach((l, i) => {
+    const first = config.listeners.findIndex((other, j) => j < i && collide(other, l));
+    if (first >= 0) {
+      clashes.push({
+        path: ["listeners", i, "port"],
+        message: `${name(l, i)} uses the same port as ${name(config.listeners[first], first)}: only one can listen there`,
+      });
+    }
+  });
+  const { admin } = config;
+  const taken = config.listeners.findIndex((l) => collide(l, admin));
+  if (admin.enabled && taken >= 0) {
+    clashes.push({
+      path: ["admin", "port"],
+      message: `the admin HTTP port ${admin.host}:${admin.port} is also the port of ${name(config.listeners[taken], taken)}: ` +
+        "choose another admin.port (or admin.enabled: false)",
+    });
+  }
+  return clashes;
+}
 
 export type Config = z.infer<typeof configSchema>;
 export type MqttLimits = z.infer<typeof mqttSchema>;
@@ -204,6 +239,7 @@ export type AclConfig = z.infer<typeof aclSchema>;
 export type BansConfig = z.infer<typeof bansSchema>;
 export type { PersistenceConfig } from "./persistence.ts";
 export type { BridgeConfig } from "./bridges.ts";
+export { parseDuration, parseSize } from "./bridges.ts";
 
 export function defaultConfig(): Config {
   return configSchema.parse({});

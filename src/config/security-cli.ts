@@ -35,15 +35,16 @@ export type SecurityParse =
 export const SECURITY_COMMANDS = ["user", "acl", "ban", "import"] as const;
 
 export const SECURITY_USAGE =
-  `       gannet user add|passwd NAME [--password-file FILE | --password P]   (else the password is read from stdin)
-       gannet user delete NAME | user list | user hash (password on stdin; prints a hash for auth.users)
+  `       gannet user add|passwd NAME [--password-file FILE | --password P]   (else asked twice on a terminal, or stdin's first line)
+       gannet user delete NAME | user list | user hash (password as for user add; prints a hash for auth.users)
        gannet acl list | acl delete N
        gannet acl add --topic T --allow|--deny [--action publish|subscribe|both]
                       [--username U | --client-id C | --anonymous] [--max-qos N] [--retain true|false] [--position N]
        gannet ban list | ban lift (--client-id C | --username U | --address A)
        gannet ban add (--client-id C | --username U | --address IP_OR_CIDR) [--duration SECONDS] [--reason TEXT]
        gannet import mosquitto [--passwd FILE] [--acl FILE] [--replace-acl]
-       (these take --config FILE and --set KEY=VALUE to find the database; --password is visible in ps)`;
+       (these use the broker's database: --config FILE (default /etc/gannet/gannet.yaml), --set KEY=VALUE;
+        a relative persistence.path is relative to the file's directory; --password is visible in ps)`;
 
 class Args {
   private readonly values = new Map<string, string | true>();

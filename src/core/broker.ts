@@ -1,23 +1,24 @@
 /**
  * The broker: accepts connections, routes messages, and offers the public in-process API
  * (publish, the management queries and commands, in-process sessions). Session lifecycle is in
- * sessions.ts, matching in routing.ts, snapshots in management.ts.
+ * sessions.ts, matching in routing.ts, snapshots in management.ts; the interface itself is in
+ * broker-api.ts.
  */
 import type { Config } from "../config/schema.ts";
 import { HookRunner } from "../hooks/runner.ts";
 import type { Hooks } from "../hooks/types.ts";
-import type { ClientInfo, Message, MessageProperties, QoS } from "../model/message.ts";
+import type { ClientInfo, Message, QoS } from "../model/message.ts";
 import { type Clock, systemClock } from "../ports/clock.ts";
 import { type Logger, silentLogger } from "../ports/logger.ts";
 import type { ConnectionEvents, Transport } from "../ports/transport.ts";
 import { ReasonCode } from "../protocol/reason-codes.ts";
 import { MemoryStore } from "../store/memory.ts";
-import type { Store } from "../store/types.ts";
 import { LogThrottle } from "../util/log-throttle.ts";
 import { Connection } from "./connection.ts";
 import type { BrokerContext, Counters, WillMessage } from "./context.ts";
 import { sendRetained } from "./handlers/subscribe.ts";
 import { LocalOwner, type LocalDelivery, type LocalSession, type LocalSessionOptions } from "./local-session.ts";
+import type { Broker, BrokerPorts, BrokerStats, ListenerOptions, PublishOptions } from "./broker-api.ts";
 import * as management from "./management.ts";
 import { Persistence } from "./persistence.ts";
 import { RetainedStore } from "./retained.ts";
@@ -26,87 +27,6 @@ import type { Delivery, Session, SessionOwner } from "./session.ts";
 import { Sessions } from "./sessions.ts";
 import { SysTopics } from "./sys-topics.ts";
 import { type SharedGroup, type Subscription, TopicIndex } from "./topic-index.ts";
-
-export interface PublishOptions {
-  topic: string;
-  payload: Uint8Array | string;
-  qos?: QoS;
-  retain?: boolean;
-  properties?: MessageProperties;
-  /** v5 Message Expiry Interval in seconds. */
-  messageExpiryInterval?: number;
-}
-
-export interface BrokerStats extends Counters {
-  startedAt: number;
-  clientsConnected: number;
-  /** Most connections at once since start. */
-  connectionsPeak: number;
-  sessions: number;
-  subscriptions: number;
-  retained: number;
-  /** Messages waiting in session queues. */
-  queued: number;
-}
-
-/** How a listener's connections differ from the broker's defaults. */
-export interface ListenerOptions {
-  /** Names the listener in logs and for its connection count, e.g. "tcp 0.0.0.0:1883". */
-  name: string;
-  /** Most connections through this listener at once (0 = no limit of its own). */
-  maxConnections?: number;
-  /** MQTT limits overriding the broker's for connections on this listener. */
-  limits?: Partial<Config["mqtt"]>;
-  /** tls/wss: a verified client certificate authenticates the client; its Common Name is the user name. */
-  useCertificateCnAsUsername?: boolean;
-}
-
-export interface Broker {
-  /** Load the store's state (sessions, subscriptions, queued messages, retained, wills). Call once before accepting. */
-  start(): Promise<void>;
-  accept(transport: Transport, listener?: ListenerOptions): ConnectionEvents;
-  /** Publish from inside the process (admin API, bridges); returns how many sessions it reached. */
-  publish(options: PublishOptions): number;
-  addHooks(hooks: Hooks): void;
-  /** New MQTT limits (SIGHUP): they apply to connections made from now on; connected clients keep theirs. */
-  updateLimits(limits: Config["mqtt"]): void;
-  readonly stats: BrokerStats;
-
-  // ---- management: plain snapshots, nothing on the publish path ----
-  listSessions(query?: management.SessionQuery): management.Page<management.SessionSummary>;
-  session(clientId: string): management.SessionDetail | undefined;
-  listSubscriptions(query?: management.SubscriptionQuery): management.Page<management.SubscriptionSnapshot>;
-  /** Throws RangeError for an invalid filter. */
-  listRetained(query?: management.RetainedQuery): management.Page<management.RetainedSnapshot>;
-  retainedMessage(topic: string): management.RetainedSnapshot | undefined;
-  listeners(): management.ListenerSnapshot[];
-  /** Status of each bridge (empty when none run); the app that runs them registers the source. */
-  bridges(): management.BridgeSnapshot[];
-  setBridgeStatus(source: (() => management.BridgeSnapshot[]) | null): void;
-  /** Bytes of the database, undefined for the memory store. */
-  storeSize(): Promise<number | undefined>;
-  /** Disconnect a client (v5: DISCONNECT with `reasonCode`, default 0x98 Administrative action); false when not connected. */
-  disconnectClient(clientId: string, reasonCode?: number): boolean;
-  /** End a session, connected or not; its persistent state leaves the store. False when there is none. */
-  deleteSession(clientId: string): Promise<boolean>;
-  /** False when no retained message has that topic. */
-  deleteRetained(topic: string): Promise<boolean>;
-  /** Own a session from inside the process (bridges): see local-session.ts. */
-  openLocalSession(options: LocalSessionOptions, onDelivery: (delivery: LocalDelivery) => void): LocalSession;
-
-  /** Disconnect every client (v5: reason 0x8B Server shutting down), stop timers, close the store. */
-  close(): Promise<void>;
-}
-
-export interface BrokerPorts {
-  logger?: Logger;
-  clock?: Clock;
-  hooks?: Hooks[];
-  /** Durable state; the memory store (nothing survives a restart) when absent. */
-  store?: Store;
-  /** Shown in $SYS/broker/version, e.g. "bun 1.4.5". */
-  runtime?: string;
-}
 
 const utf8 = new TextEncoder();
 const noEvents: ConnectionEvents = { onData: () => {}, onDrain: () => {}, onClose: () => {} };
@@ -438,6 +358,8 @@ class BrokerImpl implements Broker, BrokerContext {
     await this.persistence.store.close();
   }
 }
+
+export type { Broker, BrokerPorts, BrokerStats, ListenerOptions, PublishOptions };
 
 export function createBroker(config: Config, ports: BrokerPorts = {}): Broker {
   return new BrokerImpl(config, ports);

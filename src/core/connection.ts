@@ -75,7 +75,7 @@ export class Connection implements SessionOwner, AckSink {
   /** Set by the listener (tls/wss): a verified client certificate authenticates, its CN is the user name. */
   useCertificateCnAsUsername = false;
   /** Completes CONNECT once enhanced authentication succeeds. */
-  pendingConnect?: () => void;
+  pendingConnect?: (authData?: Uint8Array) => void | Promise<void>;
   keepalive = 0;
   /** Clock times: CONNACK sent, last whole Control Packet received. */
   connectedAt = 0;
@@ -101,6 +101,7 @@ export class Connection implements SessionOwner, AckSink {
     "session queue drained",
   );
   private writesWhileCongested = 0;
+  private cachedInfo: ClientInfo | null = null;
   private willPending = true;
 
   /** Refusals of single packets (denied publishes, refused filters) share this bound on log lines. */
@@ -168,8 +169,13 @@ export class Connection implements SessionOwner, AckSink {
     this.input.update();
   }
 
+  /** Who this client is, for hooks: one object per identity, not one per publish. */
   get info(): ClientInfo {
-    return { clientId: this.clientId, username: this.username, protocolVersion: this.version, remote: this.transport.remote };
+    const cached = this.cachedInfo;
+    if (cached && cached.clientId === this.clientId && cached.username === this.username && cached.protocolVersion === this.version) {
+      return cached;
+    }
+    return (this.cachedInfo = { clientId: this.clientId, username: this.username, protocolVersion: this.version, remote: this.transport.remote });
   }
 
   /** The events the adapter drives. */

@@ -11,7 +11,7 @@
  * is journaled too. After `pause` (uplink down) everything queues; `resume` hands out what was in
  * flight again (state "resend" / "awaitingComp"), then the queue.
  */
-import type { MessageProperties, QoS } from "../model/message.ts";
+import type { Message, MessageProperties, QoS } from "../model/message.ts";
 import type { Logger } from "../ports/logger.ts";
 import { parseSharedFilter } from "../protocol/topics.ts";
 import { ReasonCode } from "../protocol/reason-codes.ts";
@@ -37,19 +37,16 @@ export interface LocalSessionOptions {
   queueQos0?: boolean;
 }
 
-export interface LocalDelivery {
+/** A message handed to the owner: the message (qos and retain as delivered) with its packet id and state. */
+export interface LocalDelivery extends Message {
   /** 0 for QoS 0; otherwise the session's packet id (stable across restarts). */
   packetId: number;
-  topic: string;
-  payload: Uint8Array;
-  qos: QoS;
-  retain: boolean;
-  properties: MessageProperties;
-  expiresAt?: number;
-  origin?: string;
   /** "resend": handed out before (a restart or resume); "awaitingComp": its PUBREC was recorded. */
   state: "new" | "resend" | "awaitingComp";
 }
+
+/** What the owner publishes into the broker (origin is always the session's client id). */
+export type LocalPublish = Omit<Message, "origin" | "properties"> & { properties?: MessageProperties };
 
 export interface LocalSessionStats {
   inflight: number;
@@ -66,14 +63,12 @@ export interface LocalSession {
   subscribe(filter: string, options: { qos: QoS; noLocal?: boolean; retainAsPublished?: boolean; retainHandling?: 0 | 1 | 2 }): void;
   unsubscribe(filter: string): boolean;
   /** Publish as this session (origin = its client id, so No Local applies). */
-  publish(message: { topic: string; payload: Uint8Array; qos: QoS; retain: boolean; properties?: MessageProperties; expiresAt?: number }): number;
+  publish(message: LocalPublish): number;
   /**
    * The same, resolving once what the message caused is durable (queued for persistent sessions,
    * retained): a bridge acknowledges a message from its upstream only then, as the broker does for clients.
    */
-  publishDurable(
-    message: { topic: string; payload: Uint8Array; qos: QoS; retain: boolean; properties?: MessageProperties; expiresAt?: number },
-  ): Promise<number>;
+  publishDurable(message: LocalPublish): Promise<number>;
   acknowledge(packetId: number): void;
   /** QoS 2 PUBREC: record it; resolves once that is durable (send PUBREL only then). */
   received(packetId: number): Promise<void>;
@@ -179,14 +174,12 @@ export class LocalOwner implements SessionOwner, LocalSession {
     return this.host.ctx.unsubscribe(this.session, filter);
   }
 
-  publish(message: { topic: string; payload: Uint8Array; qos: QoS; retain: boolean; properties?: MessageProperties; expiresAt?: number }): number {
+  publish(message: LocalPublish): number {
     this.messagesIn++;
     return this.host.ctx.route({ ...message, properties: message.properties ?? {}, origin: this.clientId });
   }
 
-  publishDurable(
-    message: { topic: string; payload: Uint8Array; qos: QoS; retain: boolean; properties?: MessageProperties; expiresAt?: number },
-  ): Promise<number> {
+  publishDurable(message: LocalPublish): Promise<number> {
     const { persistence } = this.host.ctx;
     const before = persistence.writes;
     const reached = this.publish(message);

@@ -8,7 +8,7 @@
  *
  * Write-ahead for persistent sessions: the packet id of a QoS 1/2 PUBLISH is stored before the
  * PUBLISH leaves, so after a crash the broker resends it with the same id and DUP set
- * [MQTT-4.4.0-1] instead of sending it again under a new id (a duplicate for QoS 2, and a
+ * [3.1.1 MQTT-4.4.0-1] [v5 MQTT-4.4.0-1] instead of sending it again under a new id (a duplicate for QoS 2, and a
  * possible clash with an id the client still holds).
  */
 import { encodePublish } from "../protocol/publish-encoder.ts";
@@ -60,7 +60,7 @@ export class Outbound {
     this.conn.fullQueueDrops.drop({ maxQueuedMessages, maxQueuedBytes });
   }
 
-  /** After CONNACK on a resumed session: resend what is in flight, then the queue [MQTT-4.4.0-1]. */
+  /** After CONNACK on a resumed session: resend what is in flight, then the queue [3.1.1 MQTT-4.4.0-1] [v5 MQTT-4.4.0-1]. */
   resume(): void {
     for (const entry of [...this.conn.session!.inflight.values()]) this.resend(entry);
     this.pump();
@@ -124,13 +124,14 @@ export class Outbound {
       subscriptionIdentifiers: delivery.subscriptionIdentifiers,
     }, conn.version);
     if (bytes.length > conn.negotiated.maximumPacketSize) {
-      // Never send a client more than it allows; treat as delivered [MQTT-3.1.2-25].
+      // Never send a client more than it allows; treat as delivered [v5 MQTT-3.1.2-25].
       conn.logger.debug("dropping message larger than the client's maximum packet size", { size: bytes.length });
       conn.ctx.counters.publishDropped++;
       return null;
     }
     if (newAlias !== undefined) this.aliases.set(message.topic, newAlias);
     conn.ctx.counters.messagesSent++;
+    conn.traffic.messagesOut++;
     if (conn.ctx.hooks.has("onDelivered")) conn.ctx.hooks.notify("onDelivered", conn.info, message);
     return bytes;
   }

@@ -1,4 +1,4 @@
-/** Retained messages: one per topic; an empty payload deletes [MQTT-3.3.1-6, MQTT-3.3.1-7]. */
+/** Retained messages: one per topic; an empty payload deletes [v5 MQTT-3.3.1-5, MQTT-3.3.1-6, MQTT-3.3.1-7]. */
 import type { Message } from "../model/message.ts";
 import { hasWildcard, topicMatches } from "../protocol/topics.ts";
 

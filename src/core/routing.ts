@@ -21,7 +21,7 @@ export function mergeTarget(
   message: Message,
   sessions: ReadonlyMap<string, Session>,
 ): void {
-  if (s.noLocal && s.clientId === message.origin) return; // [MQTT-3.8.3-3]
+  if (s.noLocal && s.clientId === message.origin) return; // [v5 MQTT-3.8.3-3]
   const existing = targets.get(s.clientId);
   if (!existing) {
     const session = sessions.get(s.clientId);
@@ -34,7 +34,7 @@ export function mergeTarget(
     });
     return;
   }
-  // Overlapping subscriptions: one message at the highest QoS with every identifier [MQTT-3.3.4-2, -3].
+  // Overlapping subscriptions: one message at the highest QoS with every identifier [v5 MQTT-3.3.4-2, MQTT-3.3.4-3].
   existing.qos = Math.max(existing.qos, s.qos) as QoS;
   existing.retainAsPublished ||= s.retainAsPublished;
   if (s.subscriptionIdentifier !== undefined) {

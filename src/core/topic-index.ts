@@ -5,7 +5,7 @@
  * (by share name, each a group of members) in separate buckets, as Mochi-MQTT does, so a
  * publish walks the trie once and gets both. `+` and `#` are ordinary child keys; matching
  * follows the literal level, `+` and `#` at each depth. Topics starting with `$` are not matched
- * by a wildcard in the first level [MQTT-4.7.2-1].
+ * by a wildcard in the first level [3.1.1 MQTT-4.7.2-1] [v5 MQTT-4.7.2-1].
  */
 import type { Subscription } from "../model/subscription.ts";
 

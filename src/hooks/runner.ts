@@ -113,6 +113,7 @@ export class HookRunner {
     return { allowed: true, maxQos: 2 };
   }
 
+  /** The first hook that does not defer decides; "defer" when all do (no hook knows the method: 0x8C on CONNECT). */
   async enhancedAuth(request: EnhancedAuthRequest): Promise<EnhancedAuthResult> {
     for (const hook of this.hooks) {
       if (!hook.enhancedAuthenticate) continue;
@@ -124,7 +125,7 @@ export class HookRunner {
         return { result: "deny" };
       }
     }
-    return { result: "deny" };
+    return { result: "defer" };
   }
 
   /** Each hook may transform the message or drop it (null); a hook that throws is skipped. */

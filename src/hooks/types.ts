@@ -34,7 +34,11 @@ export interface GrantAtMost {
   maxQos: QoS;
 }
 
-/** Enhanced authentication (v5 AUTH). `continue` sends AUTH 0x18 with `data`. */
+/**
+ * Enhanced authentication (v5 AUTH). `continue` sends AUTH 0x18 with `data`; `allow` ends the
+ * exchange with CONNACK 0x00 (AUTH 0x00 on re-authentication) carrying `data` if given; when
+ * every hook defers, no hook knows the method: CONNACK 0x8C Bad authentication method.
+ */
 export type EnhancedAuthResult =
   | { result: "allow"; data?: Uint8Array }
   | { result: "deny" }
@@ -45,7 +49,7 @@ export interface EnhancedAuthRequest {
   clientId: string;
   method: string;
   data?: Uint8Array;
-  /** 0 on CONNECT, then 1, 2, ... for each AUTH exchange. */
+  /** 0 on CONNECT (and on the AUTH 0x19 that starts a re-authentication), then 1, 2, ... for each further AUTH. */
   step: number;
   reauthenticate: boolean;
 }
@@ -57,12 +61,17 @@ export interface Hooks {
   admitConnection?(remote: RemoteInfo): Decision;
   authenticate?(request: AuthenticateRequest): Decision | Refusal | Promise<Decision | Refusal>;
   enhancedAuthenticate?(request: EnhancedAuthRequest): EnhancedAuthResult | Promise<EnhancedAuthResult>;
+  /** Each PUBLISH from a client, and its will at CONNECT (once authenticated): a denied will refuses the CONNECT. */
   authorizePublish?(client: ClientInfo, message: Message): Decision | Promise<Decision>;
   authorizeSubscribe?(
     client: ClientInfo,
     subscription: SubscriptionInfo,
   ): Decision | GrantAtMost | Promise<Decision | GrantAtMost>;
-  /** Transform a message or return null to drop it. `client` is undefined for in-process publishes. */
+  /**
+   * Transform a message or return null to drop it. `client` is undefined for in-process publishes
+   * and for wills (published once the client has gone, maybe after a restart; the will itself was
+   * authorized with its ClientInfo at CONNECT).
+   */
   beforePublish?(client: ClientInfo | undefined, message: Message): Message | null;
 
   onConnected?(client: ClientInfo, sessionPresent: boolean): void;
@@ -71,6 +80,7 @@ export interface Hooks {
   onDisconnected?(client: ClientInfo, reason: string): void;
   onSubscribed?(client: ClientInfo, subscription: SubscriptionInfo): void;
   onUnsubscribed?(client: ClientInfo, filter: string): void;
+  /** After routing; `client` as for beforePublish. */
   onPublished?(client: ClientInfo | undefined, message: Message): void;
   onDelivered?(client: ClientInfo, message: Message): void;
 }

@@ -15,7 +15,7 @@ export function isAckCmd(cmd: string): cmd is AckCmd {
   return cmd in TYPE;
 }
 
-/** The fixed header byte: PUBREL carries flags 0b0010 [MQTT-3.6.1-1], the others 0. */
+/** The fixed header byte: PUBREL carries flags 0b0010 [3.1.1 MQTT-3.6.1-1] [v5 MQTT-3.6.1-1], the others 0. */
 function header(cmd: AckCmd): number {
   return (TYPE[cmd] << 4) | (cmd === "pubrel" ? 0x02 : 0);
 }

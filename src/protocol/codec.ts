@@ -70,7 +70,7 @@ export class PacketDecoder {
       this.reset();
       throw new ProtocolError(ReasonCode.MalformedPacket, "malformed packet: incomplete body");
     }
-    // Packets that carry a Packet Identifier need a non-zero one [MQTT-2.3.1-1] (3.1.1), 2.2.1 (5.0).
+    // Packets that carry a Packet Identifier need a non-zero one [3.1.1 MQTT-2.3.1-1] [v5 MQTT-2.2.1-3].
     const packetId = (packet as { messageId?: number }).messageId;
     if (packetId === 0) throw new ProtocolError(ReasonCode.ProtocolError, `${packet.cmd} with Packet Identifier 0`);
     // mqtt-packet reports a Packet Identifier cut off by the packet's end as -1.
@@ -94,12 +94,55 @@ export function orderedUserProperties(packet: Packet): OrderedUserProperties {
 }
 
 export function encodePacket(packet: Packet, protocolVersion: number): Uint8Array {
-  return mqttPacket.generate(packet, { protocolVersion });
+  const properties = (packet as { properties?: { authenticationData?: Uint8Array } }).properties;
+  if (properties?.authenticationData === undefined || (packet.cmd !== "connack" && packet.cmd !== "auth")) {
+    return mqttPacket.generate(packet, { protocolVersion });
+  }
+  // mqtt-packet writes binary properties only from Node Buffers, which runtime-neutral code cannot
+  // make: the Authentication Data (a hook's Uint8Array) is appended to the encoded frame instead.
+  const { authenticationData, ...rest } = properties;
+  const frame = mqttPacket.generate({ ...packet, properties: rest } as Packet, { protocolVersion });
+  return appendBinaryProperty(frame, packet.cmd === "connack" ? 2 : 1, 0x16, authenticationData);
+}
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  do {
+    out.push((n & 0x7f) | (n >= 0x80 ? 0x80 : 0));
+    n >>>= 7;
+  } while (n > 0);
+  return out;
+}
+
+function readVarint(bytes: Uint8Array, offset: number): { value: number; size: number } {
+  let value = 0;
+  let size = 0;
+  do value += (bytes[offset + size] & 0x7f) * 128 ** size; while (bytes[offset + size++] & 0x80);
+  return { value, size };
+}
+
+/** A v5 frame whose properties end it (CONNACK, AUTH: `fixed` bytes before them), with one more binary property. */
+function appendBinaryProperty(frame: Uint8Array, fixed: number, id: number, data: Uint8Array): Uint8Array {
+  if (data.length > 0xffff) throw new RangeError(`property 0x${id.toString(16)} is ${data.length} bytes; at most 65535 fit`);
+  const remaining = readVarint(frame, 1);
+  const propsAt = 1 + remaining.size + fixed;
+  const props = readVarint(frame, propsAt);
+  const added = [id, data.length >> 8, data.length & 0xff];
+  const propsLength = varint(props.value + added.length + data.length);
+  const body = frame.subarray(propsAt + props.size);
+  const remainingLength = varint(fixed + propsLength.length + body.length + added.length + data.length);
+  const out = new Uint8Array(1 + remainingLength.length + fixed + propsLength.length + body.length + added.length + data.length);
+  let at = 0;
+  for (const part of [[frame[0]], remainingLength, frame.subarray(1 + remaining.size, propsAt), propsLength, body, added, data]) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** Throws MalformedPacket when a UTF-8 string field is invalid [MQTT-1.5.3-1] or holds U+0000 [MQTT-1.5.3-2]. */
+/** Throws MalformedPacket when a UTF-8 string field is invalid [3.1.1 MQTT-1.5.3-1] [v5 MQTT-1.5.4-1] or holds U+0000 [3.1.1 MQTT-1.5.3-2] [v5 MQTT-1.5.4-2]. */
 export function checkUtf8String(value: string | undefined, rawBytes: () => Uint8Array | undefined, what: string): void {
   if (value === undefined) return;
   if (value.includes("\u0000")) {

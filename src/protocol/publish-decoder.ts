@@ -77,7 +77,7 @@ class Cursor {
     this.offset += length;
     return out;
   }
-  /** A UTF-8 string field: invalid UTF-8 [MQTT-1.5.4-1] or U+0000 [MQTT-1.5.4-2] is malformed. */
+  /** A UTF-8 string field: invalid UTF-8 [v5 MQTT-1.5.4-1] or U+0000 [v5 MQTT-1.5.4-2] is malformed. */
   string(what: string): string {
     const length = this.u16(what);
     this.need(length, what);
@@ -145,13 +145,13 @@ function readProperties(c: Cursor): PublishProperties {
 export function decodePublish(frame: Uint8Array, version: number): DecodedPublish {
   const flags = frame[0] & 0x0f;
   const qos = (flags >> 1) & 0x03;
-  if (qos === 3) throw malformed("QoS 3 (both QoS bits set) [MQTT-3.3.1-4]");
+  if (qos === 3) throw malformed("QoS 3 (both QoS bits set) [3.1.1 MQTT-3.3.1-4] [v5 MQTT-3.3.1-4]");
   let start = 1;
   while (frame[start] & 0x80) start++;
   const c = new Cursor(frame, start + 1, frame.length);
   const topic = c.string("topic name");
   const messageId = qos > 0 ? c.u16("Packet Identifier") : undefined;
-  if (messageId === 0) throw new ProtocolError(ReasonCode.ProtocolError, "PUBLISH with Packet Identifier 0 [MQTT-2.3.1-1]");
+  if (messageId === 0) throw new ProtocolError(ReasonCode.ProtocolError, "PUBLISH with Packet Identifier 0 [3.1.1 MQTT-2.3.1-1] [v5 MQTT-2.2.1-3]");
   const properties = version === 5 ? readProperties(c) : {};
   return {
     cmd: "publish",

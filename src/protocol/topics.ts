@@ -6,7 +6,7 @@
 /** Longest topic accepted, in UTF-16 code units (the wire limit is 65,535 bytes). */
 export const MAX_TOPIC_LENGTH = 65_535;
 
-/** A PUBLISH topic: non-empty, no wildcards, no U+0000 [MQTT-4.7.3-1, MQTT-3.3.2-2, MQTT-4.7.3-2]. */
+/** A PUBLISH topic: non-empty, no wildcards, no U+0000 [3.1.1 MQTT-4.7.3-1, MQTT-3.3.2-2, MQTT-4.7.3-2] [v5 MQTT-4.7.3-1, MQTT-3.3.2-2, MQTT-4.7.3-2]. */
 export function isValidTopicName(topic: string): boolean {
   if (topic.length === 0 || topic.length > MAX_TOPIC_LENGTH) return false;
   for (let i = 0; i < topic.length; i++) {
@@ -16,7 +16,7 @@ export function isValidTopicName(topic: string): boolean {
   return true;
 }
 
-/** A subscription filter: `#` only last and alone in its level, `+` alone in its level [MQTT-4.7.1-2, -3]. */
+/** A subscription filter: `#` only last and alone in its level, `+` alone in its level [3.1.1 MQTT-4.7.1-2, MQTT-4.7.1-3] [v5 MQTT-4.7.1-1, MQTT-4.7.1-2]. */
 export function isValidTopicFilter(filter: string): boolean {
   if (filter.length === 0 || filter.length > MAX_TOPIC_LENGTH || filter.includes("\u0000")) return false;
   const levels = filter.split("/");
@@ -52,7 +52,7 @@ export function parseSharedFilter(filter: string): SharedFilter | null | "invali
   return { shareName, filter: inner };
 }
 
-/** Does `filter` match `topic`? `$`-topics are not matched by a leading wildcard [MQTT-4.7.2-1]. */
+/** Does `filter` match `topic`? `$`-topics are not matched by a leading wildcard [3.1.1 MQTT-4.7.2-1] [v5 MQTT-4.7.2-1]. */
 export function topicMatches(filter: string, topic: string): boolean {
   if (topic.startsWith("$") && (filter.startsWith("+") || filter.startsWith("#"))) return false;
   const f = filter.split("/");

@@ -36,6 +36,25 @@ export interface PublishVerdict {
   why?: string;
 }
 
+/** A rule as the CLI lists it: permission, action, who, topic, qualifiers. */
+export function describeRule(rule: AclRule): string[] {
+  const who = rule.username !== undefined
+    ? `user ${rule.username}`
+    : rule.clientId !== undefined
+    ? `client ${rule.clientId}`
+    : rule.anonymous
+    ? "anonymous"
+    : "everyone";
+  const extra = [
+    rule.maxQos !== undefined ? `maxQos=${rule.maxQos}` : "",
+    rule.retain !== undefined ? `retain=${rule.retain}` : "",
+  ].filter(Boolean).join(" ");
+  return [rule.permission, rule.action, who, rule.topic, extra];
+}
+
+/** The rule in one line, e.g. "deny publish everyone secret/#". */
+export const ruleText = (rule: AclRule): string => describeRule(rule).filter(Boolean).join(" ");
+
 const UNSAFE = /[/+#]/;
 
 function appliesTo(rule: AclRule, client: AclClient): boolean {

@@ -12,7 +12,8 @@ import type { Clock, TimerHandle } from "../ports/clock.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { RemoteInfo } from "../ports/transport.ts";
 import { ReasonCode } from "../protocol/reason-codes.ts";
-import { Acl } from "./acl.ts";
+import { LogThrottle } from "../util/log-throttle.ts";
+import { Acl, ruleText } from "./acl.ts";
 import { BanList } from "./bans.ts";
 import { HttpAuth } from "./http-auth.ts";
 import type { AclRule, SecurityStore } from "./types.ts";
@@ -39,6 +40,8 @@ export class Security {
   private config: Config;
   private timer: TimerHandle | undefined;
   private readonly builtIn: Hooks;
+  /** Bounds the "denied by" lines of publishes and subscriptions over all clients. */
+  private readonly denials: LogThrottle;
 
   private constructor(private readonly options: SecurityOptions) {
     const { config, store, logger, clock } = options;
@@ -46,7 +49,8 @@ export class Security {
     this.fileRules = config.acl.rules;
     this.acl = new Acl(this.fileRules, config.acl.default);
     this.bans = new BanList(store, logger, config.bans);
-    this.users = new UserAuthenticator(store, logger, () => clock.now(), config.auth.http !== undefined);
+    this.denials = new LogThrottle(clock);
+    this.users = new UserAuthenticator(store, logger, () => clock.now(), config.auth.http !== undefined, new LogThrottle(clock));
     this.builtIn = {
       id: "security",
       admitConnection: (remote: RemoteInfo): Decision =>
@@ -123,15 +127,41 @@ export class Security {
       delete this.builtIn.authorizeSubscribe;
       return;
     }
+    const acl = this.acl;
+    const fileRules = this.fileRules.length;
+    /** Which rule decided, as `gannet acl list` shows it. */
+    const decidedBy = (rule: number | undefined): string =>
+      rule === undefined
+        ? `acl.default: ${acl.defaultPermission} (no rule matched)`
+        : rule < fileRules
+        ? `acl.rules[${rule}] in the configuration file: ${ruleText(acl.rules[rule])}`
+        : `database ACL rule ${rule - fileRules + 1} (gannet acl list): ${ruleText(acl.rules[rule])}`;
     this.builtIn.authorizePublish = (client: ClientInfo, message: Message): Decision => {
-      const verdict = this.acl.checkPublish(client, message.topic, message.qos, message.retain);
+      const verdict = acl.checkPublish(client, message.topic, message.qos, message.retain);
       if (verdict.rule === undefined && httpDecides) return "defer";
-      return verdict.allowed ? "allow" : "deny";
+      if (verdict.allowed) return "allow";
+      this.denials.info(this.options.logger, "publish denied by the ACL", {
+        clientId: client.clientId,
+        username: client.username,
+        topic: message.topic.slice(0, 100),
+        qos: message.qos,
+        retain: message.retain || undefined,
+        rule: decidedBy(verdict.rule) + (verdict.why ? ` (${verdict.why})` : ""),
+      });
+      return "deny";
     };
     this.builtIn.authorizeSubscribe = (client: ClientInfo, subscription: SubscriptionInfo): Decision | GrantAtMost => {
-      const verdict = this.acl.checkSubscribe(client, subscription.filter);
+      const verdict = acl.checkSubscribe(client, subscription.filter);
       if (verdict.rule === undefined && httpDecides) return "defer";
-      if (!verdict.allowed) return "deny";
+      if (!verdict.allowed) {
+        this.denials.info(this.options.logger, "subscription denied by the ACL", {
+          clientId: client.clientId,
+          username: client.username,
+          filter: subscription.filter.slice(0, 100),
+          rule: decidedBy(verdict.rule),
+        });
+        return "deny";
+      }
       return verdict.maxQos < 2 ? { decision: "allow", maxQos: verdict.maxQos } : "allow";
     };
   }

@@ -10,6 +10,7 @@
 import type { AuthConfig } from "../config/schema.ts";
 import type { AuthenticateRequest, Decision } from "../hooks/types.ts";
 import type { Logger } from "../ports/logger.ts";
+import type { LogThrottle } from "../util/log-throttle.ts";
 import { hashPassword, verifyPassword } from "./passwords.ts";
 import type { SecurityStore } from "./types.ts";
 
@@ -25,7 +26,23 @@ export class UserAuthenticator {
     private readonly now: () => number,
     /** Another authenticator (HTTP) decides about user names unknown here. */
     private readonly othersDecide: boolean,
+    /** Bounds "login refused" lines (a password-guessing client must not flood the journal). */
+    private readonly refusals?: LogThrottle,
   ) {}
+
+  /** One line naming the user and why (never the password); the core logs the refusal itself too. */
+  private refuse(request: AuthenticateRequest, reason: string, from?: string): "deny" {
+    const fields = {
+      clientId: request.clientId,
+      username: request.username,
+      reason,
+      user: from,
+      remote: `${request.remote.address}:${request.remote.port}`,
+    };
+    if (this.refusals) this.refusals.info(this.logger, "login refused", fields);
+    else this.logger.info("login refused", fields);
+    return "deny";
+  }
 
   /** Take the YAML users; plain passwords are hashed here once (and a warning says so). */
   async configure(users: AuthConfig["users"]): Promise<void> {
@@ -65,12 +82,13 @@ export class UserAuthenticator {
     if (hash === undefined) {
       if (this.othersDecide) return "defer";
       if (stored === undefined && !this.knowsUsers) this.storedUsers = (await this.store.listUsers()).length;
-      return this.knowsUsers ? "deny" : "defer";
+      return this.knowsUsers ? this.refuse(request, "unknown user") : "defer";
     }
-    if (request.password === undefined) return "deny";
+    const from = fromFile !== undefined ? "auth.users in the configuration file" : "the database";
+    if (request.password === undefined) return this.refuse(request, "no password given", from);
     const { ok, needsRehash } = await verifyPassword(request.password, hash);
     if (ok && needsRehash && stored) this.rehash(username, request.password);
-    return ok ? "allow" : "deny";
+    return ok ? "allow" : this.refuse(request, "wrong password", from);
   }
 
   private rehash(username: string, password: Uint8Array): void {

@@ -77,10 +77,15 @@ for (const runtime of RUNTIMES) {
       await upstream.start();
       // Its session (kept by the upstream across the restart) holds what arrived before it is back.
       remote = await connectRemote((c) => (got = collectMessages(c)));
-      await got!.waitFor(3, 10_000);
+      await got!.waitFor(3, 15_000).catch((e: Error) => {
+        // Rare on the shared machine: say what the bridge and the upstream were doing.
+        const bridgeLines = gannet.logs().split("\n").filter((l) => /bridge/.test(l) && !/"debug"/.test(l)).slice(-15);
+        const upstreamLines = upstream.logs().split("\n").filter((l) => /gw-a|watcher/.test(l)).slice(-15);
+        throw new Error(`${e.message}\n${bridgeLines.join("\n")}\n${upstreamLines.join("\n")}`);
+      });
       expect(got!.messages.map((m) => `${m.topic}=${m.payload}`)).toEqual(["v2/a/q=1", "v2/a/q=2", "v2/a/q=3"]);
       got!.stop();
-    }, 30_000);
+    }, 40_000);
 
     test("remove: the bridge disconnects from the upstream and stops forwarding", async () => {
       await reload(bridge("a", upstream.url, "v2"), /"bridges reloaded","added":\[\],"changed":\[\],"removed":\["b"\]/);

@@ -145,7 +145,11 @@ function commandFor(runtime: Runtime): { cmd: string; args: string[] } {
   };
 }
 
-const ADDR_IN_USE = /EADDRINUSE|address (is )?already in use|AddrInUse|address in use/i;
+/**
+ * A port taken between our probe and the bind. Bun's listen() says only "Failed to listen at <host>"
+ * (seen when another job on the machine took the port while a persistence suite restarted a broker).
+ */
+const ADDR_IN_USE = /EADDRINUSE|address (is )?already in use|AddrInUse|address in use|Failed to listen at/i;
 
 function isReadyLine(line: string): boolean {
   const t = line.trim();

@@ -270,3 +270,8 @@ export function rawAck(raw: RawClient, publish: AnyPacket): void {
   if (publish.qos === 1) raw.sendPacket({ cmd: "puback", messageId: publish.messageId });
   if (publish.qos === 2) raw.sendPacket({ cmd: "pubrec", messageId: publish.messageId });
 }
+
+/** Hex form of a reason code for assertion messages. */
+export function hex(n: number | undefined): string {
+  return n === undefined ? "undefined" : "0x" + n.toString(16).padStart(2, "0");
+}

@@ -307,7 +307,7 @@ for (const runtime of RUNTIMES) {
     );
 
     test(
-      "[MQTT-3.1.2-24] [v5 MQTT-3.1.2-22] after CONNECT (keepalive 2 s), a PUBLISH dripped one byte per 300 ms does not count as activity: closed at 1.5x keepalive, logged (v5: DISCONNECT 0x8D first)",
+      "[3.1.1 MQTT-3.1.2-24] [v5 MQTT-3.1.2-22] after CONNECT (keepalive 2 s), a PUBLISH dripped one byte per 300 ms does not count as activity: closed at 1.5x keepalive, logged (v5: DISCONNECT 0x8D first)",
       async () => {
         const KEEPALIVE_S = 2;
         await Promise.all(VERSIONS.map(async (version) => {

@@ -1,7 +1,7 @@
 /**
  * mqtt.maxQueuedMessages for an offline persistent session: messages beyond it are dropped and
  * counted, with one warning when the session starts losing messages and, when the client is back,
- * one line saying how many it missed. The queued ones arrive in order [MQTT-4.6.0-6].
+ * one line saying how many it missed. The queued ones arrive in order [v5 MQTT-4.6.0-6].
  */
 import { describe, expect, test } from "bun:test";
 import { RUNTIMES, sleep } from "../helpers/broker.ts";

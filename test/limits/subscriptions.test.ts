@@ -1,7 +1,7 @@
 /**
  * mqtt.maxSubscriptionsPerClient: counted per session, so it holds across reconnects and broker
  * restarts. A SUBSCRIBE that would take the session above it gets, for each new filter beyond
- * it, SUBACK 0x97 Quota exceeded (v5) / 0x80 Failure (3.1.1) [MQTT-3.9.3-2]; replacing an existing
+ * it, SUBACK 0x97 Quota exceeded (v5) / 0x80 Failure (3.1.1) [v5 MQTT-3.9.3-2] [3.1.1 MQTT-3.9.3-2]; replacing an existing
  * subscription is not a new one. One log line per packet lists the refused filters.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -37,7 +37,7 @@ for (const runtime of RUNTIMES) {
       await b?.stop();
     }, 10_000);
 
-    test("[MQTT-3.9.3-2] v5: filters beyond the limit get SUBACK 0x97 Quota exceeded, those before it are granted; one log line lists them", async () => {
+    test("[v5 MQTT-3.9.3-2] v5: filters beyond the limit get SUBACK 0x97 Quota exceeded, those before it are granted; one log line lists them", async () => {
       const t = uniqueId("sq5");
       const { raw } = await connect(b, 5, uniqueId("sq5"));
       try {
@@ -52,7 +52,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.9.3-2] 3.1.1: filters beyond the limit get SUBACK 0x80 Failure; the connection stays", async () => {
+    test("[3.1.1 MQTT-3.9.3-2] 3.1.1: filters beyond the limit get SUBACK 0x80 Failure; the connection stays", async () => {
       const t = uniqueId("sq4");
       const { raw } = await connect(b, 4, uniqueId("sq4"));
       try {

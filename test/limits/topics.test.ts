@@ -181,7 +181,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.9.3-2] SUBSCRIBE filters over the limits: v5 SUBACK 0x8F, 3.1.1 SUBACK 0x80; other filters in the packet are granted", async () => {
+    test("[v5 MQTT-3.9.3-2] [3.1.1 MQTT-3.9.3-2] SUBSCRIBE filters over the limits: v5 SUBACK 0x8F, 3.1.1 SUBACK 0x80; other filters in the packet are granted", async () => {
       const base = root();
       const long = `${base}/`.padEnd(MAX_LENGTH + 1, "x");
       const v5 = await connect(b, 5);

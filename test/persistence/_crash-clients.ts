@@ -1,14 +1,14 @@
 /**
  * The crash test's clients (crash.test.ts): v5 over node:net with mqtt-packet, no per-packet
  * promises, so that they keep up with the broker. The publisher numbers its messages and resends
- * what is unacknowledged after a reconnect [MQTT-4.4.0-1]; the subscriber records what it gets
+ * what is unacknowledged after a reconnect [v5 MQTT-4.4.0-1]; the subscriber records what it gets
  * and keeps its side of the QoS 2 state across connections.
  */
 import { connect as netConnect, type Socket } from "node:net";
 import mqttPacket from "mqtt-packet";
 import type { RunningBroker } from "../helpers/broker.ts";
 import type { AnyPacket } from "../helpers/raw.ts";
-import { NEVER, sleep } from "./_util.ts";
+import { NEVER, sleep } from "../helpers/persistence.ts";
 
 /** A v5 connection over node:net, parsing with mqtt-packet (no per-packet promises: fast). */
 export class Conn {
@@ -105,7 +105,7 @@ export class Publisher {
     readonly window: number,
   ) {}
 
-  /** (Re)connect: a resumed session gets the resends first [MQTT-4.4.0-1], then new numbers. */
+  /** (Re)connect: a resumed session gets the resends first [v5 MQTT-4.4.0-1], then new numbers. */
   async connect(b: RunningBroker, fresh: boolean): Promise<void> {
     const connack = await this.conn.open(b, {
       clientId: this.clientId,

@@ -11,16 +11,15 @@ import {
   describePacket,
   disconnect,
   hex,
-  leftOpen,
   Receiver,
-  type Scenario,
   subscribeRaw,
   subscriptionIds,
   topicPayloads,
   type Version,
   versionName,
   withPublisher,
-} from "./_util.ts";
+} from "../helpers/persistence.ts";
+import { leftOpen, type Scenario } from "./scenario.ts";
 
 /** v5 session (Session Expiry 3600 s): exact, wildcard + Subscription Identifier, shared; QoS 1/2 queued. */
 export const v5Session: Scenario = {

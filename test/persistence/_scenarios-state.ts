@@ -10,15 +10,14 @@ import {
   connectSession,
   describePacket,
   disconnect,
-  leftOpen,
   Receiver,
-  type Scenario,
   sleep,
   subscribeRaw,
   type Version,
   versionName,
   withPublisher,
-} from "./_util.ts";
+} from "../helpers/persistence.ts";
+import { leftOpen, type Scenario } from "./scenario.ts";
 
 export const WILL_DELAY_S = 5;
 export const SHORT_EXPIRY_S = 2;

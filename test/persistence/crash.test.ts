@@ -7,7 +7,7 @@
  * publisher got, in order, with no gaps. A third run repeats QoS 2 with the subscriber online
  * (reconnecting after each restart), where messages are forwarded while the broker is killed.
  *
- * The publisher is a v5 persistent session and behaves as [MQTT-4.4.0-1] says: after each
+ * The publisher is a v5 persistent session and behaves as [v5 MQTT-4.4.0-1] says: after each
  * reconnect it resends its unacknowledged PUBLISH packets (DUP 1, same packet ids) and its
  * unacknowledged PUBRELs, then carries on with the next number.
  *
@@ -24,7 +24,7 @@ import { describe, expect, test } from "bun:test";
 import { type Runtime, RUNTIMES } from "../helpers/broker.ts";
 import { uniqueId } from "../helpers/clients.ts";
 import { Publisher, Subscriber } from "./_crash-clients.ts";
-import { prng, sleep, startOn, stopBroker, tempDatabase } from "./_util.ts";
+import { prng, sleep, startOn, stopBroker, tempDatabase } from "../helpers/persistence.ts";
 
 const KILLS = 4;
 const WINDOW = 16;

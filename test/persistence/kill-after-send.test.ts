@@ -18,7 +18,7 @@ import {
   subscribeRaw,
   tempDatabase,
   withPublisher,
-} from "./_util.ts";
+} from "../helpers/persistence.ts";
 
 /**
  * Kills right after a packet the broker sent, instead of SETTLE_MS later. Once the broker has sent

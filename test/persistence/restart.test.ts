@@ -7,7 +7,7 @@
  * Shape: each scenario prepares its state on the first broker and returns its checks; the broker
  * is then stopped (or killed) once, a second broker starts on the same database, and each check
  * is one test. Before stopping, the suite waits SETTLE_MS only for state that no packet
- * acknowledges (see _util.ts); everything acknowledged must be durable at the ack. The scenarios
+ * acknowledges (see test/helpers/persistence.ts); everything acknowledged must be durable at the ack. The scenarios
  * live in _scenarios-sessions.ts and _scenarios-state.ts; kill-after-send.test.ts kills without
  * that wait, right after a packet the broker sent.
  *
@@ -19,16 +19,14 @@ import { type RunningBroker, RUNTIMES } from "../helpers/broker.ts";
 import { inboundQos2, outboundQos2, unacknowledged, v311Session, v5Session } from "./_scenarios-sessions.ts";
 import { delayedWill, expiredWhileDown, retained, SHORT_EXPIRY_S } from "./_scenarios-state.ts";
 import {
-  type Checks,
-  leftOpen,
-  type Scenario,
   SETTLE_MS,
   sleep,
   startOn,
   stopBroker,
   type StopMode,
   tempDatabase,
-} from "./_util.ts";
+} from "../helpers/persistence.ts";
+import { type Checks, leftOpen, type Scenario } from "./scenario.ts";
 
 for (const runtime of RUNTIMES) {
   for (const mode of ["SIGTERM", "SIGKILL"] as StopMode[]) {

@@ -8,7 +8,7 @@ import { argon2id } from "hash-wasm";
 import type { MqttClient } from "mqtt";
 import { RUNTIMES, type RunningBroker, startBroker } from "../helpers/broker.ts";
 import { closeAll, collectMessages, connectClient, expectNoMessage, publish, subscribe } from "../helpers/clients.ts";
-import { connectOutcome, publishOutcome, startWithConfig } from "./_util.ts";
+import { connectOutcome, publishOutcome, startWithConfig } from "../helpers/security.ts";
 
 const hash = (password: string) =>
   argon2id({ password, salt: crypto.getRandomValues(new Uint8Array(16)), parallelism: 1, iterations: 2, memorySize: 19456, hashLength: 32, outputType: "encoded" });
@@ -29,7 +29,7 @@ function subackCodes(c: MqttClient, topics: string[], qos: 0 | 1 | 2): Promise<n
 
 for (const runtime of RUNTIMES) {
   describe(`secure defaults (${runtime})`, () => {
-    test("without a config file, a listener on a non-loopback address refuses anonymous clients [MQTT-3.2.2-3 v3.1.1 rc 5, v5 0x87]", async () => {
+    test("without a config file, a listener on a non-loopback address refuses anonymous clients (3.1.1 CONNACK return code 5 [3.1.1 §3.2.2.3], v5 0x87 [v5 §3.2.2.2])", async () => {
       const b = await startBroker({ runtime, args: ["--host", "0.0.0.0"] });
       try {
         expect(await connectOutcome(b, { protocolVersion: 5 })).toBe(0x87);
@@ -117,7 +117,7 @@ for (const runtime of RUNTIMES) {
     }, 30_000);
     afterAll(() => b?.stop());
 
-    test("[MQTT-3.4.2-1 v5] an allowed publish is delivered; a denied one gets PUBACK 0x87 and is not delivered, one log line", async () => {
+    test("[v5 MQTT-3.4.2-1] an allowed publish is delivered; a denied one gets PUBACK 0x87 and is not delivered, one log line", async () => {
       const bob = await connectClient(b, { protocolVersion: 5, username: "bob", password: "pw-bob" });
       const alice = await connectClient(b, { protocolVersion: 5, username: "alice", password: "pw-alice" });
       try {
@@ -172,7 +172,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.9.3 v5] denied subscriptions get SUBACK 0x87, v3.1.1 0x80; a deny rule overlapping the filter denies it", async () => {
+    test("[v5 MQTT-3.9.3-2] [3.1.1 MQTT-3.9.3-2] denied subscriptions get SUBACK 0x87, v3.1.1 0x80; a deny rule overlapping the filter denies it", async () => {
       const v5 = await connectClient(b, { protocolVersion: 5, username: "bob", password: "pw-bob" });
       const v3 = await connectClient(b, { protocolVersion: 4, username: "bob", password: "pw-bob" });
       try {

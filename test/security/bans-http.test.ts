@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { RUNTIMES, sleep } from "../helpers/broker.ts";
 import { closeAll, connectClient } from "../helpers/clients.ts";
-import { connectOutcome, publishOutcome, startWithConfig } from "./_util.ts";
+import { connectOutcome, publishOutcome, startWithConfig } from "../helpers/security.ts";
 
 interface Question {
   action: string;

@@ -28,16 +28,29 @@ function commandFor(runtime: Runtime): { cmd: string; args: string[] } {
   };
 }
 
-/** `gannet ARGS` under `runtime`, with `stdin` piped in (closed at once when undefined). */
-export function gannet(
-  runtime: Runtime,
-  args: string[],
-  options: { stdin?: string; env?: Record<string, string> } = {},
-): Promise<RunResult> {
+/** The command line that runs gannet from source, from any directory (the script path is absolute). */
+export function gannetCommand(runtime: Runtime, args: string[], user?: string): string[] {
   const { cmd, args: base } = commandFor(runtime);
+  const full = [cmd, ...base.map((a) => (a.startsWith("adapters/") ? join(REPO_ROOT, a) : a)), ...args];
+  // setpriv execs the command (runuser would stay in between and die of the signals meant for it).
+  return user ? ["setpriv", `--reuid=${user}`, `--regid=${user}`, "--clear-groups", ...full] : full;
+}
+
+export interface GannetOptions {
+  stdin?: string;
+  env?: Record<string, string>;
+  /** The working directory (default: the repository). */
+  cwd?: string;
+  /** Run as this user id (through setpriv; the test runs as root). */
+  user?: string;
+}
+
+/** `gannet ARGS` under `runtime`, with `stdin` piped in (closed at once when undefined). */
+export function gannet(runtime: Runtime, args: string[], options: GannetOptions = {}): Promise<RunResult> {
+  const [cmd, ...full] = gannetCommand(runtime, args, options.user);
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, [...base, ...args], {
-      cwd: REPO_ROOT,
+    const child = spawn(cmd!, full, {
+      cwd: options.cwd ?? REPO_ROOT,
       env: { ...process.env, NO_COLOR: "1", ...options.env },
     });
     let stdout = "";

@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { RUNTIMES, tempDatabase } from "../helpers/broker.ts";
 import { closeAll, connectClient } from "../helpers/clients.ts";
 import { gannet, mosquittoPasswd, query } from "./cli-helpers.ts";
-import { connectOutcome, publishOutcome, startWithConfig } from "./_util.ts";
+import { connectOutcome, publishOutcome, startWithConfig } from "../helpers/security.ts";
 
 const TIMEOUT = 60_000;
 

@@ -2,29 +2,28 @@
  * The SecurityStore contract (store.security): users, ordered ACL rules, bans with expiry. Written
  * with node:test and node:assert so `bun test` and `deno test` run it unchanged, against the same
  * StoreTarget as the session store contract (test/store/fixtures.ts). Runners: store-memory.test.ts,
- * store-sqlite-bun.test.ts (bun:sqlite), store-libsql.deno.ts (libSQL on Deno).
+ * store-sqlite-bun.test.ts (bun:sqlite), store-libsql.deno.ts (libSQL on Deno). Two connections to one
+ * SQLite file: store-contract-sqlite.ts, which the SQLite runners call as well.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { join } from "node:path";
 import { describe, test } from "node:test";
 import type { AclRule, Ban } from "../../src/security/types.ts";
 import type { Store } from "../../src/store/types.ts";
 import { type StoreTarget, withDir } from "../store/fixtures.ts";
 
-const user = (username: string, passwordHash = `$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$${username}`, at = 1000) => ({
+export const user = (username: string, passwordHash = `$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$${username}`, at = 1000) => ({
   username,
   passwordHash,
   createdAt: at,
   updatedAt: at,
 });
-const rule = (topic: string, extra: Partial<AclRule> = {}): AclRule => ({
+export const rule = (topic: string, extra: Partial<AclRule> = {}): AclRule => ({
   topic,
   action: "both",
   permission: "allow",
   ...extra,
 });
-const ban = (kind: Ban["kind"], value: string, extra: Partial<Ban> = {}): Ban => ({
+export const ban = (kind: Ban["kind"], value: string, extra: Partial<Ban> = {}): Ban => ({
   kind,
   value,
   reason: "test",
@@ -188,56 +187,5 @@ export function securityContract(target: StoreTarget): void {
       assert.deepEqual((await store.security.listUsers()).map((u) => u.username), ["u"]);
       return store;
     });
-
-    if (target.sqlite) sqliteConcurrency(target);
   });
-}
-
-const root = join(import.meta.dirname ?? ".", "..", "..");
-
-/** Two connections to one file: the broker's store and the CLI's, in separate processes in real life. */
-function sqliteConcurrency(target: StoreTarget): void {
-  test("a second store on the same file (the CLI) writes while the first (the broker) is open", () =>
-    withDir(async (dir) => {
-      const broker = await target.open(dir);
-      const cli = await target.open(dir);
-      broker.saveSession({ clientId: "s", expiryInterval: 60, disconnectedAt: null });
-      const committing = broker.commit();
-      await cli.security.putUser(user("added-by-cli"));
-      await cli.security.addAclRule(rule("t"));
-      await committing;
-      assert.deepEqual((await broker.security.listUsers()).map((u) => u.username), ["added-by-cli"]);
-      await broker.security.addBan(ban("clientId", "b"));
-      assert.deepEqual((await cli.security.listBans(0)).map((b) => b.value), ["b"]);
-      await cli.close();
-      await broker.close();
-    }));
-
-  test("a write waits for another process's transaction (busy_timeout) instead of failing", () =>
-    withDir(async (dir) => {
-      const store = await target.open(dir);
-      const file = target.sqlite!.file(dir);
-      const holder = spawn(join(root, "node_modules", ".bin", "bun"), ["test/security/hold-lock.ts", file, "700"], {
-        cwd: root,
-      });
-      const exited = new Promise<number | null>((resolve) => holder.on("close", resolve));
-      await new Promise<void>((resolve, reject) => {
-        let out = "";
-        holder.stdout.on("data", (chunk: Uint8Array) => {
-          out += new TextDecoder().decode(chunk);
-          if (out.includes("locked")) resolve();
-        });
-        holder.on("error", reject);
-        holder.on("close", () => reject(new Error(`lock holder exited early: ${out}`)));
-      });
-      const started = performance.now();
-      await store.security.addBan(ban("username", "while-locked"));
-      assert.ok(performance.now() - started > 200, "the write waited for the lock");
-      assert.equal(await exited, 0);
-      assert.deepEqual((await store.security.listBans(0)).map((b) => b.value).sort(), [
-        "from-lock-holder",
-        "while-locked",
-      ]);
-      await store.close();
-    }));
 }

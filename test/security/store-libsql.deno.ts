@@ -8,12 +8,13 @@ import { createClient } from "@libsql/client";
 import { join } from "node:path";
 import { openStore } from "../../adapters/deno/sqlite.ts";
 import { libsqlExecutor } from "../../src/store/sqlite/libsql.ts";
-import type { StoreTarget } from "../store/fixtures.ts";
+import type { SqliteTarget } from "../store/fixtures.ts";
 import { securityContract } from "./store-contract.ts";
+import { sqliteConcurrencyContract } from "./store-contract-sqlite.ts";
 
 const file = (dir: string) => join(dir, "gannet.db");
 
-const target: StoreTarget = {
+const target: SqliteTarget = {
   name: "libSQL file (Deno)",
   durable: true,
   open: (dir, options) => openStore(file(dir), options),
@@ -36,3 +37,4 @@ const target: StoreTarget = {
 };
 
 securityContract(target);
+sqliteConcurrencyContract(target);

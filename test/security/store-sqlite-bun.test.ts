@@ -3,12 +3,13 @@ import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { openStore } from "../../adapters/bun/sqlite.ts";
 import type { SqlRow } from "../../src/store/sqlite/executor.ts";
-import type { StoreTarget } from "../store/fixtures.ts";
+import type { SqliteTarget } from "../store/fixtures.ts";
 import { securityContract } from "./store-contract.ts";
+import { sqliteConcurrencyContract } from "./store-contract-sqlite.ts";
 
 const file = (dir: string) => join(dir, "gannet.db");
 
-const target: StoreTarget = {
+const target: SqliteTarget = {
   name: "SQLite (bun:sqlite)",
   durable: true,
   open: (dir, options) => openStore(file(dir), options),
@@ -31,3 +32,4 @@ const target: StoreTarget = {
 };
 
 securityContract(target);
+sqliteConcurrencyContract(target);

@@ -13,7 +13,7 @@ import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { MqttClient } from "mqtt";
 import { makeTestCertificates, serverCertificate } from "../helpers/certificates.ts";
-import { publishOutcome } from "./_util.ts";
+import { publishOutcome } from "../helpers/security.ts";
 import { type RunningBroker, type Runtime, RUNTIMES, startBroker } from "../helpers/broker.ts";
 import {
   closeAll,

@@ -1,11 +1,184 @@
-/** The SQLite-only part of the store contract: migrations, disk errors, the size bound. */
+/**
+ * The SQLite-only part of the store contract: what only a database shows (rows collected, the SQL
+ * a commit runs, durability across close), migrations, disk errors, the size bound. The SQLite
+ * runners (sqlite-bun.test.ts, libsql.deno.ts) call it after contract.ts's storeContract.
+ */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { test } from "node:test";
+import { describe, test } from "node:test";
 import type { Store } from "../../src/store/types.ts";
-import { delivery, message, rejection, session, type SqliteHooks, type StoreTarget, withDir } from "./fixtures.ts";
+import {
+  delivery,
+  message,
+  rejection,
+  richMessage,
+  session,
+  type SqliteTarget,
+  subscription,
+  withDir,
+} from "./fixtures.ts";
 
-export function sqliteContract(target: StoreTarget, sqlite: SqliteHooks): void {
+export function sqliteContract(target: SqliteTarget): void {
+  describe(`Store contract, SQLite part: ${target.name}`, () => sqliteTests(target));
+}
+
+function sqliteTests(target: SqliteTarget): void {
+  const { sqlite } = target;
+  /** A test on a fresh store; `run` returns the store to close. */
+  const scenario = (name: string, run: (store: Store, dir: string) => Promise<Store>) =>
+    test(name, () =>
+      withDir(async (dir) => {
+        const last = await run(await target.open(dir), dir);
+        await last.close();
+      }));
+  const count = async (dir: string, table: string) => {
+    const [row] = await sqlite.query(dir, `SELECT count(*) AS n FROM ${table}`);
+    return Number(row?.n);
+  };
+
+  scenario("replaced and deleted will messages are collected", async (store, dir) => {
+    store.saveSession(session("d"));
+    store.saveSession(session("e"));
+    store.saveWill("d", { message: message({ topic: "will/old" }), publishAt: 1 });
+    store.saveWill("e", { message: message({ topic: "will/e" }), publishAt: 5 });
+    await store.commit();
+    store.saveWill("d", { message: richMessage(), publishAt: 2, messageExpiryInterval: 30 });
+    store.deleteWill("e");
+    await store.commit();
+    assert.equal(await count(dir, "messages"), 1);
+    return store;
+  });
+
+  scenario("replaced and deleted retained messages are collected", async (store, dir) => {
+    for (const topic of ["r/1", "r/2", "r/3"]) store.saveRetained(message({ topic, retain: true }));
+    await store.commit();
+    store.saveRetained({ ...richMessage(), topic: "r/1" });
+    store.deleteRetained("r/2");
+    await store.commit();
+    assert.equal(await count(dir, "messages"), 2);
+    return store;
+  });
+
+  scenario("deleteSession deletes its rows in every table; its messages go with their last reference", async (store, dir) => {
+    const shared = message();
+    for (const id of ["f", "g"]) {
+      store.saveSession(session(id));
+      store.saveSubscription(id, subscription("s"));
+      store.saveAwaitingRelease(id, 9);
+      store.saveWill(id, { message: message(), publishAt: 3 });
+    }
+    store.saveDelivery("f", delivery(1, shared));
+    store.saveDelivery("g", delivery(2, shared));
+    store.saveDelivery("f", delivery(3));
+    await store.commit();
+    store.deleteSession("f");
+    await store.commit();
+    for (const table of ["subscriptions", "deliveries", "awaiting_release", "wills"]) {
+      assert.equal(await count(dir, table), 1, table);
+    }
+    assert.equal(await count(dir, "messages"), 2, "g's delivery message and will message remain");
+    store.deleteSession("g");
+    await store.commit();
+    assert.equal(await count(dir, "messages"), 0, "every message collected");
+    return store;
+  });
+
+  scenario("a message fanned out to many sessions is one row until its last reference goes", async (store, dir) => {
+    const m = message({ retain: true, payload: new Uint8Array(10_000) });
+    for (let i = 0; i < 50; i++) {
+      store.saveSession(session(`fan${i}`));
+      store.saveDelivery(`fan${i}`, delivery(100 + i, m));
+    }
+    store.saveRetained(m);
+    await store.commit();
+    assert.equal(await count(dir, "messages"), 1);
+    store = await target.restart(store, dir);
+    const { retained } = await store.load();
+    // After a restart the loaded objects keep their row: new references do not copy the payload.
+    store.saveSession(session("late"));
+    store.saveDelivery("late", delivery(1000, retained[0]!));
+    for (let i = 0; i < 50; i++) store.deleteDelivery(`fan${i}`, 100 + i);
+    store.deleteRetained(m.topic);
+    await store.commit();
+    assert.equal(await count(dir, "messages"), 1);
+    store.deleteDelivery("late", 1000);
+    await store.commit();
+    assert.equal(await count(dir, "messages"), 0);
+    return store;
+  });
+
+  scenario("group commit: many writes and commit calls, one transaction", async (store) => {
+    const before = sqlite.transactions.length;
+    store.saveSession(session("gc"));
+    const commits: Array<Promise<void>> = [];
+    for (let i = 1; i <= 1000; i++) {
+      store.saveDelivery("gc", delivery(i));
+      if (i % 100 === 0) commits.push(store.commit());
+    }
+    await Promise.all(commits);
+    assert.equal(sqlite.transactions.length - before, 1, "one transaction for the whole batch");
+    return store;
+  });
+
+  scenario("coalescing: a row saved then deleted in one batch is never written; one write for the last save", async (store) => {
+    store.saveSession(session("co"));
+    store.saveDelivery("co", delivery(1));
+    await store.commit();
+    const before = sqlite.transactions.length;
+    const m = message();
+    store.saveDelivery("co", delivery(2, m));
+    store.saveDelivery("co", delivery(2, m, { packetId: 1, state: "awaitingAck" }));
+    store.saveDelivery("co", delivery(2, m, { packetId: 1, state: "awaitingComp", qos: 2 }));
+    store.saveDelivery("co", delivery(3));
+    store.deleteDelivery("co", 3);
+    await store.commit();
+    const written = sqlite.transactions.slice(before).flat();
+    assert.equal(written.filter((sql) => /^INSERT INTO deliveries/.test(sql)).length, 1, "one row write for id 2");
+    assert.equal(written.filter((sql) => /^DELETE FROM deliveries/.test(sql)).length, 0, "id 3 never written");
+    assert.equal(written.filter((sql) => /INTO messages/.test(sql)).length, 1, "id 3's message never written");
+    return store;
+  });
+
+  test("expired deliveries are deleted at load, not only skipped", () =>
+    withDir(async (dir) => {
+      let now = 1_000;
+      const options = { now: () => now };
+      let store = await target.open(dir, options);
+      store.saveSession(session("x"));
+      store.saveDelivery("x", delivery(1, message({ expiresAt: 2_000 })));
+      store.saveDelivery("x", delivery(2, message({ expiresAt: 5_000 })));
+      store.saveDelivery("x", delivery(3, message()));
+      store.saveRetained(message({ topic: "old", retain: true, expiresAt: 2_000 }));
+      store.saveRetained(message({ topic: "new", retain: true, expiresAt: 5_000 }));
+      await store.commit();
+      now = 2_000;
+      store = await target.restart(store, dir, options);
+      await store.load();
+      await store.commit();
+      assert.equal(await count(dir, "deliveries"), 2);
+      assert.equal(await count(dir, "messages"), 3);
+      await store.close();
+    }));
+
+  scenario("a write the database refuses rejects the commit with the driver's error as cause", async (store) => {
+    store.saveSubscription("nobody", subscription("s"));
+    const error = await rejection(store.commit());
+    assert.equal(error.name, "StoreWriteError");
+    assert.ok(error.cause instanceof Error, "the driver's error is the cause");
+    return store;
+  });
+
+  test("close() commits what is pending; commit() after close() rejects", () =>
+    withDir(async (dir) => {
+      let store = await target.open(dir);
+      store.saveSession(session("late"));
+      await store.close();
+      await rejection(store.commit());
+      store = await target.open(dir);
+      assert.deepEqual((await store.load()).sessions.map((s) => s.clientId), ["late"]);
+      await store.close();
+    }));
+
   test("a database with a migration this build does not know is refused, byte for byte untouched", () =>
     withDir(async (dir) => {
       const store = await target.open(dir);

@@ -23,7 +23,11 @@ export interface StoreTarget {
   open(dir: string, options?: TargetOptions): Promise<Store>;
   /** What a restart means: close and reopen (durable stores), or the same instance (memory). */
   restart(store: Store, dir: string, options?: TargetOptions): Promise<Store>;
-  sqlite?: SqliteHooks;
+}
+
+/** A SQLite store under test: what contract-sqlite.ts needs to look at the database itself. */
+export interface SqliteTarget extends StoreTarget {
+  sqlite: SqliteHooks;
 }
 
 export interface SqliteHooks {

@@ -12,12 +12,13 @@ import { openStore } from "../../adapters/deno/sqlite.ts";
 import { libsqlExecutor } from "../../src/store/sqlite/libsql.ts";
 import { SqliteStore } from "../../src/store/sqlite/store.ts";
 import { storeContract } from "./contract.ts";
-import { recording, session, type StoreTarget, withDir } from "./fixtures.ts";
+import { sqliteContract } from "./contract-sqlite.ts";
+import { recording, session, type SqliteTarget, withDir } from "./fixtures.ts";
 
 const file = (dir: string) => join(dir, "gannet.db");
 const transactions: string[][] = [];
 
-const target: StoreTarget = {
+const target: SqliteTarget = {
   name: "libSQL file (Deno)",
   durable: true,
   open: async (dir, options) => {
@@ -44,6 +45,7 @@ const target: StoreTarget = {
 };
 
 storeContract(target);
+sqliteContract(target);
 
 describe("Deno adapter: openStore()", () => {
   test("opens a path and a file: URL to the same database", () =>

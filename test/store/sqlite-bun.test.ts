@@ -8,12 +8,13 @@ import { bunSqliteExecutor, openStore } from "../../adapters/bun/sqlite.ts";
 import { SqliteStore } from "../../src/store/sqlite/store.ts";
 import type { SqlRow } from "../../src/store/sqlite/executor.ts";
 import { storeContract } from "./contract.ts";
-import { recording, rejection, session, type StoreTarget, withDir } from "./fixtures.ts";
+import { sqliteContract } from "./contract-sqlite.ts";
+import { recording, rejection, session, type SqliteTarget, withDir } from "./fixtures.ts";
 
 const file = (dir: string) => join(dir, "gannet.db");
 const transactions: string[][] = [];
 
-const target: StoreTarget = {
+const target: SqliteTarget = {
   name: "SQLite (bun:sqlite)",
   durable: true,
   open: (dir, options) => {
@@ -40,6 +41,7 @@ const target: StoreTarget = {
 };
 
 storeContract(target);
+sqliteContract(target);
 
 describe("Bun adapter: openStore()", () => {
   test("opens a path and a file: URL to the same database", () =>

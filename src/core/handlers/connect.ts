@@ -100,7 +100,7 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
   }
   conn.setDecoderVersion(conn.version);
   if (!v5 && packet.password !== undefined && packet.username === undefined) {
-    throw new ProtocolError(ReasonCode.MalformedPacket, "password without user name [MQTT-3.1.2-22]");
+    throw new ProtocolError(ReasonCode.MalformedPacket, "password without user name [3.1.1 MQTT-3.1.2-22]");
   }
 
   const raw = () => rawConnectStrings(frame, conn.version, { will: !!packet.will, username: packet.username !== undefined });
@@ -108,7 +108,7 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
   checkUtf8String(packet.will?.topic, () => raw().willTopic, "will topic");
   checkUtf8String(packet.username, () => raw().username, "user name");
 
-  // Client identifier rules [MQTT-3.1.3-6..8] (3.1.1) and Assigned Client Identifier (5.0).
+  // Client identifier rules [3.1.1 MQTT-3.1.3-6, MQTT-3.1.3-7, MQTT-3.1.3-8] and Assigned Client Identifier (5.0).
   const cleanStart = packet.clean ?? true;
   let clientId = packet.clientId;
   let assigned: string | undefined;
@@ -148,7 +148,8 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
   conn.connectSessionExpiry = sessionExpiry;
   conn.cleanStart = cleanStart;
 
-  const finish = (): void => {
+  /** `authData`: what an enhanced-authentication hook sent with its allow, for the CONNACK. */
+  const finish = (authData?: Uint8Array): void => {
     if (conn.state !== "connecting") return; // closed while authenticating
     conn.will = buildWill(conn, packet);
     const { session, present } = conn.ctx.openSession(conn, clientId, cleanStart, sessionExpiry);
@@ -167,6 +168,7 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
       if (serverKeepAlive !== undefined) connackProps.serverKeepAlive = serverKeepAlive;
       if (cappedExpiry !== undefined) connackProps.sessionExpiryInterval = cappedExpiry;
       if (conn.authMethod) connackProps.authenticationMethod = conn.authMethod;
+      if (authData !== undefined) connackProps.authenticationData = authData;
     }
     conn.state = "connected";
     conn.connectedAt = conn.ctx.clock.now();
@@ -187,8 +189,18 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
     if (present) conn.resume();
   };
 
+  // The will is published on the client's behalf: the client must be allowed to publish it. Asked
+  // once authenticated, as the CONNECT declares it, so that a refusal reaches the client (CONNACK).
+  const authorizeWill = (authData?: Uint8Array): void | Promise<void> => {
+    if (!packet.will || !conn.ctx.hooks.has("authorizePublish")) return finish(authData);
+    return conn.ctx.hooks.authorizePublish(conn.info, buildWill(conn, packet)!.message, "allow").then((decision) => {
+      if (decision === "allow") return finish(authData);
+      refuse(conn, ReasonCode.NotAuthorized, "will topic not authorized");
+    });
+  };
+
   if (v5 && props.authenticationMethod !== undefined) {
-    return enhancedAuthentication(conn, props.authenticationMethod, props.authenticationData, finish);
+    return enhancedAuthentication(conn, props.authenticationMethod, props.authenticationData, authorizeWill);
   }
   // A verified client certificate on a listener with useCertificateCnAsUsername is the client's
   // credential, and its Common Name its user name; without one, the usual rules apply.
@@ -204,8 +216,8 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
     certificateAuthenticated: certificateUser !== undefined,
   };
   const fallback = certificateUser !== undefined || limits.allowAnonymous ? "allow" : "deny";
-  const decided = (decision: "allow" | "deny" | Refusal): void => {
-    if (decision === "allow") return finish();
+  const decided = (decision: "allow" | "deny" | Refusal): void | Promise<void> => {
+    if (decision === "allow") return authorizeWill();
     if (decision !== "deny") return refuse(conn, decision.reasonCode, decision.reason);
     conn.ctx.hooks.notify("onAuthenticationFailed", request);
     if (conn.username === undefined) return refuse(conn, ReasonCode.NotAuthorized, "anonymous access is disabled");
@@ -221,19 +233,20 @@ async function enhancedAuthentication(
   conn: Connection,
   method: string,
   data: Uint8Array | undefined,
-  finish: () => void,
+  finish: (authData?: Uint8Array) => void | Promise<void>,
 ): Promise<void> {
   if (!conn.ctx.hooks.has("enhancedAuthenticate")) {
     return refuse(conn, ReasonCode.BadAuthenticationMethod, `authentication method "${method}" not supported`);
   }
   conn.authMethod = method;
   const result = await conn.ctx.hooks.enhancedAuth({ clientId: conn.clientId, method, data, step: 0, reauthenticate: false });
-  if (result.result === "allow") return finish();
+  if (result.result === "allow") return finish(result.data);
   if (result.result === "continue") {
     conn.authStep = 1;
     conn.pendingConnect = finish;
     conn.send({ cmd: "auth", reasonCode: ReasonCode.ContinueAuthentication, properties: { authenticationMethod: method, authenticationData: result.data as never } });
     return;
   }
-  refuse(conn, result.result === "deny" ? ReasonCode.NotAuthorized : ReasonCode.BadAuthenticationMethod, "authentication failed");
+  if (result.result === "deny") return refuse(conn, ReasonCode.NotAuthorized, "authentication failed");
+  refuse(conn, ReasonCode.BadAuthenticationMethod, `authentication method "${method}" not known to any hook`);
 }

@@ -7,14 +7,14 @@ export function handleDisconnect(conn: Connection, packet: IDisconnectPacket): v
   const reasonCode = packet.reasonCode ?? ReasonCode.Success;
   const expiry = packet.properties?.sessionExpiryInterval;
   if (expiry !== undefined && conn.session) {
-    // A session that ended at close may not be revived by DISCONNECT [MQTT-3.14.2-2].
+    // A session that ended at close may not be revived by DISCONNECT [v5 §3.14.2.2.2].
     if (conn.connectSessionExpiry === 0 && expiry !== 0) {
       throw new ProtocolError(ReasonCode.ProtocolError, "Session Expiry Interval set on DISCONNECT after 0 on CONNECT");
     }
     conn.session.expiryInterval = Math.min(expiry, conn.limits.maxSessionExpiryInterval);
     conn.ctx.persistence.setPersistent(conn.session, conn.session.expiryInterval > 0, true);
   }
-  // 0x04 Disconnect with Will Message keeps the will; any other DISCONNECT deletes it [MQTT-3.14.4-3].
+  // 0x04 Disconnect with Will Message keeps the will; any other DISCONNECT deletes it [v5 MQTT-3.14.4-3].
   if (reasonCode !== ReasonCode.DisconnectWithWill) conn.discardWill();
   conn.logger.info("client disconnected", { reasonCode });
   conn.closeTransport();
@@ -27,6 +27,8 @@ export async function handleAuth(conn: Connection, packet: IAuthPacket): Promise
     throw new ProtocolError(ReasonCode.ProtocolError, "AUTH without the authentication method given in CONNECT");
   }
   const reauthenticate = conn.state === "connected";
+  // AUTH 0x19 starts a new exchange: its steps count from 0 again, as the CONNECT's did.
+  if (reauthenticate && packet.reasonCode === ReasonCode.ReAuthenticate) conn.authStep = 0;
   const result = await conn.ctx.hooks.enhancedAuth({
     clientId: conn.clientId,
     method,
@@ -48,8 +50,9 @@ export async function handleAuth(conn: Connection, packet: IAuthPacket): Promise
     return;
   }
   if (reauthenticate) {
-    conn.send({ cmd: "auth", reasonCode: ReasonCode.Success, properties: { authenticationMethod: method } });
+    const properties = { authenticationMethod: method, ...(result.data ? { authenticationData: result.data as never } : {}) };
+    conn.send({ cmd: "auth", reasonCode: ReasonCode.Success, properties });
     return;
   }
-  conn.pendingConnect?.();
+  await conn.pendingConnect?.(result.data);
 }

@@ -32,7 +32,7 @@ export function handlePubrec(conn: Connection, packet: IPubrecPacket): void {
     conn.outbound.pump();
     return;
   }
-  // Once PUBREL is out the PUBLISH must never be resent [MQTT-4.3.3-6] (5.0): the new state is
+  // Once PUBREL is out the PUBLISH must never be resent [v5 MQTT-4.3.3-6]: the new state is
   // stored before PUBREL goes.
   const before = conn.ctx.persistence.writes;
   session.received(entry);

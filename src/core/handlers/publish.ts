@@ -26,7 +26,7 @@ export function messageProperties(props: {
   return out;
 }
 
-/** Resolve a v5 Topic Alias [MQTT-3.3.2-7..12]: set it with a topic, use it with an empty one. */
+/** Resolve a v5 Topic Alias [v5 MQTT-3.3.2-7, MQTT-3.3.2-8, MQTT-3.3.2-11, MQTT-3.3.2-12]: set it with a topic, use it with an empty one. */
 function resolveTopic(conn: Connection, packet: DecodedPublish): string {
   const alias = packet.properties.topicAlias;
   if (alias === undefined || conn.version !== 5) return packet.topic;
@@ -94,10 +94,10 @@ export function handlePublish(conn: Connection, packet: DecodedPublish): void | 
   if (packet.retain && !limits.retainAvailable) throw new ProtocolError(ReasonCode.RetainNotSupported, "retain not supported");
   const props = packet.properties;
   if (packet.qos === 0 && packet.dup) {
-    throw new ProtocolError(ReasonCode.MalformedPacket, "DUP set on a QoS 0 PUBLISH [MQTT-3.3.1-2]");
+    throw new ProtocolError(ReasonCode.MalformedPacket, "DUP set on a QoS 0 PUBLISH [3.1.1 MQTT-3.3.1-2] [v5 MQTT-3.3.1-2]");
   }
   if (props.responseTopic !== undefined && !isValidTopicName(props.responseTopic)) {
-    throw new ProtocolError(ReasonCode.ProtocolError, "invalid Response Topic [MQTT-3.3.2-13, MQTT-3.3.2-14]");
+    throw new ProtocolError(ReasonCode.ProtocolError, "invalid Response Topic [v5 MQTT-3.3.2-13, MQTT-3.3.2-14]");
   }
   if (props.subscriptionIdentifier !== undefined) {
     throw new ProtocolError(ReasonCode.ProtocolError, "a client must not send a Subscription Identifier in PUBLISH");

@@ -46,7 +46,7 @@ function checkRequest(
   if (checkFilterLimits(request.topic, shared, limits)) return { reasonCode: ReasonCode.TopicFilterInvalid };
   if (shared && !limits.sharedSubscriptions) return { reasonCode: ReasonCode.SharedSubscriptionsNotSupported };
   if (shared && request.nl) {
-    throw new ProtocolError(ReasonCode.ProtocolError, "No Local on a shared subscription [MQTT-3.8.3-4]");
+    throw new ProtocolError(ReasonCode.ProtocolError, "No Local on a shared subscription [v5 MQTT-3.8.3-4]");
   }
   if (hasWildcard(filter) && !limits.wildcardSubscriptions) return { reasonCode: ReasonCode.WildcardSubscriptionsNotSupported };
   const qos = Math.min(request.qos, limits.maxQos) as QoS;
@@ -75,7 +75,7 @@ export async function handleSubscribe(conn: Connection, packet: ISubscribePacket
   const { ctx } = conn;
   const session = conn.session!;
   if (packet.subscriptions.length === 0) {
-    throw new ProtocolError(ReasonCode.ProtocolError, "SUBSCRIBE without a Topic Filter [MQTT-3.8.3-3]");
+    throw new ProtocolError(ReasonCode.ProtocolError, "SUBSCRIBE without a Topic Filter [3.1.1 MQTT-3.8.3-3] [v5 MQTT-3.8.3-2]");
   }
   packet.subscriptions.forEach((request, i) => {
     checkUtf8String(request.topic, () => rawFilters(frame, conn.version, true)[i], "topic filter");
@@ -140,7 +140,7 @@ export async function handleSubscribe(conn: Connection, packet: ISubscribePacket
   for (const { subscription, existed } of added) sendRetained(ctx, session, subscription, existed);
 }
 
-/** Retained messages for a new subscription, per Retain Handling [v5 MQTT-3.3.1-9..11]; none for shared ones. */
+/** Retained messages for a new subscription, per Retain Handling [v5 MQTT-3.3.1-9, MQTT-3.3.1-10, MQTT-3.3.1-11]; none for shared ones. */
 export function sendRetained(ctx: BrokerContext, session: Session, subscription: Subscription, existed: boolean): void {
   if (subscription.shareName !== undefined) return;
   if (subscription.retainHandling === 2 || (subscription.retainHandling === 1 && existed)) return;
@@ -159,7 +159,7 @@ export function handleUnsubscribe(conn: Connection, packet: IUnsubscribePacket, 
   const session = conn.session!;
   const reasonCodes: number[] = [];
   if (packet.unsubscriptions.length === 0) {
-    throw new ProtocolError(ReasonCode.ProtocolError, "UNSUBSCRIBE without a Topic Filter [MQTT-3.10.3-2]");
+    throw new ProtocolError(ReasonCode.ProtocolError, "UNSUBSCRIBE without a Topic Filter [3.1.1 MQTT-3.10.3-2] [v5 MQTT-3.10.3-2]");
   }
   const before = ctx.persistence.writes;
   packet.unsubscriptions.forEach((filter, i) => {

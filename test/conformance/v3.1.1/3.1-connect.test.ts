@@ -12,7 +12,7 @@ for (const runtime of RUNTIMES) {
   describe(`MQTT 3.1.1 §3.1 CONNECT [${runtime}]`, () => {
     const b = useBroker(runtime, { set: { "mqtt.connectTimeout": 1 } });
 
-    test("[MQTT-3.1.4-4] [MQTT-3.2.0-1] a valid CONNECT is answered first of all by CONNACK with return code 0", async () => {
+    test("[3.1.1 MQTT-3.1.4-4] [3.1.1 MQTT-3.2.0-1] a valid CONNECT is answered first of all by CONNACK with return code 0", async () => {
       const raw = await openRaw(b());
       raw.send(rawConnectBytes({ clientId: uniqueId("c") }));
       const first = await raw.nextPacket(3_000);
@@ -22,14 +22,14 @@ for (const runtime of RUNTIMES) {
       raw.close();
     });
 
-    test("[MQTT-3.1.0-1] a first packet that is not CONNECT (PINGREQ) closes the connection without a response", async () => {
+    test("[3.1.1 MQTT-3.1.0-1] a first packet that is not CONNECT (PINGREQ) closes the connection without a response", async () => {
       const raw = await openRaw(b());
       raw.send(Buffer.from([0xc0, 0x00]));
       await expectClosed(raw);
       expect(raw.packets()).toEqual([]);
     });
 
-    test("[MQTT-3.1.0-1] a first packet that is not CONNECT (PUBLISH) is not delivered and the connection is closed", async () => {
+    test("[3.1.1 MQTT-3.1.0-1] a first packet that is not CONNECT (PUBLISH) is not delivered and the connection is closed", async () => {
       const b0 = b();
       const topic = uniqueId("t/first-not-connect");
       const sub = await connectClient(b0, { clientId: uniqueId("sub") });
@@ -44,7 +44,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.0-2] a second CONNECT is a protocol violation: connection closed", async () => {
+    test("[3.1.1 MQTT-3.1.0-2] a second CONNECT is a protocol violation: connection closed", async () => {
       const clientId = uniqueId("twice");
       const { raw, connack } = await connectRaw(b(), { clientId });
       expect(connack.returnCode).toBe(0);
@@ -53,25 +53,25 @@ for (const runtime of RUNTIMES) {
       expect(raw.packets().filter((p) => p.cmd === "connack").length).toBe(1);
     });
 
-    test("[MQTT-3.1.2-1] an unknown protocol name (\"MQTX\") is not accepted as MQTT 3.1.1", async () => {
+    test("[3.1.1 MQTT-3.1.2-1] an unknown protocol name (\"MQTX\") is not accepted as MQTT 3.1.1", async () => {
       const raw = await openRaw(b());
       raw.send(rawConnectBytes({ protocolName: "MQTX", level: 4, clientId: uniqueId("name") }));
       await expectClosed(raw);
       expect(raw.packets().some((p) => p.cmd === "connack" && p.returnCode === 0)).toBe(false);
     });
 
-    test("[MQTT-3.1.2-2] protocol level 6: CONNACK 0x01 (unacceptable protocol version), then the connection is closed", async () => {
+    test("[3.1.1 MQTT-3.1.2-2] protocol level 6: CONNACK 0x01 (unacceptable protocol version), then the connection is closed", async () => {
       const raw = await openRaw(b());
       raw.send(rawConnectBytes({ level: 6, clientId: uniqueId("lvl6") }));
       const p = await nextPacketOrClose(raw);
       expect(p).not.toBe("closed");
       expect(p.cmd).toBe("connack");
       expect(p.returnCode).toBe(1);
-      expect(p.sessionPresent).toBe(false); // [MQTT-3.2.2-4]
-      await expectClosed(raw); // [MQTT-3.2.2-5]
+      expect(p.sessionPresent).toBe(false); // [3.1.1 MQTT-3.2.2-4]
+      await expectClosed(raw); // [3.1.1 MQTT-3.2.2-5]
     });
 
-    test("[MQTT-3.1.4-5] data sent after a rejected CONNECT is not processed", async () => {
+    test("[3.1.1 MQTT-3.1.4-5] data sent after a rejected CONNECT is not processed", async () => {
       const b0 = b();
       const topic = uniqueId("t/after-reject");
       const sub = await connectClient(b0, { clientId: uniqueId("sub") });
@@ -109,14 +109,14 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-3] the reserved connect flag set to 1: connection closed without CONNACK 0", async () => {
+    test("[3.1.1 MQTT-3.1.2-3] the reserved connect flag set to 1: connection closed without CONNACK 0", async () => {
       const raw = await openRaw(b());
       raw.send(rawConnectBytes({ flags: 0x03, clientId: uniqueId("rsv") }));
       await expectClosed(raw);
       expect(raw.packets().some((p) => p.cmd === "connack" && p.returnCode === 0)).toBe(false);
     });
 
-    test("[MQTT-3.1.2-22] password flag without user name flag: connection closed without CONNACK 0", async () => {
+    test("[3.1.1 MQTT-3.1.2-22] password flag without user name flag: connection closed without CONNACK 0", async () => {
       const raw = await openRaw(b());
       const pw = Buffer.from([0x00, 0x02, 0x70, 0x77]); // password "pw"
       raw.send(rawConnectBytes({ flags: 0x02 | 0x40, clientId: uniqueId("pw"), extra: pw }));
@@ -124,7 +124,7 @@ for (const runtime of RUNTIMES) {
       expect(raw.packets().some((p) => p.cmd === "connack" && p.returnCode === 0)).toBe(false);
     });
 
-    test("[MQTT-3.1.2-19] [MQTT-3.1.2-21] user name and password in the payload are read (anonymous access allowed)", async () => {
+    test("[3.1.1 MQTT-3.1.2-19] [3.1.1 MQTT-3.1.2-21] user name and password in the payload are read (anonymous access allowed)", async () => {
       const { raw, connack } = await connectRaw(b(), {
         clientId: uniqueId("up"),
         username: "alice",
@@ -135,7 +135,7 @@ for (const runtime of RUNTIMES) {
       raw.close();
     });
 
-    test("[MQTT-3.1.3-5] a 23-character alphanumeric client identifier is accepted", async () => {
+    test("[3.1.1 MQTT-3.1.3-5] a 23-character alphanumeric client identifier is accepted", async () => {
       const id = ("Z9" + Math.random().toString(36).slice(2) + "abcdefghijklmnopqrstuvw").slice(0, 23);
       expect(id.length).toBe(23);
       const { raw, connack } = await connectRaw(b(), { clientId: id });
@@ -143,7 +143,7 @@ for (const runtime of RUNTIMES) {
       raw.close();
     });
 
-    test("[MQTT-3.1.3-6] an empty client identifier with CleanSession=1 is accepted and gets its own session", async () => {
+    test("[3.1.1 MQTT-3.1.3-6] an empty client identifier with CleanSession=1 is accepted and gets its own session", async () => {
       const one = await connectRaw(b(), { clientId: "", clean: true });
       const two = await connectRaw(b(), { clientId: "", clean: true });
       try {
@@ -158,18 +158,18 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.3-8] an empty client identifier with CleanSession=0: CONNACK 0x02 (identifier rejected), then close", async () => {
+    test("[3.1.1 MQTT-3.1.3-8] an empty client identifier with CleanSession=0: CONNACK 0x02 (identifier rejected), then close", async () => {
       const raw = await openRaw(b());
       raw.send(rawConnectBytes({ flags: 0x00, clientId: "" }));
       const p = await nextPacketOrClose(raw);
       expect(p).not.toBe("closed");
       expect(p.cmd).toBe("connack");
       expect(p.returnCode).toBe(2);
-      expect(p.sessionPresent).toBe(false); // [MQTT-3.2.2-4]
-      await expectClosed(raw); // [MQTT-3.2.2-5]
+      expect(p.sessionPresent).toBe(false); // [3.1.1 MQTT-3.2.2-4]
+      await expectClosed(raw); // [3.1.1 MQTT-3.2.2-5]
     });
 
-    test("[MQTT-3.1.3-4] [MQTT-1.5.3-1] a client identifier that is not well-formed UTF-8: connection closed", async () => {
+    test("[3.1.1 MQTT-3.1.3-4] [3.1.1 MQTT-1.5.3-1] a client identifier that is not well-formed UTF-8: connection closed", async () => {
       const raw = await openRaw(b());
       const bytes = rawConnectBytes({ clientId: "abcd" });
       // Replace "abcd" (the last 4 bytes) by ill-formed UTF-8: a lone continuation byte and a surrogate.

@@ -25,7 +25,7 @@ for (const runtime of RUNTIMES) {
   describe(`MQTT 3.1.1 sessions [${runtime}]`, () => {
     const b = useBroker(runtime);
 
-    test("[MQTT-3.1.4-2] a CONNECT with the client id of a connected client closes the existing connection", async () => {
+    test("[3.1.1 MQTT-3.1.4-2] a CONNECT with the client id of a connected client closes the existing connection", async () => {
       const clientId = uniqueId("take");
       const first = await connectClient(b(), { clientId });
       const closed = waitClose(first, 3_000);
@@ -43,7 +43,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.4-2] [MQTT-3.2.2-2] takeover with CleanSession=0 keeps the session: Session Present 1 and the subscription works", async () => {
+    test("[3.1.1 MQTT-3.1.4-2] [3.1.1 MQTT-3.2.2-2] takeover with CleanSession=0 keeps the session: Session Present 1 and the subscription works", async () => {
       const clientId = uniqueId("take0");
       const topic = uniqueId("t/take0");
       const a = await connectRaw(b(), { clientId, clean: false });
@@ -66,7 +66,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.2.2-3] CleanSession=0 without a stored session: Session Present 0; [MQTT-3.2.2-2] with one: Session Present 1", async () => {
+    test("[3.1.1 MQTT-3.2.2-3] CleanSession=0 without a stored session: Session Present 0; [3.1.1 MQTT-3.2.2-2] with one: Session Present 1", async () => {
       const clientId = uniqueId("sp");
       const one = await connectRaw(b(), { clientId, clean: false });
       expect(one.connack.returnCode).toBe(0);
@@ -80,7 +80,7 @@ for (const runtime of RUNTIMES) {
       two.raw.close();
     });
 
-    test("[MQTT-3.2.2-1] CleanSession=1: Session Present 0 even when a session was stored", async () => {
+    test("[3.1.1 MQTT-3.2.2-1] CleanSession=1: Session Present 0 even when a session was stored", async () => {
       const clientId = uniqueId("sp1");
       const one = await connectRaw(b(), { clientId, clean: false });
       await rawSubscribe(one.raw, [{ topic: uniqueId("t/sp1"), qos: 1 }]);
@@ -93,7 +93,7 @@ for (const runtime of RUNTIMES) {
       two.raw.close();
     });
 
-    test("[MQTT-3.1.2-4] CleanSession=0: subscriptions survive a disconnect and deliver after reconnecting", async () => {
+    test("[3.1.1 MQTT-3.1.2-4] CleanSession=0: subscriptions survive a disconnect and deliver after reconnecting", async () => {
       const clientId = uniqueId("keep");
       const topic = uniqueId("t/keep");
       const one = await connectClient(b(), { clientId, clean: false });
@@ -112,7 +112,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-6] CleanSession=1 discards the previous session: old subscriptions are gone", async () => {
+    test("[3.1.1 MQTT-3.1.2-6] CleanSession=1 discards the previous session: old subscriptions are gone", async () => {
       const clientId = uniqueId("wipe");
       const topic = uniqueId("t/wipe");
       const one = await connectClient(b(), { clientId, clean: false });
@@ -134,7 +134,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-6] a CleanSession=1 session ends with its connection: nothing is queued after it closes", async () => {
+    test("[3.1.1 MQTT-3.1.2-6] a CleanSession=1 session ends with its connection: nothing is queued after it closes", async () => {
       const clientId = uniqueId("eph");
       const topic = uniqueId("t/eph");
       const one = await connectClient(b(), { clientId, clean: true });
@@ -152,7 +152,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-5] offline QoS 1 and QoS 2 messages are queued and delivered on reconnect; QoS 0 is not queued by default", async () => {
+    test("[3.1.1 MQTT-3.1.2-5] offline QoS 1 and QoS 2 messages are queued and delivered on reconnect; QoS 0 is not queued by default", async () => {
       const clientId = uniqueId("offl");
       const topic = uniqueId("t/offl");
       const one = await connectClient(b(), { clientId, clean: false });
@@ -174,7 +174,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-5] [MQTT-4.6.0-6] many queued messages arrive complete and in publish order", async () => {
+    test("[3.1.1 MQTT-3.1.2-5] [3.1.1 MQTT-4.6.0-6] many queued messages arrive complete and in publish order", async () => {
       const clientId = uniqueId("order");
       const topic = uniqueId("t/order");
       const one = await connectClient(b(), { clientId, clean: false });
@@ -194,7 +194,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.4.0-1] an unacknowledged QoS 1 PUBLISH is re-sent on reconnect with DUP=1 and its original packet id", async () => {
+    test("[3.1.1 MQTT-4.4.0-1] an unacknowledged QoS 1 PUBLISH is re-sent on reconnect with DUP=1 and its original packet id", async () => {
       const clientId = uniqueId("redel1");
       const topic = uniqueId("t/redel1");
       const one = await connectRaw(b(), { clientId, clean: false });
@@ -226,7 +226,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.4.0-1] an unacknowledged outgoing QoS 2 PUBLISH is re-sent with DUP=1; after PUBREC the PUBREL is re-sent", async () => {
+    test("[3.1.1 MQTT-4.4.0-1] an unacknowledged outgoing QoS 2 PUBLISH is re-sent with DUP=1; after PUBREC the PUBREL is re-sent", async () => {
       const clientId = uniqueId("redel2");
       const topic = uniqueId("t/redel2");
       const one = await connectRaw(b(), { clientId, clean: false });
@@ -265,7 +265,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.4.0-1] [MQTT-4.3.3-2] a publisher that reconnects and re-sends PUBREL gets PUBCOMP; the message is delivered once", async () => {
+    test("[3.1.1 MQTT-4.4.0-1] [3.1.1 MQTT-4.3.3-2] a publisher that reconnects and re-sends PUBREL gets PUBCOMP; the message is delivered once", async () => {
       const clientId = uniqueId("inrel");
       const topic = uniqueId("t/inrel");
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });

@@ -19,7 +19,7 @@ for (const runtime of RUNTIMES) {
   describe(`MQTT 3.1.1 §3.1.2.5 Will [${runtime}]`, () => {
     const b = useBroker(runtime);
 
-    test("[MQTT-3.1.2-8] the Will Message is published when the network connection closes without DISCONNECT", async () => {
+    test("[3.1.1 MQTT-3.1.2-8] the Will Message is published when the network connection closes without DISCONNECT", async () => {
       const topic = uniqueId("will/abnormal");
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });
       try {
@@ -35,14 +35,14 @@ for (const runtime of RUNTIMES) {
         expect(m.topic).toBe(topic);
         expect(m.payload.toString()).toBe("gone");
         expect(m.packet.qos).toBe(1);
-        // [MQTT-3.1.2-10] published once, then removed
+        // [3.1.1 MQTT-3.1.2-10] published once, then removed
         await expectNoMessage(sub, 400);
       } finally {
         await closeAll(sub);
       }
     });
 
-    test("[MQTT-3.14.4-3] [MQTT-3.1.2-10] after DISCONNECT the Will Message is discarded, not published", async () => {
+    test("[3.1.1 MQTT-3.14.4-3] [3.1.1 MQTT-3.1.2-10] after DISCONNECT the Will Message is discarded, not published", async () => {
       const topic = uniqueId("will/clean");
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });
       try {
@@ -59,7 +59,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.14.1-1] a DISCONNECT with reserved flags set is a protocol violation: connection closed and the will published", async () => {
+    test("[3.1.1 MQTT-3.14.1-1] a DISCONNECT with reserved flags set is a protocol violation: connection closed and the will published", async () => {
       const topic = uniqueId("will/baddisconnect");
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });
       try {
@@ -77,7 +77,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-12] without the Will Flag nothing is published when the connection drops", async () => {
+    test("[3.1.1 MQTT-3.1.2-12] without the Will Flag nothing is published when the connection drops", async () => {
       const prefix = uniqueId("will/none");
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });
       try {
@@ -90,7 +90,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-16] Will Retain 0: the Will Message is published as a non-retained message", async () => {
+    test("[3.1.1 MQTT-3.1.2-16] Will Retain 0: the Will Message is published as a non-retained message", async () => {
       const topic = uniqueId("will/noretain");
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });
       try {
@@ -114,7 +114,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-17] Will Retain 1: the Will Message is published as a retained message", async () => {
+    test("[3.1.1 MQTT-3.1.2-17] Will Retain 1: the Will Message is published as a retained message", async () => {
       const topic = uniqueId("will/retain");
       const { raw } = await connectRaw(b(), {
         clientId: uniqueId("w"),
@@ -143,7 +143,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-9] the Will QoS is used: a QoS 2 will reaches a QoS 2 subscriber at QoS 2", async () => {
+    test("[3.1.1 MQTT-3.1.2-9] the Will QoS is used: a QoS 2 will reaches a QoS 2 subscriber at QoS 2", async () => {
       const topic = uniqueId("will/qos2");
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });
       try {
@@ -162,7 +162,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-8] the Will Message is published when the server closes the connection for a protocol violation", async () => {
+    test("[3.1.1 MQTT-3.1.2-8] the Will Message is published when the server closes the connection for a protocol violation", async () => {
       const topic = uniqueId("will/violation");
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });
       try {
@@ -172,7 +172,7 @@ for (const runtime of RUNTIMES) {
           will: { topic, payload: Buffer.from("violated"), qos: 1, retain: false },
         });
         const got = nextMessage(sub, 3_000);
-        raw.send(Buffer.from([0x36, 0x00])); // PUBLISH with QoS 3 [MQTT-3.3.1-4]
+        raw.send(Buffer.from([0x36, 0x00])); // PUBLISH with QoS 3 [3.1.1 MQTT-3.3.1-4]
         await expectClosed(raw);
         expect((await got).payload.toString()).toBe("violated");
       } finally {
@@ -180,7 +180,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-14] Will QoS 3 is a malformed CONNECT: connection closed without CONNACK 0", async () => {
+    test("[3.1.1 MQTT-3.1.2-14] Will QoS 3 is a malformed CONNECT: connection closed without CONNACK 0", async () => {
       const topic = uniqueId("will/q3");
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });
       try {
@@ -195,28 +195,28 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-13] Will Flag 0 with Will QoS 1: connection closed without CONNACK 0", async () => {
+    test("[3.1.1 MQTT-3.1.2-13] Will Flag 0 with Will QoS 1: connection closed without CONNACK 0", async () => {
       const raw = await openRaw(b());
       raw.send(rawConnectBytes({ flags: 0x02 | 0x08, clientId: uniqueId("wq") }));
       await expectClosed(raw);
       expect(raw.packets().some((p) => p.cmd === "connack" && p.returnCode === 0)).toBe(false);
     });
 
-    test("[MQTT-3.1.2-15] Will Flag 0 with Will Retain 1: connection closed without CONNACK 0", async () => {
+    test("[3.1.1 MQTT-3.1.2-15] Will Flag 0 with Will Retain 1: connection closed without CONNACK 0", async () => {
       const raw = await openRaw(b());
       raw.send(rawConnectBytes({ flags: 0x02 | 0x20, clientId: uniqueId("wr") }));
       await expectClosed(raw);
       expect(raw.packets().some((p) => p.cmd === "connack" && p.returnCode === 0)).toBe(false);
     });
 
-    test("[MQTT-3.1.2-9] Will Flag 1 but the Will Topic and Message missing from the payload: connection closed", async () => {
+    test("[3.1.1 MQTT-3.1.2-9] Will Flag 1 but the Will Topic and Message missing from the payload: connection closed", async () => {
       const raw = await openRaw(b());
       raw.send(rawConnectBytes({ flags: 0x02 | 0x04, clientId: uniqueId("wm") }));
       await expectClosed(raw);
       expect(raw.packets().some((p) => p.cmd === "connack" && p.returnCode === 0)).toBe(false);
     });
 
-    test("[MQTT-4.7.1-1] a Will Topic containing a wildcard is refused: no CONNACK 0, connection closed", async () => {
+    test("[3.1.1 MQTT-4.7.1-1] a Will Topic containing a wildcard is refused: no CONNACK 0, connection closed", async () => {
       const raw = await openRaw(b());
       raw.send(rawConnectBytes({ flags: 0x02 | 0x04, clientId: uniqueId("ww"), extra: willPayload("will/+/x", "x") }));
       await expectClosed(raw);

@@ -23,7 +23,7 @@ for (const runtime of RUNTIMES) {
   describe(`MQTT 3.1.1 §3.10 UNSUBSCRIBE [${runtime}]`, () => {
     const b = useBroker(runtime);
 
-    test("[MQTT-3.10.4-2] after UNSUBSCRIBE no new messages are delivered for that filter", async () => {
+    test("[3.1.1 MQTT-3.10.4-2] after UNSUBSCRIBE no new messages are delivered for that filter", async () => {
       const topic = uniqueId("u/stop");
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });
       const pub = await connectClient(b(), { clientId: uniqueId("pub") });
@@ -41,7 +41,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.10.4-4] [MQTT-2.3.1-7] UNSUBACK carries the Packet Identifier of the UNSUBSCRIBE", async () => {
+    test("[3.1.1 MQTT-3.10.4-4] [3.1.1 MQTT-2.3.1-7] UNSUBACK carries the Packet Identifier of the UNSUBSCRIBE", async () => {
       const topic = uniqueId("u/id");
       const { raw } = await connectRaw(b(), { clientId: uniqueId("u") });
       try {
@@ -54,7 +54,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.10.4-5] UNSUBACK is sent even when no subscription matched the filter", async () => {
+    test("[3.1.1 MQTT-3.10.4-5] UNSUBACK is sent even when no subscription matched the filter", async () => {
       const { raw } = await connectRaw(b(), { clientId: uniqueId("u") });
       try {
         raw.send(unsubscribeBytes(77, [uniqueId("u/never-subscribed")]));
@@ -66,7 +66,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.10.4-1] filters are compared character by character: unsubscribing a topic does not remove a wildcard that matches it", async () => {
+    test("[3.1.1 MQTT-3.10.4-1] filters are compared character by character: unsubscribing a topic does not remove a wildcard that matches it", async () => {
       const base = uniqueId("u/exact");
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });
       const pub = await connectClient(b(), { clientId: uniqueId("pub") });
@@ -88,7 +88,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.10.4-6] several filters in one UNSUBSCRIBE: a single UNSUBACK and all are removed", async () => {
+    test("[3.1.1 MQTT-3.10.4-6] several filters in one UNSUBSCRIBE: a single UNSUBACK and all are removed", async () => {
       const base = uniqueId("u/multi");
       const { raw } = await connectRaw(b(), { clientId: uniqueId("u") });
       const pub = await connectClient(b(), { clientId: uniqueId("pub") });
@@ -109,7 +109,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.10.4-3] a QoS 1 message already sent before UNSUBSCRIBE can still be acknowledged", async () => {
+    test("[3.1.1 MQTT-3.10.4-3] a QoS 1 message already sent before UNSUBSCRIBE can still be acknowledged", async () => {
       const topic = uniqueId("u/inflight");
       const { raw } = await connectRaw(b(), { clientId: uniqueId("u") });
       const pub = await connectClient(b(), { clientId: uniqueId("pub") });
@@ -129,21 +129,21 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.10.1-1] an UNSUBSCRIBE whose fixed header flags are not 0010 closes the connection", async () => {
+    test("[3.1.1 MQTT-3.10.1-1] an UNSUBSCRIBE whose fixed header flags are not 0010 closes the connection", async () => {
       const { raw } = await connectRaw(b(), { clientId: uniqueId("u") });
       raw.send(unsubscribeBytes(5, [uniqueId("u/flags")], 0xa0));
       await expectClosed(raw);
       expect(raw.packets().some((p) => p.cmd === "unsuback")).toBe(false);
     });
 
-    test("[MQTT-3.10.3-2] an UNSUBSCRIBE with no Topic Filter is a protocol violation: connection closed", async () => {
+    test("[3.1.1 MQTT-3.10.3-2] an UNSUBSCRIBE with no Topic Filter is a protocol violation: connection closed", async () => {
       const { raw } = await connectRaw(b(), { clientId: uniqueId("u") });
       raw.send(unsubscribeBytes(6, []));
       await expectClosed(raw);
       expect(raw.packets().some((p) => p.cmd === "unsuback")).toBe(false);
     });
 
-    test("[MQTT-2.3.1-1] an UNSUBSCRIBE with Packet Identifier 0 closes the connection", async () => {
+    test("[3.1.1 MQTT-2.3.1-1] an UNSUBSCRIBE with Packet Identifier 0 closes the connection", async () => {
       const { raw } = await connectRaw(b(), { clientId: uniqueId("u") });
       raw.send(unsubscribeBytes(0, [uniqueId("u/pid0")]));
       await expectClosed(raw);

@@ -21,7 +21,7 @@ for (const runtime of RUNTIMES) {
   describe(`MQTT 3.1.1 §3.3 PUBLISH [${runtime}]`, () => {
     const b = useBroker(runtime);
 
-    test("[MQTT-3.3.1-4] a PUBLISH with both QoS bits set (QoS 3) is a protocol violation: connection closed, not delivered", async () => {
+    test("[3.1.1 MQTT-3.3.1-4] a PUBLISH with both QoS bits set (QoS 3) is a protocol violation: connection closed, not delivered", async () => {
       const topic = uniqueId("t/qos3");
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });
       try {
@@ -36,7 +36,7 @@ for (const runtime of RUNTIMES) {
     });
 
     for (const bad of ["a/+/c", "a/#", "+", "#"]) {
-      test(`[MQTT-3.3.2-2] [MQTT-4.7.1-1] a Topic Name with a wildcard (${JSON.stringify(bad)}) closes the connection; nothing is delivered`, async () => {
+      test(`[3.1.1 MQTT-3.3.2-2] [3.1.1 MQTT-4.7.1-1] a Topic Name with a wildcard (${JSON.stringify(bad)}) closes the connection; nothing is delivered`, async () => {
         const sub = await connectClient(b(), { clientId: uniqueId("sub") });
         try {
           await subscribe(sub, "a/#", { qos: 0 });
@@ -51,13 +51,13 @@ for (const runtime of RUNTIMES) {
       });
     }
 
-    test("[MQTT-4.7.3-1] a PUBLISH with a zero-length Topic Name closes the connection", async () => {
+    test("[3.1.1 MQTT-4.7.3-1] a PUBLISH with a zero-length Topic Name closes the connection", async () => {
       const { raw } = await connectRaw(b(), { clientId: uniqueId("empty") });
       raw.send(rawPublishBytes(Buffer.alloc(0), Buffer.from("x")));
       await expectClosed(raw);
     });
 
-    test("[MQTT-2.3.1-1] a QoS 1 PUBLISH with Packet Identifier 0 closes the connection", async () => {
+    test("[3.1.1 MQTT-2.3.1-1] a QoS 1 PUBLISH with Packet Identifier 0 closes the connection", async () => {
       const topic = uniqueId("t/pid0");
       const { raw } = await connectRaw(b(), { clientId: uniqueId("pid0") });
       const t = Buffer.from(topic);
@@ -67,7 +67,7 @@ for (const runtime of RUNTIMES) {
       expect(raw.packets().some((p) => p.cmd === "puback")).toBe(false);
     });
 
-    test("[MQTT-3.3.2-3] [MQTT-4.5.0-1] every matching subscriber receives the message under the published Topic Name", async () => {
+    test("[3.1.1 MQTT-3.3.2-3] [3.1.1 MQTT-4.5.0-1] every matching subscriber receives the message under the published Topic Name", async () => {
       const base = uniqueId("t/fan");
       const topic = `${base}/x/y`;
       const subs = await Promise.all([0, 1, 2].map(() => connectClient(b(), { clientId: uniqueId("sub") })));
@@ -123,7 +123,7 @@ for (const runtime of RUNTIMES) {
     });
 
     for (const [subQos, pubQos, want] of [[0, 2, 0], [1, 2, 1], [2, 1, 1], [2, 0, 0], [1, 0, 0], [2, 2, 2]] as const) {
-      test(`[MQTT-3.8.4-6] a QoS ${pubQos} publication to a QoS ${subQos} subscription is delivered at QoS ${want}`, async () => {
+      test(`[3.1.1 MQTT-3.8.4-6] a QoS ${pubQos} publication to a QoS ${subQos} subscription is delivered at QoS ${want}`, async () => {
         const topic = uniqueId("t/downgrade");
         const sub = await connectClient(b(), { clientId: uniqueId("sub") });
         const pub = await connectClient(b(), { clientId: uniqueId("pub") });
@@ -139,7 +139,7 @@ for (const runtime of RUNTIMES) {
       });
     }
 
-    test("[MQTT-3.3.5-1] overlapping subscriptions: the message is delivered once, at the maximum QoS of the matching subscriptions", async () => {
+    test("[3.1.1 MQTT-3.3.5-1] overlapping subscriptions: the message is delivered once, at the maximum QoS of the matching subscriptions", async () => {
       const base = uniqueId("t/overlap");
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });
       const pub = await connectClient(b(), { clientId: uniqueId("pub") });
@@ -158,7 +158,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.1-3] the DUP flag of an incoming PUBLISH is not propagated to subscribers", async () => {
+    test("[3.1.1 MQTT-3.3.1-3] the DUP flag of an incoming PUBLISH is not propagated to subscribers", async () => {
       const topic = uniqueId("t/dup");
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });
       try {
@@ -176,7 +176,7 @@ for (const runtime of RUNTIMES) {
     });
 
     for (const qos of [0, 1, 2] as const) {
-      test(`[MQTT-4.6.0-6] QoS ${qos} messages from one publisher to one topic arrive in publish order`, async () => {
+      test(`[3.1.1 MQTT-4.6.0-6] QoS ${qos} messages from one publisher to one topic arrive in publish order`, async () => {
         const topic = uniqueId("t/order");
         const sub = await connectClient(b(), { clientId: uniqueId("sub") });
         const pub = await connectClient(b(), { clientId: uniqueId("pub") });

@@ -32,7 +32,7 @@ for (const runtime of RUNTIMES) {
   describe(`MQTT 3.1.1 §3.3.1.3 retained messages [${runtime}]`, () => {
     const b = useBroker(runtime);
 
-    test("[MQTT-3.3.1-5] [MQTT-3.3.1-6] [MQTT-3.3.1-8] a retained message is sent to a new subscriber with RETAIN=1", async () => {
+    test("[3.1.1 MQTT-3.3.1-5] [3.1.1 MQTT-3.3.1-6] [3.1.1 MQTT-3.3.1-8] a retained message is sent to a new subscriber with RETAIN=1", async () => {
       const topic = uniqueId("r/store");
       await publishOnce(b(), topic, "kept", { qos: 1, retain: true });
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });
@@ -50,7 +50,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.1-9] a retained publication forwarded to an existing subscription has RETAIN=0", async () => {
+    test("[3.1.1 MQTT-3.3.1-9] a retained publication forwarded to an existing subscription has RETAIN=0", async () => {
       const topic = uniqueId("r/live");
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });
       try {
@@ -66,7 +66,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.1-5] a new retained message replaces the previous one: only the latest is sent", async () => {
+    test("[3.1.1 MQTT-3.3.1-5] a new retained message replaces the previous one: only the latest is sent", async () => {
       const topic = uniqueId("r/replace");
       await publishOnce(b(), topic, "old", { qos: 1, retain: true });
       await publishOnce(b(), topic, "new", { qos: 1, retain: true });
@@ -83,7 +83,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.1-7] a retained QoS 0 message replaces a retained QoS 1 message", async () => {
+    test("[3.1.1 MQTT-3.3.1-7] a retained QoS 0 message replaces a retained QoS 1 message", async () => {
       const topic = uniqueId("r/q0");
       await publishOnce(b(), topic, "qos1", { qos: 1, retain: true });
       await publishOnce(b(), topic, "qos0", { qos: 0, retain: true });
@@ -100,7 +100,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.1-10] [MQTT-3.3.1-11] a retained message with an empty payload clears the topic and is still forwarded to current subscribers", async () => {
+    test("[3.1.1 MQTT-3.3.1-10] [3.1.1 MQTT-3.3.1-11] a retained message with an empty payload clears the topic and is still forwarded to current subscribers", async () => {
       const topic = uniqueId("r/clear");
       await publishOnce(b(), topic, "to be cleared", { qos: 1, retain: true });
       const current = await connectClient(b(), { clientId: uniqueId("cur") });
@@ -124,7 +124,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.1-12] a PUBLISH with RETAIN=0 neither stores nor replaces nor removes the retained message", async () => {
+    test("[3.1.1 MQTT-3.3.1-12] a PUBLISH with RETAIN=0 neither stores nor replaces nor removes the retained message", async () => {
       const topic = uniqueId("r/noretain");
       await publishOnce(b(), topic, "retained", { qos: 1, retain: true });
       await publishOnce(b(), topic, "not retained", { qos: 1, retain: false });
@@ -151,7 +151,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.1-6] a wildcard subscription receives the retained message of every matching topic (and only those)", async () => {
+    test("[3.1.1 MQTT-3.3.1-6] a wildcard subscription receives the retained message of every matching topic (and only those)", async () => {
       const base = uniqueId("r/wild");
       await publishOnce(b(), `${base}/a`, "A", { qos: 1, retain: true });
       await publishOnce(b(), `${base}/b/c`, "BC", { qos: 1, retain: true });
@@ -175,7 +175,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.8.4-6] a retained message is delivered at the minimum of its QoS and the subscription's QoS", async () => {
+    test("[3.1.1 MQTT-3.8.4-6] a retained message is delivered at the minimum of its QoS and the subscription's QoS", async () => {
       const topic = uniqueId("r/minqos");
       await publishOnce(b(), topic, "q2", { qos: 2, retain: true });
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });
@@ -191,7 +191,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.8.4-3] subscribing again to the same filter re-sends the retained message", async () => {
+    test("[3.1.1 MQTT-3.8.4-3] subscribing again to the same filter re-sends the retained message", async () => {
       const topic = uniqueId("r/resub");
       await publishOnce(b(), topic, "again", { qos: 1, retain: true });
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });
@@ -209,7 +209,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-7] retained messages are not part of the session: they survive the publisher's session ending", async () => {
+    test("[3.1.1 MQTT-3.1.2-7] retained messages are not part of the session: they survive the publisher's session ending", async () => {
       const topic = uniqueId("r/session");
       const clientId = uniqueId("pubsess");
       const p = await connectClient(b(), { clientId, clean: false });

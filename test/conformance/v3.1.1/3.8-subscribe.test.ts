@@ -27,7 +27,7 @@ for (const runtime of RUNTIMES) {
   describe(`MQTT 3.1.1 §3.8 SUBSCRIBE [${runtime}]`, () => {
     const b = useBroker(runtime);
 
-    test("[MQTT-3.8.4-1] [MQTT-3.8.4-2] [MQTT-2.3.1-7] SUBSCRIBE is answered by SUBACK with the same Packet Identifier", async () => {
+    test("[3.1.1 MQTT-3.8.4-1] [3.1.1 MQTT-3.8.4-2] [3.1.1 MQTT-2.3.1-7] SUBSCRIBE is answered by SUBACK with the same Packet Identifier", async () => {
       const { raw } = await connectRaw(b(), { clientId: uniqueId("s") });
       try {
         raw.send(subscribeBytes(0x1234, [[uniqueId("s/id"), 1]]));
@@ -39,7 +39,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.8.4-4] [MQTT-3.8.4-5] [MQTT-3.9.3-1] several filters: one SUBACK with a return code per filter, in order, and all are active", async () => {
+    test("[3.1.1 MQTT-3.8.4-4] [3.1.1 MQTT-3.8.4-5] [3.1.1 MQTT-3.9.3-1] several filters: one SUBACK with a return code per filter, in order, and all are active", async () => {
       const base = uniqueId("s/multi");
       const { raw } = await connectRaw(b(), { clientId: uniqueId("s") });
       const pub = await connectClient(b(), { clientId: uniqueId("pub") });
@@ -66,7 +66,7 @@ for (const runtime of RUNTIMES) {
     });
 
     for (const bad of ["a/#/b", "a/b#", "a+/b", "a/+b/c", "#/a", ""]) {
-      test(`[MQTT-4.7.1-2] [MQTT-4.7.1-3] [MQTT-4.7.3-1] the invalid filter ${JSON.stringify(bad)} is never granted (SUBACK 0x80 or connection closed)`, async () => {
+      test(`[3.1.1 MQTT-4.7.1-2] [3.1.1 MQTT-4.7.1-3] [3.1.1 MQTT-4.7.3-1] the invalid filter ${JSON.stringify(bad)} is never granted (SUBACK 0x80 or connection closed)`, async () => {
         const { raw } = await connectRaw(b(), { clientId: uniqueId("bad") });
         try {
           raw.send(subscribeBytes(21, [[bad, 1]]));
@@ -82,7 +82,7 @@ for (const runtime of RUNTIMES) {
       });
     }
 
-    test("[MQTT-3.8.4-5] [MQTT-3.9.3-2] a valid and an invalid filter together: the valid one is granted, the invalid one is not", async () => {
+    test("[3.1.1 MQTT-3.8.4-5] [3.1.1 MQTT-3.9.3-2] a valid and an invalid filter together: the valid one is granted, the invalid one is not", async () => {
       const topic = uniqueId("s/mixed");
       const { raw } = await connectRaw(b(), { clientId: uniqueId("mix") });
       try {
@@ -100,48 +100,48 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.8.1-1] a SUBSCRIBE whose fixed header flags are not 0010 closes the connection", async () => {
+    test("[3.1.1 MQTT-3.8.1-1] a SUBSCRIBE whose fixed header flags are not 0010 closes the connection", async () => {
       const { raw } = await connectRaw(b(), { clientId: uniqueId("flags") });
       raw.send(subscribeBytes(5, [[uniqueId("s/flags"), 0]], 0x80));
       await expectClosed(raw);
       expect(raw.packets().some((p) => p.cmd === "suback")).toBe(false);
     });
 
-    test("[MQTT-3.8.3-3] a SUBSCRIBE with no Topic Filter is a protocol violation: connection closed", async () => {
+    test("[3.1.1 MQTT-3.8.3-3] a SUBSCRIBE with no Topic Filter is a protocol violation: connection closed", async () => {
       const { raw } = await connectRaw(b(), { clientId: uniqueId("empty") });
       raw.send(subscribeBytes(6, []));
       await expectClosed(raw);
       expect(raw.packets().some((p) => p.cmd === "suback")).toBe(false);
     });
 
-    test("[MQTT-3.8.3-4] a requested QoS of 3 is malformed: connection closed", async () => {
+    test("[3.1.1 MQTT-3.8.3-4] a requested QoS of 3 is malformed: connection closed", async () => {
       const { raw } = await connectRaw(b(), { clientId: uniqueId("q3") });
       raw.send(subscribeBytes(7, [[uniqueId("s/q3"), 3]]));
       await expectClosed(raw);
       expect(raw.packets().some((p) => p.cmd === "suback" && p.granted?.[0] !== 0x80)).toBe(false);
     });
 
-    test("[MQTT-3.8.3-4] reserved bits set in the requested QoS byte are malformed: connection closed", async () => {
+    test("[3.1.1 MQTT-3.8.3-4] reserved bits set in the requested QoS byte are malformed: connection closed", async () => {
       const { raw } = await connectRaw(b(), { clientId: uniqueId("rsv") });
       raw.send(subscribeBytes(8, [[uniqueId("s/rsv"), 0x05]]));
       await expectClosed(raw);
       expect(raw.packets().some((p) => p.cmd === "suback" && p.granted?.[0] !== 0x80)).toBe(false);
     });
 
-    test("[MQTT-2.3.1-1] a SUBSCRIBE with Packet Identifier 0 closes the connection", async () => {
+    test("[3.1.1 MQTT-2.3.1-1] a SUBSCRIBE with Packet Identifier 0 closes the connection", async () => {
       const { raw } = await connectRaw(b(), { clientId: uniqueId("pid0") });
       raw.send(subscribeBytes(0, [[uniqueId("s/pid0"), 0]]));
       await expectClosed(raw);
     });
 
-    test("[MQTT-3.8.3-1] a Topic Filter that is not well-formed UTF-8 closes the connection", async () => {
+    test("[3.1.1 MQTT-3.8.3-1] a Topic Filter that is not well-formed UTF-8 closes the connection", async () => {
       const { raw } = await connectRaw(b(), { clientId: uniqueId("utf") });
       raw.send(subscribeBytes(9, [[Buffer.from([0x61, 0x2f, 0xc3, 0x28]), 0]]));
       await expectClosed(raw);
       expect(raw.packets().some((p) => p.cmd === "suback" && p.granted?.[0] !== 0x80)).toBe(false);
     });
 
-    test("[MQTT-3.8.4-3] subscribing again to an identical filter replaces the subscription: one copy, at the new QoS", async () => {
+    test("[3.1.1 MQTT-3.8.4-3] subscribing again to an identical filter replaces the subscription: one copy, at the new QoS", async () => {
       const topic = uniqueId("s/replace");
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });
       const pub = await connectClient(b(), { clientId: uniqueId("pub") });
@@ -159,7 +159,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.8.4-3] replacing a subscription does not interrupt the flow of publications", async () => {
+    test("[3.1.1 MQTT-3.8.4-3] replacing a subscription does not interrupt the flow of publications", async () => {
       const topic = uniqueId("s/flow");
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });
       const pub = await connectClient(b(), { clientId: uniqueId("pub") });

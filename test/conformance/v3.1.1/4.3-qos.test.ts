@@ -13,7 +13,7 @@ for (const runtime of RUNTIMES) {
   describe(`MQTT 3.1.1 §4.3 QoS flows [${runtime}]`, () => {
     const b = useBroker(runtime);
 
-    test("[MQTT-4.3.1-1] [MQTT-2.3.1-5] QoS 0 delivery: PUBLISH with QoS 0, DUP 0 and no Packet Identifier", async () => {
+    test("[3.1.1 MQTT-4.3.1-1] [3.1.1 MQTT-2.3.1-5] QoS 0 delivery: PUBLISH with QoS 0, DUP 0 and no Packet Identifier", async () => {
       const topic = uniqueId("q/zero");
       const { raw } = await connectRaw(b(), { clientId: uniqueId("sub") });
       try {
@@ -30,7 +30,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.3.2-2] [MQTT-2.3.1-6] QoS 1 from a client: the broker answers PUBACK with the same Packet Identifier", async () => {
+    test("[3.1.1 MQTT-4.3.2-2] [3.1.1 MQTT-2.3.1-6] QoS 1 from a client: the broker answers PUBACK with the same Packet Identifier", async () => {
       const { raw } = await connectRaw(b(), { clientId: uniqueId("p1") });
       try {
         rawPublish(raw, uniqueId("q/one"), "x", { qos: 1, messageId: 4242 });
@@ -41,7 +41,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.3.2-2] after PUBACK, a PUBLISH reusing the Packet Identifier is a new publication (even with DUP=1)", async () => {
+    test("[3.1.1 MQTT-4.3.2-2] after PUBACK, a PUBLISH reusing the Packet Identifier is a new publication (even with DUP=1)", async () => {
       const topic = uniqueId("q/reuse1");
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });
       try {
@@ -60,7 +60,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.3.3-2] QoS 2 from a client: PUBREC, a re-sent PUBLISH (DUP=1) before PUBREL gets PUBREC again and is delivered once; PUBREL gets PUBCOMP", async () => {
+    test("[3.1.1 MQTT-4.3.3-2] QoS 2 from a client: PUBREC, a re-sent PUBLISH (DUP=1) before PUBREL gets PUBREC again and is delivered once; PUBREL gets PUBCOMP", async () => {
       const topic = uniqueId("q/two");
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });
       try {
@@ -85,7 +85,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.3.3-2] after PUBCOMP, a QoS 2 PUBLISH reusing the Packet Identifier is a new publication", async () => {
+    test("[3.1.1 MQTT-4.3.3-2] after PUBCOMP, a QoS 2 PUBLISH reusing the Packet Identifier is a new publication", async () => {
       const topic = uniqueId("q/reuse2");
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });
       try {
@@ -107,7 +107,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.3.2-1] QoS 1 to a subscriber: PUBLISH QoS 1, DUP 0, a non-zero Packet Identifier; PUBACK completes it", async () => {
+    test("[3.1.1 MQTT-4.3.2-1] QoS 1 to a subscriber: PUBLISH QoS 1, DUP 0, a non-zero Packet Identifier; PUBACK completes it", async () => {
       const topic = uniqueId("q/out1");
       const { raw } = await connectRaw(b(), { clientId: uniqueId("sub") });
       try {
@@ -129,7 +129,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.3.3-1] QoS 2 to a subscriber: PUBLISH QoS 2 DUP 0, PUBREC → PUBREL with the same id, PUBCOMP ends it", async () => {
+    test("[3.1.1 MQTT-4.3.3-1] QoS 2 to a subscriber: PUBLISH QoS 2 DUP 0, PUBREC → PUBREL with the same id, PUBCOMP ends it", async () => {
       const topic = uniqueId("q/out2");
       const { raw } = await connectRaw(b(), { clientId: uniqueId("sub") });
       try {
@@ -153,7 +153,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-2.3.1-2] [MQTT-2.3.1-4] unacknowledged QoS 1 messages in flight to one subscriber carry distinct non-zero Packet Identifiers", async () => {
+    test("[3.1.1 MQTT-2.3.1-2] [3.1.1 MQTT-2.3.1-4] unacknowledged QoS 1 messages in flight to one subscriber carry distinct non-zero Packet Identifiers", async () => {
       const topic = uniqueId("q/ids");
       const { raw } = await connectRaw(b(), { clientId: uniqueId("sub") });
       try {
@@ -170,7 +170,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.6.1-1] a PUBREL whose reserved flags are not 0010 closes the connection", async () => {
+    test("[3.1.1 MQTT-3.6.1-1] a PUBREL whose reserved flags are not 0010 closes the connection", async () => {
       const { raw } = await connectRaw(b(), { clientId: uniqueId("rel") });
       rawPublish(raw, uniqueId("q/rel"), "x", { qos: 2, messageId: 5 });
       await raw.nextPacketOf("pubrec");
@@ -179,7 +179,7 @@ for (const runtime of RUNTIMES) {
       expect(raw.packets().some((p) => p.cmd === "pubcomp")).toBe(false);
     });
 
-    test("[MQTT-2.2.2-2] a PUBACK with reserved flags set closes the connection", async () => {
+    test("[3.1.1 MQTT-2.2.2-2] a PUBACK with reserved flags set closes the connection", async () => {
       const { raw } = await connectRaw(b(), { clientId: uniqueId("ackflags") });
       raw.send(Buffer.from([0x42, 0x02, 0x00, 0x01]));
       await expectClosed(raw);

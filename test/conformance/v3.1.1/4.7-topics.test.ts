@@ -18,8 +18,8 @@ import { useBroker } from "../../helpers/suite.ts";
 
 /** For each filter (relative to base), which of the topics (relative to base) it must match. */
 const MATCHES: Array<[string, string[]]> = [
-  ["B/#", ["B", "B/", "B/a", "B/a/", "B/a/b", "B/a/c", "B//c", "B//x", "B/a/b/c"]], // [MQTT-4.7.1-2] "sport/#" also matches "sport"
-  ["B/+", ["B/", "B/a"]], // [MQTT-4.7.1-3] "+" matches one (possibly empty) level
+  ["B/#", ["B", "B/", "B/a", "B/a/", "B/a/b", "B/a/c", "B//c", "B//x", "B/a/b/c"]], // [3.1.1 MQTT-4.7.1-2] "sport/#" also matches "sport"
+  ["B/+", ["B/", "B/a"]], // [3.1.1 MQTT-4.7.1-3] "+" matches one (possibly empty) level
   ["B/+/c", ["B/a/c", "B//c"]],
   ["B/a/+", ["B/a/", "B/a/b", "B/a/c"]],
   ["B/+/#", ["B/", "B/a", "B/a/", "B/a/b", "B/a/c", "B//c", "B//x", "B/a/b/c"]],
@@ -31,10 +31,10 @@ const TOPICS = ["B", "B/", "B/a", "B/a/", "B/a/b", "B/a/c", "B//c", "B//x", "B/a
 
 for (const runtime of RUNTIMES) {
   describe(`MQTT 3.1.1 §4.7 topics [${runtime}]`, () => {
-    // maxTopicLength at the protocol's maximum: the default (4096 bytes) would refuse [MQTT-4.7.3-3]'s long topic.
+    // maxTopicLength at the protocol's maximum: the default (4096 bytes) would refuse [3.1.1 MQTT-4.7.3-3]'s long topic.
     const b = useBroker(runtime, { set: { "sys.interval": 1, "mqtt.maxTopicLength": 65_535 } });
 
-    test("[MQTT-4.7.1-2] [MQTT-4.7.1-3] \"#\" and \"+\" match exactly the topics the specification says they match", async () => {
+    test("[3.1.1 MQTT-4.7.1-2] [3.1.1 MQTT-4.7.1-3] \"#\" and \"+\" match exactly the topics the specification says they match", async () => {
       const base = uniqueId("w");
       const expand = (s: string) => s.replace(/B/g, base);
       const subs = await Promise.all(MATCHES.map(() => connectClient(b(), { clientId: uniqueId("sub") })));
@@ -62,7 +62,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.7.1-2] a filter of only \"#\" receives every (non-$) topic", async () => {
+    test("[3.1.1 MQTT-4.7.1-2] a filter of only \"#\" receives every (non-$) topic", async () => {
       const sub = await connectClient(b(), { clientId: uniqueId("all") });
       const pub = await connectClient(b(), { clientId: uniqueId("pub") });
       try {
@@ -77,7 +77,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.7.1-3] a filter of only \"+\" matches single-level topics only", async () => {
+    test("[3.1.1 MQTT-4.7.1-3] a filter of only \"+\" matches single-level topics only", async () => {
       const sub = await connectClient(b(), { clientId: uniqueId("plus") });
       const pub = await connectClient(b(), { clientId: uniqueId("pub") });
       try {
@@ -95,7 +95,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.7.2-1] \"#\" and \"+/...\" do not match $SYS topics; an explicit \"$SYS/...\" filter does", async () => {
+    test("[3.1.1 MQTT-4.7.2-1] \"#\" and \"+/...\" do not match $SYS topics; an explicit \"$SYS/...\" filter does", async () => {
       const hash = await connectClient(b(), { clientId: uniqueId("hash") });
       const plus = await connectClient(b(), { clientId: uniqueId("plus") });
       const sys = await connectClient(b(), { clientId: uniqueId("sys") });
@@ -116,7 +116,7 @@ for (const runtime of RUNTIMES) {
       }
     }, 10_000);
 
-    test("[MQTT-4.7.2-1] a client topic beginning with \"$\" is not matched by \"#\" or \"+\"-led filters", async () => {
+    test("[3.1.1 MQTT-4.7.2-1] a client topic beginning with \"$\" is not matched by \"#\" or \"+\"-led filters", async () => {
       const name = uniqueId("dollar");
       const topic = `$${name}/x`;
       const hash = await connectClient(b(), { clientId: uniqueId("hash") });
@@ -138,7 +138,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.7.3-4] no normalisation: case, trailing \"/\", spaces and Unicode forms are distinct topics", async () => {
+    test("[3.1.1 MQTT-4.7.3-4] no normalisation: case, trailing \"/\", spaces and Unicode forms are distinct topics", async () => {
       const base = uniqueId("n");
       const pairs: Array<[string, string]> = [
         [`${base}/ACCOUNTS`, `${base}/Accounts`],
@@ -168,7 +168,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.7.3-3] a long Topic Name (60 000 bytes of UTF-8) is routed intact", async () => {
+    test("[3.1.1 MQTT-4.7.3-3] a long Topic Name (60 000 bytes of UTF-8) is routed intact", async () => {
       const topic = `${uniqueId("long")}/${"\u00e9".repeat(30_000)}`;
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });
       const pub = await connectClient(b(), { clientId: uniqueId("pub") });

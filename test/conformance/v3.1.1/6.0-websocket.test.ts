@@ -129,7 +129,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-6.0.0-4] the server selects the \"mqtt\" WebSocket subprotocol; [MQTT-6.0.0-1] it sends binary frames", async () => {
+    test("[3.1.1 MQTT-6.0.0-4] the server selects the \"mqtt\" WebSocket subprotocol; [3.1.1 MQTT-6.0.0-1] it sends binary frames", async () => {
       const w = await openWs(b());
       try {
         expect(w.ws.protocol).toBe("mqtt");
@@ -143,7 +143,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-6.0.0-2] a packet split over several WebSocket frames, and several packets in one frame, are both read", async () => {
+    test("[3.1.1 MQTT-6.0.0-2] a packet split over several WebSocket frames, and several packets in one frame, are both read", async () => {
       const topic = uniqueId("ws/split");
       const w = await openWs(b());
       try {
@@ -166,7 +166,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-8] the will of a WebSocket client is published when its connection drops", async () => {
+    test("[3.1.1 MQTT-3.1.2-8] the will of a WebSocket client is published when its connection drops", async () => {
       const topic = uniqueId("ws/will");
       const sub = await connectClient(b(), { clientId: uniqueId("sub") });
       try {

@@ -20,7 +20,7 @@ import {
   RC,
   sleep,
   utf8,
-} from "./_util.ts";
+} from "../../helpers/v5.ts";
 
 for (const runtime of RUNTIMES) {
   describe(`MQTT 5.0 §3.1 CONNECT [${runtime}]`, () => {
@@ -34,7 +34,7 @@ for (const runtime of RUNTIMES) {
 
     const v5 = { protocolVersion: 5 as const };
 
-    test("[MQTT-3.1.3-6] [MQTT-3.1.3-7] [MQTT-3.2.2-16] zero-length Client Identifier: CONNACK carries a new, unique Assigned Client Identifier", async () => {
+    test("[v5 MQTT-3.1.3-6] [v5 MQTT-3.1.3-7] [v5 MQTT-3.2.2-16] zero-length Client Identifier: CONNACK carries a new, unique Assigned Client Identifier", async () => {
       const a = await connectV5Ok(b, "");
       const c = await connectV5Ok(b, "");
       try {
@@ -51,7 +51,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-6] [MQTT-3.2.2-3] Clean Start 0 without an existing session: Session Present 0", async () => {
+    test("[v5 MQTT-3.1.2-6] [v5 MQTT-3.2.2-3] Clean Start 0 without an existing session: Session Present 0", async () => {
       const { raw, connack } = await connectV5Ok(b, uniqueId("c0new"), {
         clean: false,
         properties: { sessionExpiryInterval: 30 },
@@ -60,7 +60,7 @@ for (const runtime of RUNTIMES) {
       raw.close();
     });
 
-    test("[MQTT-3.1.2-5] [MQTT-3.2.2-3] Clean Start 0 with an existing session: Session Present 1 and its subscriptions still deliver", async () => {
+    test("[v5 MQTT-3.1.2-5] [v5 MQTT-3.2.2-3] Clean Start 0 with an existing session: Session Present 1 and its subscriptions still deliver", async () => {
       const id = uniqueId("resume");
       const topic = uniqueId("t/resume");
       const first = await connectV5Ok(b, id, { clean: false, properties: { sessionExpiryInterval: 60 } });
@@ -83,7 +83,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-4] [MQTT-3.2.2-2] Clean Start 1 discards an existing session: Session Present 0 and old subscriptions gone", async () => {
+    test("[v5 MQTT-3.1.2-4] [v5 MQTT-3.2.2-2] Clean Start 1 discards an existing session: Session Present 0 and old subscriptions gone", async () => {
       const id = uniqueId("clean1");
       const topic = uniqueId("t/clean1");
       const first = await connectV5Ok(b, id, { clean: false, properties: { sessionExpiryInterval: 60 } });
@@ -104,7 +104,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-23] [MQTT-4.1.0-2] Session Expiry Interval 0: the session ends when the connection closes", async () => {
+    test("[v5 MQTT-3.1.2-23] [v5 MQTT-4.1.0-2] Session Expiry Interval 0: the session ends when the connection closes", async () => {
       const id = uniqueId("sei0");
       const topic = uniqueId("t/sei0");
       const first = await connectV5Ok(b, id, { clean: false }); // no Session Expiry Interval = 0
@@ -128,7 +128,7 @@ for (const runtime of RUNTIMES) {
 
     // 30 days and the largest finite value overflow a host timer (2^31-1 ms): such sessions used to expire at once.
     for (const sessionExpiryInterval of [60, 2_592_000, 4_294_967_294]) {
-      test(`[MQTT-3.1.2-23] [MQTT-4.5.0-1] Session Expiry Interval ${sessionExpiryInterval} s: the session survives and QoS 1 messages published while offline are delivered on resume`, async () => {
+      test(`[v5 MQTT-3.1.2-23] [v5 MQTT-4.5.0-1] Session Expiry Interval ${sessionExpiryInterval} s: the session survives and QoS 1 messages published while offline are delivered on resume`, async () => {
         const id = uniqueId("sei60");
         const topic = uniqueId("t/sei60");
         const first = await connectV5Ok(b, id, { clean: false, properties: { sessionExpiryInterval } });
@@ -158,7 +158,7 @@ for (const runtime of RUNTIMES) {
       });
     }
 
-    test("[MQTT-3.1.4-3] session takeover: the existing connection gets DISCONNECT 0x8E (Session taken over) and is closed", async () => {
+    test("[v5 MQTT-3.1.4-3] session takeover: the existing connection gets DISCONNECT 0x8E (Session taken over) and is closed", async () => {
       const id = uniqueId("takeover");
       const old = await connectV5Ok(b, id);
       const next = await connectV5Ok(b, id);
@@ -171,7 +171,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.0-2] a second CONNECT is a Protocol Error: DISCONNECT 0x82 and close", async () => {
+    test("[v5 MQTT-3.1.0-2] a second CONNECT is a Protocol Error: DISCONNECT 0x82 and close", async () => {
       const id = uniqueId("twice");
       const { raw } = await connectV5Ok(b, id);
       try {
@@ -189,7 +189,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.0-1] [MQTT-3.14.0-1] the first packet must be CONNECT: a PINGREQ first closes the connection without PINGRESP or DISCONNECT", async () => {
+    test("[v5 MQTT-3.1.0-1] [v5 MQTT-3.14.0-1] the first packet must be CONNECT: a PINGREQ first closes the connection without PINGRESP or DISCONNECT", async () => {
       const raw = await openV5(b);
       try {
         raw.send(Buffer.from([0xc0, 0x00]));
@@ -199,7 +199,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-3] reserved CONNECT flag set: Malformed Packet, CONNACK 0x81 (if any) and close", async () => {
+    test("[v5 MQTT-3.1.2-3] reserved CONNECT flag set: Malformed Packet, CONNACK 0x81 (if any) and close", async () => {
       const raw = await openV5(b);
       try {
         raw.send(connectBytes({ clientId: uniqueId("rsv"), flags: 0x03 }));
@@ -209,7 +209,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-11] Will Flag 0 with a non-zero Will QoS: Malformed Packet, CONNACK 0x81 (if any) and close", async () => {
+    test("[v5 MQTT-3.1.2-11] Will Flag 0 with a non-zero Will QoS: Malformed Packet, CONNACK 0x81 (if any) and close", async () => {
       const raw = await openV5(b);
       try {
         raw.send(connectBytes({ clientId: uniqueId("willqos"), flags: 0x02 | 0x08 }));
@@ -219,7 +219,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-2] Protocol Version 6: CONNACK 0x84 Unsupported Protocol Version (if any) and close", async () => {
+    test("[v5 MQTT-3.1.2-2] Protocol Version 6: CONNACK 0x84 Unsupported Protocol Version (if any) and close", async () => {
       const raw = await openV5(b);
       const bytes: Buffer[] = [];
       raw.socket.on("data", (d: Buffer) => bytes.push(d));
@@ -239,7 +239,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.4-1] duplicate Session Expiry Interval property (Protocol Error): CONNACK 0x81/0x82 (if any) and close", async () => {
+    test("[v5 MQTT-3.1.4-1] duplicate Session Expiry Interval property (Protocol Error): CONNACK 0x81/0x82 (if any) and close", async () => {
       const raw = await openV5(b);
       try {
         raw.send(connectBytes({
@@ -252,7 +252,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.4-1] a property not allowed in CONNECT (Topic Alias): CONNACK 0x81/0x82 (if any) and close", async () => {
+    test("[v5 MQTT-3.1.4-1] a property not allowed in CONNECT (Topic Alias): CONNACK 0x81/0x82 (if any) and close", async () => {
       const raw = await openV5(b);
       try {
         raw.send(connectBytes({ clientId: uniqueId("badprop"), properties: props(P.topicAlias(1)) }));
@@ -262,7 +262,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.4-1] Receive Maximum 0 is a Protocol Error: CONNACK 0x81/0x82 (if any) and close", async () => {
+    test("[v5 MQTT-3.1.4-1] Receive Maximum 0 is a Protocol Error: CONNACK 0x81/0x82 (if any) and close", async () => {
       const raw = await openV5(b);
       try {
         raw.send(connectBytes({ clientId: uniqueId("rm0"), properties: props(P.receiveMaximum(0)) }));
@@ -272,7 +272,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.3-1] a CONNECT truncated inside the payload (will flag set, no will fields): CONNACK 0x81 (if any) and close", async () => {
+    test("[v5 MQTT-3.1.3-1] a CONNECT truncated inside the payload (will flag set, no will fields): CONNACK 0x81 (if any) and close", async () => {
       const raw = await openV5(b);
       try {
         raw.send(connectBytes({ clientId: uniqueId("trunc"), flags: 0x02 | 0x04, payloadRest: utf8("") }));
@@ -282,7 +282,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.12.4-1] PINGREQ is answered with PINGRESP", async () => {
+    test("[v5 MQTT-3.12.4-1] PINGREQ is answered with PINGRESP", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("ping"));
       try {
         raw.send(Buffer.from([0xc0, 0x00]));
@@ -294,7 +294,7 @@ for (const runtime of RUNTIMES) {
     });
 
     test(
-      "[MQTT-3.1.2-22] Keep Alive 1 s: a silent client is disconnected after 1.5 × Keep Alive (generous slack), not before Keep Alive",
+      "[v5 MQTT-3.1.2-22] Keep Alive 1 s: a silent client is disconnected after 1.5 × Keep Alive (generous slack), not before Keep Alive",
       async () => {
         const { raw, connack } = await connectV5Ok(b, uniqueId("ka"), { keepalive: 1 });
         try {
@@ -308,7 +308,7 @@ for (const runtime of RUNTIMES) {
       8_000,
     );
 
-    test("[MQTT-3.1.2-24] [MQTT-3.1.2-25] the client's Maximum Packet Size: a bigger PUBLISH is not sent to it (later ones are), other subscribers get it", async () => {
+    test("[v5 MQTT-3.1.2-24] [v5 MQTT-3.1.2-25] the client's Maximum Packet Size: a bigger PUBLISH is not sent to it (later ones are), other subscribers get it", async () => {
       const topic = uniqueId("t/maxpkt");
       const small = await connectV5Ok(b, uniqueId("small"), { properties: { maximumPacketSize: 256 } });
       const big = await connectClient(b, { ...v5, clientId: uniqueId("big") });
@@ -360,7 +360,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-29] Request Problem Information 0: no Reason String or User Property on SUBACK, PUBACK, PUBREC or UNSUBACK", async () => {
+    test("[v5 MQTT-3.1.2-29] Request Problem Information 0: no Reason String or User Property on SUBACK, PUBACK, PUBREC or UNSUBACK", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("noproblem"), { properties: { requestProblemInformation: false } });
       try {
         const suback = await rawSubscribe(raw, [{ topic: "a/#/b", qos: 0 }, { topic: uniqueId("t/ok"), qos: 1 }]);
@@ -379,7 +379,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.3-5] a 1 to 23 character alphanumeric Client Identifier is accepted", async () => {
+    test("[v5 MQTT-3.1.3-5] a 1 to 23 character alphanumeric Client Identifier is accepted", async () => {
       const id = "A" + Math.random().toString(36).slice(2, 12) + "z9";
       const { raw, connack } = await connectV5(b, id);
       try {

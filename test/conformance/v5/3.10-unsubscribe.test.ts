@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RUNTIMES, type RunningBroker, startBroker } from "../../helpers/broker.ts";
 import { closeAll, connectClient, publish, uniqueId } from "../../helpers/clients.ts";
-import { connectV5Ok, expectDisconnect, expectNoPublish, hex, nextPublish, packet, props, RC, type RawClient, rawSubscribe, utf8 } from "./_util.ts";
+import { connectV5Ok, expectDisconnect, expectNoPublish, hex, nextPublish, packet, props, RC, type RawClient, rawSubscribe, utf8 } from "../../helpers/v5.ts";
 import { u16 } from "../../helpers/raw.ts";
 
 const v5 = { protocolVersion: 5 as const };
@@ -27,7 +27,7 @@ for (const runtime of RUNTIMES) {
       await b?.stop();
     }, 10_000);
 
-    test("[MQTT-3.10.4-4] [MQTT-3.10.4-5] [MQTT-3.11.3-1] [MQTT-3.11.3-2] UNSUBACK has the same Packet Identifier and, in order, 0x00 for an existing subscription and 0x11 for none", async () => {
+    test("[v5 MQTT-3.10.4-4] [v5 MQTT-3.10.4-5] [v5 MQTT-3.11.3-1] [v5 MQTT-3.11.3-2] UNSUBACK has the same Packet Identifier and, in order, 0x00 for an existing subscription and 0x11 for none", async () => {
       const base = uniqueId("t/unsub");
       const { raw } = await connectV5Ok(b, uniqueId("unsub"));
       try {
@@ -40,7 +40,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.10.4-5] UNSUBSCRIBE when nothing is subscribed still gets UNSUBACK (0x11)", async () => {
+    test("[v5 MQTT-3.10.4-5] UNSUBSCRIBE when nothing is subscribed still gets UNSUBACK (0x11)", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("nothing"));
       try {
         const unsuback = await rawUnsubscribe(raw, [uniqueId("t/none")], 9);
@@ -50,7 +50,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.10.4-2] [MQTT-3.10.4-6] after UNSUBSCRIBE of several filters no new messages match them", async () => {
+    test("[v5 MQTT-3.10.4-2] [v5 MQTT-3.10.4-6] after UNSUBSCRIBE of several filters no new messages match them", async () => {
       const base = uniqueId("t/stop");
       const { raw } = await connectV5Ok(b, uniqueId("stop"));
       const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });
@@ -69,7 +69,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.10.4-1] filters are compared character by character: UNSUBSCRIBE 'a/b' does not remove 'a/+' (0x11), other subscriptions stay", async () => {
+    test("[v5 MQTT-3.10.4-1] filters are compared character by character: UNSUBSCRIBE 'a/b' does not remove 'a/+' (0x11), other subscriptions stay", async () => {
       const base = uniqueId("t/exact");
       const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });
       const { raw } = await connectV5Ok(b, uniqueId("exact"));
@@ -89,7 +89,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.10.4-1] UNSUBSCRIBE of a shared subscription ($share/g/t) removes it (0x00)", async () => {
+    test("[v5 MQTT-3.10.4-1] UNSUBSCRIBE of a shared subscription ($share/g/t) removes it (0x00)", async () => {
       const topic = uniqueId("t/shunsub");
       const { raw } = await connectV5Ok(b, uniqueId("member"));
       const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });
@@ -105,7 +105,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.10.1-1] UNSUBSCRIBE with fixed header flags 0000: Malformed Packet, DISCONNECT 0x81", async () => {
+    test("[v5 MQTT-3.10.1-1] UNSUBSCRIBE with fixed header flags 0000: Malformed Packet, DISCONNECT 0x81", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("unflags"));
       try {
         raw.send(packet(0xa0, u16(1), props(), utf8(uniqueId("t/x"))));
@@ -115,7 +115,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.10.3-2] UNSUBSCRIBE without any Topic Filter is a Protocol Error: DISCONNECT 0x82", async () => {
+    test("[v5 MQTT-3.10.3-2] UNSUBSCRIBE without any Topic Filter is a Protocol Error: DISCONNECT 0x82", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("unempty"));
       try {
         raw.send(packet(0xa2, u16(1), props()));

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RUNTIMES, type RunningBroker, startBroker } from "../../helpers/broker.ts";
 import { uniqueId } from "../../helpers/clients.ts";
-import { connectV5, connectV5Ok, expectClosedWith, expectDisconnect, openV5, packet, props, RC, reasonOf } from "./_util.ts";
+import { connectV5, connectV5Ok, expectClosedWith, expectDisconnect, openV5, packet, props, RC, reasonOf } from "../../helpers/v5.ts";
 
 for (const runtime of RUNTIMES) {
   describe(`MQTT 5.0 §3.15 AUTH [${runtime}]`, () => {
@@ -18,7 +18,7 @@ for (const runtime of RUNTIMES) {
       await b?.stop();
     }, 10_000);
 
-    test("[MQTT-4.12.0-1] an unsupported Authentication Method: CONNACK 0x8C (Bad authentication method) and close", async () => {
+    test("[v5 MQTT-4.12.0-1] an unsupported Authentication Method: CONNACK 0x8C (Bad authentication method) and close", async () => {
       const { raw, connack } = await connectV5(b, uniqueId("scram"), {
         properties: { authenticationMethod: "SCRAM-SHA-256", authenticationData: Buffer.from("n,,n=user,r=abc") },
       });
@@ -32,14 +32,14 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.12.0-6] without an Authentication Method in CONNECT the CONNACK carries none", async () => {
+    test("[v5 MQTT-4.12.0-6] without an Authentication Method in CONNECT the CONNACK carries none", async () => {
       const { raw, connack } = await connectV5Ok(b, uniqueId("noauth"));
       raw.close();
       expect(connack.properties?.authenticationMethod).toBeUndefined();
       expect(connack.properties?.authenticationData).toBeUndefined();
     });
 
-    test("[MQTT-4.12.0-7] [MQTT-3.15.2-1] an AUTH packet after a CONNECT without Authentication Method is a Protocol Error: DISCONNECT 0x82", async () => {
+    test("[v5 MQTT-4.12.0-7] [v5 MQTT-3.15.2-1] an AUTH packet after a CONNECT without Authentication Method is a Protocol Error: DISCONNECT 0x82", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("auth"));
       try {
         raw.sendPacket({ cmd: "auth", reasonCode: RC.continueAuthentication, properties: { authenticationMethod: "SCRAM-SHA-256" } });
@@ -49,7 +49,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.12.0-7] re-authentication (AUTH 0x19) without an Authentication Method in CONNECT is a Protocol Error: DISCONNECT 0x82", async () => {
+    test("[v5 MQTT-4.12.0-7] re-authentication (AUTH 0x19) without an Authentication Method in CONNECT is a Protocol Error: DISCONNECT 0x82", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("reauth"));
       try {
         raw.sendPacket({ cmd: "auth", reasonCode: 0x19, properties: { authenticationMethod: "PLAIN" } });
@@ -59,7 +59,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.15.1-1] an AUTH packet with reserved flags set is malformed: DISCONNECT 0x81 (if any) and close", async () => {
+    test("[v5 MQTT-3.15.1-1] an AUTH packet with reserved flags set is malformed: DISCONNECT 0x81 (if any) and close", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("authflags"));
       try {
         raw.send(packet(0xf1, Buffer.from([0x18]), props()));
@@ -69,7 +69,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.0-1] [MQTT-3.1.4-6] an AUTH packet instead of CONNECT closes the connection without CONNACK", async () => {
+    test("[v5 MQTT-3.1.0-1] [v5 MQTT-3.1.4-6] an AUTH packet instead of CONNECT closes the connection without CONNACK", async () => {
       const raw = await openV5(b);
       try {
         raw.sendPacket({ cmd: "auth", reasonCode: RC.continueAuthentication, properties: { authenticationMethod: "PLAIN" } });

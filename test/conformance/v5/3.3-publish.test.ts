@@ -31,7 +31,7 @@ import {
   sleep,
   splitPackets,
   utf8,
-} from "./_util.ts";
+} from "../../helpers/v5.ts";
 
 const v5 = { protocolVersion: 5 as const };
 
@@ -45,7 +45,7 @@ for (const runtime of RUNTIMES) {
       await b?.stop();
     }, 10_000);
 
-    test("[MQTT-3.3.4-1] QoS 0 PUBLISH is delivered and not acknowledged", async () => {
+    test("[v5 MQTT-3.3.4-1] QoS 0 PUBLISH is delivered and not acknowledged", async () => {
       const topic = uniqueId("t/q0");
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
       const { raw } = await connectV5Ok(b, uniqueId("pub"));
@@ -64,7 +64,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.3.2-4] [MQTT-3.4.2-1] QoS 1 PUBLISH with a subscriber: PUBACK with the same Packet Identifier and 0x00", async () => {
+    test("[v5 MQTT-4.3.2-4] [v5 MQTT-3.4.2-1] QoS 1 PUBLISH with a subscriber: PUBACK with the same Packet Identifier and 0x00", async () => {
       const topic = uniqueId("t/q1");
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
       const { raw } = await connectV5Ok(b, uniqueId("pub"));
@@ -84,7 +84,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.4.2-1] QoS 1 PUBLISH without subscribers: PUBACK 0x00 or 0x10 (No matching subscribers)", async () => {
+    test("[v5 MQTT-3.4.2-1] QoS 1 PUBLISH without subscribers: PUBACK 0x00 or 0x10 (No matching subscribers)", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("pub"));
       try {
         raw.sendPacket({ cmd: "publish", topic: uniqueId("t/nobody"), payload: "x", qos: 1, messageId: 7 });
@@ -96,7 +96,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.3.3-8] [MQTT-4.3.3-11] [MQTT-3.5.2-1] [MQTT-3.7.2-1] QoS 2 PUBLISH: PUBREC 0x00, PUBREL → PUBCOMP 0x00, same Packet Identifier, delivered once", async () => {
+    test("[v5 MQTT-4.3.3-8] [v5 MQTT-4.3.3-11] [v5 MQTT-3.5.2-1] [v5 MQTT-3.7.2-1] QoS 2 PUBLISH: PUBREC 0x00, PUBREL → PUBCOMP 0x00, same Packet Identifier, delivered once", async () => {
       const topic = uniqueId("t/q2");
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
       const { raw } = await connectV5Ok(b, uniqueId("pub"));
@@ -122,7 +122,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.5.2-1] QoS 2 PUBLISH without subscribers: PUBREC 0x00 or 0x10, then PUBCOMP 0x00", async () => {
+    test("[v5 MQTT-3.5.2-1] QoS 2 PUBLISH without subscribers: PUBREC 0x00 or 0x10, then PUBCOMP 0x00", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("pub"));
       try {
         raw.sendPacket({ cmd: "publish", topic: uniqueId("t/nobody2"), payload: "x", qos: 2, messageId: 8 });
@@ -138,7 +138,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.3.3-10] a QoS 2 PUBLISH repeated (DUP) before PUBREL gets another PUBREC and is delivered only once", async () => {
+    test("[v5 MQTT-4.3.3-10] a QoS 2 PUBLISH repeated (DUP) before PUBREL gets another PUBREC and is delivered only once", async () => {
       const topic = uniqueId("t/q2dup");
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
       const { raw } = await connectV5Ok(b, uniqueId("pub"));
@@ -160,7 +160,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.1-4] QoS 3 (both QoS bits set) is a Malformed Packet: DISCONNECT 0x81 (if any) and close", async () => {
+    test("[v5 MQTT-3.3.1-4] QoS 3 (both QoS bits set) is a Malformed Packet: DISCONNECT 0x81 (if any) and close", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("q3"));
       try {
         raw.send(packet(0x36, utf8(uniqueId("t/q3")), Buffer.from([0x00, 0x01]), props(), Buffer.from("x")));
@@ -170,7 +170,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.1-2] DUP 1 on a QoS 0 PUBLISH: DISCONNECT 0x81/0x82 (if any) and close", async () => {
+    test("[v5 MQTT-3.3.1-2] DUP 1 on a QoS 0 PUBLISH: DISCONNECT 0x81/0x82 (if any) and close", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("dup0"));
       try {
         raw.send(packet(0x38, utf8(uniqueId("t/dup0")), props(), Buffer.from("x")));
@@ -180,7 +180,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.2-2] [MQTT-4.7.0-1] '+' in a Topic Name: DISCONNECT 0x90 (Topic Name invalid), not delivered", async () => {
+    test("[v5 MQTT-3.3.2-2] [v5 MQTT-4.7.0-1] '+' in a Topic Name: DISCONNECT 0x90 (Topic Name invalid), not delivered", async () => {
       const base = uniqueId("t/wild");
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
       const { raw } = await connectV5Ok(b, uniqueId("pub"));
@@ -195,7 +195,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.2-2] '#' in a Topic Name: DISCONNECT 0x90 (Topic Name invalid)", async () => {
+    test("[v5 MQTT-3.3.2-2] '#' in a Topic Name: DISCONNECT 0x90 (Topic Name invalid)", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("pub"));
       try {
         raw.sendPacket({ cmd: "publish", topic: `${uniqueId("t/hash")}/#`, payload: "x", qos: 1, messageId: 1 });
@@ -205,7 +205,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[§3.3.2.1] [MQTT-4.7.3-1] zero-length Topic Name without a Topic Alias: DISCONNECT 0x82 (Protocol Error)", async () => {
+    test("[§3.3.2.1] [v5 MQTT-4.7.3-1] zero-length Topic Name without a Topic Alias: DISCONNECT 0x82 (Protocol Error)", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("pub"));
       try {
         raw.sendPacket({ cmd: "publish", topic: "", payload: "x", qos: 0 });
@@ -215,7 +215,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.4-6] a Subscription Identifier in a PUBLISH from the client: DISCONNECT 0x81/0x82", async () => {
+    test("[v5 MQTT-3.3.4-6] a Subscription Identifier in a PUBLISH from the client: DISCONNECT 0x81/0x82", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("pub"));
       try {
         raw.send(packet(0x30, utf8(uniqueId("t/subid")), props(P.subscriptionIdentifier(3)), Buffer.from("x")));
@@ -225,7 +225,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.2-14] a wildcard in the Response Topic: DISCONNECT 0x81/0x82", async () => {
+    test("[v5 MQTT-3.3.2-14] a wildcard in the Response Topic: DISCONNECT 0x81/0x82", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("pub"));
       try {
         raw.sendPacket({
@@ -238,7 +238,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.2-4] [MQTT-3.3.2-20] Payload Format Indicator and Content Type are forwarded unaltered", async () => {
+    test("[v5 MQTT-3.3.2-4] [v5 MQTT-3.3.2-20] Payload Format Indicator and Content Type are forwarded unaltered", async () => {
       const topic = uniqueId("t/pfi");
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
       const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });
@@ -257,7 +257,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.2-15] [MQTT-3.3.2-16] Response Topic and (binary) Correlation Data are forwarded unaltered", async () => {
+    test("[v5 MQTT-3.3.2-15] [v5 MQTT-3.3.2-16] Response Topic and (binary) Correlation Data are forwarded unaltered", async () => {
       const topic = uniqueId("t/req");
       const correlation = Buffer.from([0x00, 0xff, 0xfe, 0x10, 0x80, 0x7f]);
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
@@ -274,7 +274,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.2-17] [MQTT-3.3.2-18] User Properties are forwarded unaltered and in order (repeated keys included)", async () => {
+    test("[v5 MQTT-3.3.2-17] [v5 MQTT-3.3.2-18] User Properties are forwarded unaltered and in order (repeated keys included)", async () => {
       const topic = uniqueId("t/up");
       const sent: Array<[string, string]> = [["z", "1"], ["a", "2"], ["z", "3"], ["m", "ü"], ["a", "2"]];
       const sub = await connectV5Ok(b, uniqueId("sub"));
@@ -293,7 +293,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.4-3] a Subscription Identifier is sent with messages matching that subscription; none without one", async () => {
+    test("[v5 MQTT-3.3.4-3] a Subscription Identifier is sent with messages matching that subscription; none without one", async () => {
       const base = uniqueId("t/sid");
       const withId = await connectClient(b, { ...v5, clientId: uniqueId("withid") });
       const without = await connectClient(b, { ...v5, clientId: uniqueId("noid") });
@@ -311,7 +311,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.4-2] [MQTT-3.3.4-4] [MQTT-3.3.4-5] overlapping subscriptions with ids 1 and 2: maximum QoS respected, both ids delivered (one message carries both)", async () => {
+    test("[v5 MQTT-3.3.4-2] [v5 MQTT-3.3.4-4] [v5 MQTT-3.3.4-5] overlapping subscriptions with ids 1 and 2: maximum QoS respected, both ids delivered (one message carries both)", async () => {
       const base = uniqueId("t/overlap");
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
       const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });
@@ -338,7 +338,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.1-5] [MQTT-3.3.1-9] a retained message replaces the previous one and is sent to new subscribers with RETAIN 1", async () => {
+    test("[v5 MQTT-3.3.1-5] [v5 MQTT-3.3.1-9] a retained message replaces the previous one and is sent to new subscribers with RETAIN 1", async () => {
       const topic = uniqueId("t/ret");
       const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
@@ -357,7 +357,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.1-6] [MQTT-3.3.1-7] a retained PUBLISH with an empty payload removes the retained message", async () => {
+    test("[v5 MQTT-3.3.1-6] [v5 MQTT-3.3.1-7] a retained PUBLISH with an empty payload removes the retained message", async () => {
       const topic = uniqueId("t/retdel");
       const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
@@ -371,7 +371,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.1-8] a PUBLISH with RETAIN 0 neither stores nor replaces the retained message", async () => {
+    test("[v5 MQTT-3.3.1-8] a PUBLISH with RETAIN 0 neither stores nor replaces the retained message", async () => {
       const topic = uniqueId("t/ret0");
       const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
@@ -389,7 +389,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.6.0-5] [MQTT-4.6.0-6] messages from one client on one topic are delivered in order (QoS 1)", async () => {
+    test("[v5 MQTT-4.6.0-5] [v5 MQTT-4.6.0-6] messages from one client on one topic are delivered in order (QoS 1)", async () => {
       const topic = uniqueId("t/order");
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
       const { raw } = await connectV5Ok(b, uniqueId("pub"));

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RUNTIMES, type RunningBroker, startBroker } from "../../helpers/broker.ts";
 import { closeAll, collectMessages, connectClient, expectNoMessage, publish, subscribe, uniqueId } from "../../helpers/clients.ts";
-import { type AnyPacket, connectV5Ok, expectDisconnect, nextPublish, RC, rawSubscribe, sleep } from "./_util.ts";
+import { type AnyPacket, connectV5Ok, expectDisconnect, nextPublish, RC, rawSubscribe, sleep } from "../../helpers/v5.ts";
 
 const v5 = { protocolVersion: 5 as const };
 
@@ -20,7 +20,7 @@ for (const runtime of RUNTIMES) {
       await b?.stop();
     }, 10_000);
 
-    test("[MQTT-3.3.2-12] an alias set with a topic and then used with an empty topic is delivered under the full topic", async () => {
+    test("[v5 MQTT-3.3.2-12] an alias set with a topic and then used with an empty topic is delivered under the full topic", async () => {
       const topic = uniqueId("t/alias");
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
       const { raw } = await connectV5Ok(b, uniqueId("pub"));
@@ -41,7 +41,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.2-12] the highest alias (64) is accepted, and a new topic with the same alias replaces the mapping", async () => {
+    test("[v5 MQTT-3.3.2-12] the highest alias (64) is accepted, and a new topic with the same alias replaces the mapping", async () => {
       const t1 = uniqueId("t/remap1");
       const t2 = uniqueId("t/remap2");
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
@@ -60,7 +60,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.2-8] Topic Alias 0: DISCONNECT 0x94 (Topic Alias invalid)", async () => {
+    test("[v5 MQTT-3.3.2-8] Topic Alias 0: DISCONNECT 0x94 (Topic Alias invalid)", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("alias0"));
       try {
         raw.sendPacket({ cmd: "publish", topic: uniqueId("t/a0"), payload: "x", qos: 0, properties: { topicAlias: 0 } });
@@ -70,7 +70,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.2-9] Topic Alias 65 above the server's Topic Alias Maximum (64): DISCONNECT 0x94, not delivered", async () => {
+    test("[v5 MQTT-3.3.2-9] Topic Alias 65 above the server's Topic Alias Maximum (64): DISCONNECT 0x94, not delivered", async () => {
       const topic = uniqueId("t/a65");
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
       const { raw, connack } = await connectV5Ok(b, uniqueId("alias65"));
@@ -96,7 +96,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.2-7] alias mappings are not carried over to a new connection of the same session", async () => {
+    test("[v5 MQTT-3.3.2-7] alias mappings are not carried over to a new connection of the same session", async () => {
       const id = uniqueId("carry");
       const topic = uniqueId("t/carry");
       const first = await connectV5Ok(b, id, { clean: false, properties: { sessionExpiryInterval: 30 } });
@@ -116,7 +116,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-27] the server sends no Topic Alias to a client that did not announce a Topic Alias Maximum", async () => {
+    test("[v5 MQTT-3.1.2-27] the server sends no Topic Alias to a client that did not announce a Topic Alias Maximum", async () => {
       const topic = uniqueId("t/noalias");
       const { raw } = await connectV5Ok(b, uniqueId("sub"));
       const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });
@@ -134,7 +134,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-26] [MQTT-3.3.2-11] aliases sent to a client with Topic Alias Maximum 1 never exceed 1 and always resolve to the right topic", async () => {
+    test("[v5 MQTT-3.1.2-26] [v5 MQTT-3.3.2-11] aliases sent to a client with Topic Alias Maximum 1 never exceed 1 and always resolve to the right topic", async () => {
       const base = uniqueId("t/srvalias");
       const topics = [`${base}/a`, `${base}/b`, `${base}/a`, `${base}/a`, `${base}/b`, `${base}/c`, `${base}/c`];
       const { raw } = await connectV5Ok(b, uniqueId("sub"), { properties: { topicAliasMaximum: 1 } });
@@ -166,7 +166,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.2-10] an mqtt.js client with Topic Alias Maximum 4 receives every message under its full topic", async () => {
+    test("[v5 MQTT-3.3.2-10] an mqtt.js client with Topic Alias Maximum 4 receives every message under its full topic", async () => {
       const base = uniqueId("t/jsalias");
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub"), properties: { topicAliasMaximum: 4 } });
       const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });

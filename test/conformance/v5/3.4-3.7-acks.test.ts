@@ -18,7 +18,7 @@ import {
   rawSubscribe,
   reasonOf,
   sleep,
-} from "./_util.ts";
+} from "../../helpers/v5.ts";
 import { u16 } from "../../helpers/raw.ts";
 
 const v5 = { protocolVersion: 5 as const };
@@ -43,7 +43,7 @@ for (const runtime of RUNTIMES) {
       return { id, topic, raw };
     }
 
-    test("[MQTT-3.6.1-1] a PUBREL with reserved flags 0000 is a Malformed Packet: DISCONNECT 0x81 (if any) and close", async () => {
+    test("[v5 MQTT-3.6.1-1] a PUBREL with reserved flags 0000 is a Malformed Packet: DISCONNECT 0x81 (if any) and close", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("badrel"));
       try {
         raw.sendPacket({ cmd: "publish", topic: uniqueId("t/badrel"), payload: "x", qos: 2, messageId: 5 });
@@ -55,7 +55,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.3.3-11] [MQTT-3.7.2-1] a PUBREL for an unknown Packet Identifier gets PUBCOMP with that identifier (0x00 or 0x92)", async () => {
+    test("[v5 MQTT-4.3.3-11] [v5 MQTT-3.7.2-1] a PUBREL for an unknown Packet Identifier gets PUBCOMP with that identifier (0x00 or 0x92)", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("unkrel"));
       try {
         raw.sendPacket({ cmd: "pubrel", messageId: 777, reasonCode: 0 });
@@ -67,7 +67,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.3.2-5] after PUBACK, a QoS 1 PUBLISH reusing the Packet Identifier is a new message", async () => {
+    test("[v5 MQTT-4.3.2-5] after PUBACK, a QoS 1 PUBLISH reusing the Packet Identifier is a new message", async () => {
       const topic = uniqueId("t/reuse1");
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
       const { raw } = await connectV5Ok(b, uniqueId("pub"));
@@ -86,7 +86,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.3.3-12] after PUBCOMP, a QoS 2 PUBLISH reusing the Packet Identifier is a new message", async () => {
+    test("[v5 MQTT-4.3.3-12] after PUBCOMP, a QoS 2 PUBLISH reusing the Packet Identifier is a new message", async () => {
       const topic = uniqueId("t/reuse2");
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
       const { raw } = await connectV5Ok(b, uniqueId("pub"));
@@ -107,7 +107,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-2.2.1-4] [MQTT-4.3.2-1] [MQTT-4.3.2-2] outgoing QoS 1 PUBLISHes have non-zero, distinct Packet Identifiers and DUP 0", async () => {
+    test("[v5 MQTT-2.2.1-4] [v5 MQTT-4.3.2-1] [v5 MQTT-4.3.2-2] outgoing QoS 1 PUBLISHes have non-zero, distinct Packet Identifiers and DUP 0", async () => {
       const s = await subscriber(1);
       const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });
       try {
@@ -127,7 +127,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.3.3-1] [MQTT-4.3.3-2] [MQTT-4.3.3-4] [MQTT-3.6.2-1] outgoing QoS 2: PUBLISH (id ≠ 0, DUP 0), PUBREC → PUBREL with the same id, PUBCOMP ends it", async () => {
+    test("[v5 MQTT-4.3.3-1] [v5 MQTT-4.3.3-2] [v5 MQTT-4.3.3-4] [v5 MQTT-3.6.2-1] outgoing QoS 2: PUBLISH (id ≠ 0, DUP 0), PUBREC → PUBREL with the same id, PUBCOMP ends it", async () => {
       const s = await subscriber(2);
       const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });
       try {
@@ -149,7 +149,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.3.3-4] a PUBREC with reason 0x80 is final: no PUBREL follows", async () => {
+    test("[v5 MQTT-4.3.3-4] a PUBREC with reason 0x80 is final: no PUBREL follows", async () => {
       const s = await subscriber(2);
       const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });
       try {
@@ -164,7 +164,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.4.0-1] [MQTT-3.3.1-1] an unacknowledged QoS 1 PUBLISH is resent on session resume with DUP 1 and the same Packet Identifier", async () => {
+    test("[v5 MQTT-4.4.0-1] [v5 MQTT-3.3.1-1] an unacknowledged QoS 1 PUBLISH is resent on session resume with DUP 1 and the same Packet Identifier", async () => {
       const s = await subscriber(1);
       const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });
       try {
@@ -188,7 +188,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.4.0-1] [MQTT-4.3.3-6] after PUBREC without PUBCOMP, resume resends the PUBREL (same id), not the PUBLISH", async () => {
+    test("[v5 MQTT-4.4.0-1] [v5 MQTT-4.3.3-6] after PUBREC without PUBCOMP, resume resends the PUBREL (same id), not the PUBLISH", async () => {
       const s = await subscriber(2);
       const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });
       try {
@@ -214,7 +214,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.4.0-2] a PUBLISH acknowledged with PUBACK 0x80 is not resent on session resume", async () => {
+    test("[v5 MQTT-4.4.0-2] a PUBLISH acknowledged with PUBACK 0x80 is not resent on session resume", async () => {
       const s = await subscriber(1);
       const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });
       try {

@@ -28,7 +28,7 @@ import {
   reasonOf,
   sleep,
   subscribeBytes,
-} from "./_util.ts";
+} from "../../helpers/v5.ts";
 
 const v5 = { protocolVersion: 5 as const };
 
@@ -48,16 +48,16 @@ for (const runtime of RUNTIMES) {
       return pub;
     }
 
-    test("[MQTT-3.8.4-1] [MQTT-3.8.4-2] [MQTT-3.8.4-5] [MQTT-3.8.4-6] [MQTT-3.9.3-1] one SUBACK with the same Packet Identifier and a reason code per filter, in order; 0x8F for invalid filters", async () => {
+    test("[v5 MQTT-3.8.4-1] [v5 MQTT-3.8.4-2] [v5 MQTT-3.8.4-5] [v5 MQTT-3.8.4-6] [v5 MQTT-3.9.3-1] one SUBACK with the same Packet Identifier and a reason code per filter, in order; 0x8F for invalid filters", async () => {
       const base = uniqueId("t/multi");
       const { raw } = await connectV5Ok(b, uniqueId("multi"));
       const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });
       try {
         const suback = await rawSubscribe(raw, [
           { topic: `${base}/+`, qos: 0 },
-          { topic: `${base}/#/x`, qos: 1 }, // '#' not last [MQTT-4.7.1-1]
+          { topic: `${base}/#/x`, qos: 1 }, // '#' not last [v5 MQTT-4.7.1-1]
           { topic: `${base}/c`, qos: 2 },
-          { topic: `${base}a+`, qos: 1 }, // '+' not a whole level [MQTT-4.7.1-2]
+          { topic: `${base}a+`, qos: 1 }, // '+' not a whole level [v5 MQTT-4.7.1-2]
           { topic: `${base}/#`, qos: 1 },
         ], { messageId: 4242 });
         expect(suback.granted.map(hex)).toEqual([0, RC.topicFilterInvalid, 2, RC.topicFilterInvalid, 1].map(hex));
@@ -71,7 +71,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.8.4-7] [MQTT-3.8.4-8] delivered QoS is the minimum of the published QoS and the granted QoS", async () => {
+    test("[v5 MQTT-3.8.4-7] [v5 MQTT-3.8.4-8] delivered QoS is the minimum of the published QoS and the granted QoS", async () => {
       const topic = uniqueId("t/minqos");
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
       const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });
@@ -88,7 +88,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.8.3-3] No Local: the subscriber's own messages are not sent back to it; others' are, and other subscribers get its messages", async () => {
+    test("[v5 MQTT-3.8.3-3] No Local: the subscriber's own messages are not sent back to it; others' are, and other subscribers get its messages", async () => {
       const topic = uniqueId("t/nolocal");
       const self = await connectClient(b, { ...v5, clientId: uniqueId("self") });
       const other = await connectClient(b, { ...v5, clientId: uniqueId("other") });
@@ -109,7 +109,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.1-12] [MQTT-3.3.1-13] Retain As Published: 0 forwards a live retained message with RETAIN 0, 1 keeps RETAIN 1", async () => {
+    test("[v5 MQTT-3.3.1-12] [v5 MQTT-3.3.1-13] Retain As Published: 0 forwards a live retained message with RETAIN 0, 1 keeps RETAIN 1", async () => {
       const topic = uniqueId("t/rap");
       const rap0 = await connectClient(b, { ...v5, clientId: uniqueId("rap0") });
       const rap1 = await connectClient(b, { ...v5, clientId: uniqueId("rap1") });
@@ -128,7 +128,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[§3.3.1.3] [MQTT-3.3.1-9] a retained message sent because of a new subscription has RETAIN 1, even with Retain As Published 0", async () => {
+    test("[§3.3.1.3] [v5 MQTT-3.3.1-9] a retained message sent because of a new subscription has RETAIN 1, even with Retain As Published 0", async () => {
       const topic = uniqueId("t/retnew");
       const pub = await retained(topic, "stored");
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
@@ -144,7 +144,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.4-3] a retained message sent because of a new subscription carries that subscription's Subscription Identifier", async () => {
+    test("[v5 MQTT-3.3.4-3] a retained message sent because of a new subscription carries that subscription's Subscription Identifier", async () => {
       const topic = uniqueId("t/retsid");
       const pub = await retained(topic, "with-id");
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
@@ -160,7 +160,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.1-9] Retain Handling 0: retained messages are sent on every SUBSCRIBE, also when the subscription exists", async () => {
+    test("[v5 MQTT-3.3.1-9] Retain Handling 0: retained messages are sent on every SUBSCRIBE, also when the subscription exists", async () => {
       const topic = uniqueId("t/rh0");
       const pub = await retained(topic, "r");
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
@@ -178,7 +178,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.1-10] Retain Handling 1: retained messages are sent only if the subscription did not exist", async () => {
+    test("[v5 MQTT-3.3.1-10] Retain Handling 1: retained messages are sent only if the subscription did not exist", async () => {
       const topic = uniqueId("t/rh1");
       const pub = await retained(topic, "r");
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
@@ -195,7 +195,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.1-11] Retain Handling 2: retained messages are not sent at subscribe time (live messages are)", async () => {
+    test("[v5 MQTT-3.3.1-11] Retain Handling 2: retained messages are not sent at subscribe time (live messages are)", async () => {
       const topic = uniqueId("t/rh2");
       const pub = await retained(topic, "r");
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
@@ -213,7 +213,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.8.4-3] a SUBSCRIBE with an identical filter replaces the subscription (new QoS and Subscription Identifier, one copy)", async () => {
+    test("[v5 MQTT-3.8.4-3] a SUBSCRIBE with an identical filter replaces the subscription (new QoS and Subscription Identifier, one copy)", async () => {
       const topic = uniqueId("t/replace");
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
       const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });
@@ -262,7 +262,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.8.3-5] reserved bits set in the subscription options: Malformed Packet, DISCONNECT 0x81", async () => {
+    test("[v5 MQTT-3.8.3-5] reserved bits set in the subscription options: Malformed Packet, DISCONNECT 0x81", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("rsvopt"));
       try {
         raw.send(subscribeBytes(1, [{ topic: uniqueId("t/rsv"), options: 0x41 }]));
@@ -272,7 +272,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.8.1-1] SUBSCRIBE with fixed header flags 0000: Malformed Packet, DISCONNECT 0x81", async () => {
+    test("[v5 MQTT-3.8.1-1] SUBSCRIBE with fixed header flags 0000: Malformed Packet, DISCONNECT 0x81", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("subflags"));
       try {
         raw.send(subscribeBytes(1, [{ topic: uniqueId("t/flags"), options: 0 }], { firstByte: 0x80 }));
@@ -282,7 +282,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.8.3-2] SUBSCRIBE without any Topic Filter is a Protocol Error: DISCONNECT 0x82", async () => {
+    test("[v5 MQTT-3.8.3-2] SUBSCRIBE without any Topic Filter is a Protocol Error: DISCONNECT 0x82", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("nofilter"));
       try {
         raw.send(subscribeBytes(1, []));
@@ -292,7 +292,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.7.3-1] an empty Topic Filter is refused (SUBACK 0x8F, or DISCONNECT 0x81/0x82)", async () => {
+    test("[v5 MQTT-4.7.3-1] an empty Topic Filter is refused (SUBACK 0x8F, or DISCONNECT 0x81/0x82)", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("emptyf"));
       try {
         raw.sendPacket({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "", qos: 0 }] });
@@ -307,7 +307,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.8.4-8] a QoS 0 subscription receives QoS 1 and 2 messages at QoS 0", async () => {
+    test("[v5 MQTT-3.8.4-8] a QoS 0 subscription receives QoS 1 and 2 messages at QoS 0", async () => {
       const topic = uniqueId("t/q0sub");
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
       const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RUNTIMES, type RunningBroker, startBroker } from "../../helpers/broker.ts";
 import { closeAll, connectClient, nextMessage, publish, subscribe, uniqueId } from "../../helpers/clients.ts";
-import { connectBytes, connectV5Ok, expectClosedWith, openV5, P, props, RC } from "./_util.ts";
+import { connectBytes, connectV5Ok, expectClosedWith, openV5, P, props, RC } from "../../helpers/v5.ts";
 
 const v5 = { protocolVersion: 5 as const };
 
@@ -19,7 +19,7 @@ for (const runtime of RUNTIMES) {
       await b?.stop();
     }, 10_000);
 
-    test("[§4.10] [MQTT-3.3.2-15] [MQTT-3.3.2-16] a request carries Response Topic and Correlation Data to the responder, whose reply reaches the requester with the same Correlation Data", async () => {
+    test("[§4.10] [v5 MQTT-3.3.2-15] [v5 MQTT-3.3.2-16] a request carries Response Topic and Correlation Data to the responder, whose reply reaches the requester with the same Correlation Data", async () => {
       const service = uniqueId("svc/echo");
       const replyTo = uniqueId("replies/req");
       const requester = await connectClient(b, { ...v5, clientId: uniqueId("requester") });
@@ -51,7 +51,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.1.2-28] without Request Response Information (or with 0) the CONNACK has no Response Information", async () => {
+    test("[v5 MQTT-3.1.2-28] without Request Response Information (or with 0) the CONNACK has no Response Information", async () => {
       const a = await connectV5Ok(b, uniqueId("rri-absent"));
       const z = await connectV5Ok(b, uniqueId("rri-0"), { properties: { requestResponseInformation: false } });
       a.raw.close();

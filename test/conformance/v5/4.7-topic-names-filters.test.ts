@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RUNTIMES, type RunningBroker, startBroker } from "../../helpers/broker.ts";
 import { closeAll, collectMessages, connectClient, publish, subscribe, uniqueId } from "../../helpers/clients.ts";
-import { connectV5Ok, expectClosedWith, packet, props, RC, sleep, utf8 } from "./_util.ts";
+import { connectV5Ok, expectClosedWith, packet, props, RC, sleep, utf8 } from "../../helpers/v5.ts";
 import { u16 } from "../../helpers/raw.ts";
 
 const v5 = { protocolVersion: 5 as const };
@@ -36,13 +36,13 @@ for (const runtime of RUNTIMES) {
       }
     }
 
-    test("[MQTT-4.7.1-1] '#' matches the parent level and any number of child levels", async () => {
+    test("[v5 MQTT-4.7.1-1] '#' matches the parent level and any number of child levels", async () => {
       const r = uniqueId("sport");
       const got = await matches(`${r}/tennis/#`, [`${r}/tennis`, `${r}/tennis/p1`, `${r}/tennis/p1/ranking`, `${r}/tennisx`, `${r}/golf`]);
       expect(got).toEqual([`${r}/tennis`, `${r}/tennis/p1`, `${r}/tennis/p1/ranking`]);
     });
 
-    test("[MQTT-4.7.1-2] '+' matches exactly one level, including an empty one", async () => {
+    test("[v5 MQTT-4.7.1-2] '+' matches exactly one level, including an empty one", async () => {
       const r = uniqueId("plus");
       const got = await matches(`${r}/+/z`, [`${r}/a/z`, `${r}//z`, `${r}/a/b/z`, `${r}/z`, `${r}/a/z/q`]);
       expect(got).toEqual([`${r}/a/z`, `${r}//z`]);
@@ -54,19 +54,19 @@ for (const runtime of RUNTIMES) {
       expect(got).toEqual([`${r}/x`, `${r}/`]);
     });
 
-    test("[MQTT-4.7.3-4] no normalisation: case, trailing '/' and spaces are significant", async () => {
+    test("[v5 MQTT-4.7.3-4] no normalisation: case, trailing '/' and spaces are significant", async () => {
       const r = uniqueId("norm");
       const got = await matches(`${r}/Room A`, [`${r}/room a`, `${r}/Room A/`, `${r}/RoomA`, `${r}/Room A`, `${r}/Room  A`]);
       expect(got).toEqual([`${r}/Room A`]);
     });
 
-    test("[MQTT-4.7.3-4] non-ASCII topic names are matched and delivered unchanged", async () => {
+    test("[v5 MQTT-4.7.3-4] non-ASCII topic names are matched and delivered unchanged", async () => {
       const r = uniqueId("utf");
       const got = await matches(`${r}/+/ß`, [`${r}/küche/ß`, `${r}/日本/ß`, `${r}/küche/ss`]);
       expect(got).toEqual([`${r}/küche/ß`, `${r}/日本/ß`]);
     });
 
-    test("[MQTT-4.7.2-1] filters starting with '#' or '+' do not match topics starting with '$'; an explicit '$' filter does", async () => {
+    test("[v5 MQTT-4.7.2-1] filters starting with '#' or '+' do not match topics starting with '$'; an explicit '$' filter does", async () => {
       const marker = uniqueId("dollar");
       const dollarTopic = `$gannet-test/${marker}`;
       const wild = await connectClient(b, { ...v5, clientId: uniqueId("wild") });
@@ -91,7 +91,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.7.3-2] [MQTT-1.5.4-2] a Topic Name containing U+0000: DISCONNECT 0x81/0x90 (if any) and close", async () => {
+    test("[v5 MQTT-4.7.3-2] [v5 MQTT-1.5.4-2] a Topic Name containing U+0000: DISCONNECT 0x81/0x90 (if any) and close", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("nul"));
       try {
         const name = Buffer.concat([Buffer.from(uniqueId("t/nul")), Buffer.from([0x00]), Buffer.from("x")]);
@@ -102,7 +102,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-1.5.4-1] a Topic Name that is not well-formed UTF-8: DISCONNECT 0x81/0x90 (if any) and close", async () => {
+    test("[v5 MQTT-1.5.4-1] a Topic Name that is not well-formed UTF-8: DISCONNECT 0x81/0x90 (if any) and close", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("badutf"));
       try {
         const name = Buffer.concat([Buffer.from("t/"), Buffer.from([0xff, 0xfe]), Buffer.from("x")]);
@@ -113,7 +113,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-1.5.4-1] a UTF-16 surrogate (U+D800) encoded in a Topic Name: DISCONNECT 0x81/0x90 (if any) and close", async () => {
+    test("[v5 MQTT-1.5.4-1] a UTF-16 surrogate (U+D800) encoded in a Topic Name: DISCONNECT 0x81/0x90 (if any) and close", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("surrogate"));
       try {
         const name = Buffer.concat([Buffer.from("t/"), Buffer.from([0xed, 0xa0, 0x80])]);
@@ -124,7 +124,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.7.3-1] a one-character Topic Name and Topic Filter work", async () => {
+    test("[v5 MQTT-4.7.3-1] a one-character Topic Name and Topic Filter work", async () => {
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
       const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });
       const one = "\u00e6"; // a single character (two bytes); unlikely to clash with other suites

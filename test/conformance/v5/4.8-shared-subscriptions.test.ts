@@ -25,7 +25,7 @@ import {
   rawSubscribe,
   sleep,
   subscribeBytes,
-} from "./_util.ts";
+} from "../../helpers/v5.ts";
 
 const v5 = { protocolVersion: 5 as const };
 
@@ -90,7 +90,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[§4.8.2] [MQTT-4.8.2-3] a shared subscription with a wildcard filter matches, at the granted QoS", async () => {
+    test("[§4.8.2] [v5 MQTT-4.8.2-3] a shared subscription with a wildcard filter matches, at the granted QoS", async () => {
       const base = uniqueId("t/sharewild");
       const m = await connectClient(b, { ...v5, clientId: uniqueId("m") });
       const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });
@@ -127,7 +127,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.8.3-4] No Local on a shared subscription is a Protocol Error: DISCONNECT 0x82", async () => {
+    test("[v5 MQTT-3.8.3-4] No Local on a shared subscription is a Protocol Error: DISCONNECT 0x82", async () => {
       const { raw } = await connectV5Ok(b, uniqueId("sharenl"));
       try {
         raw.send(subscribeBytes(1, [{ topic: `$share/g/${uniqueId("t/nl")}`, options: 0x04 | 0x01 }]));
@@ -137,7 +137,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.8.2-1] [MQTT-4.8.2-2] invalid share names get SUBACK 0x8F: empty ShareName, ShareName with '+' or '#', no filter after the ShareName", async () => {
+    test("[v5 MQTT-4.8.2-1] [v5 MQTT-4.8.2-2] invalid share names get SUBACK 0x8F: empty ShareName, ShareName with '+' or '#', no filter after the ShareName", async () => {
       const t = uniqueId("t/badshare");
       const { raw } = await connectV5Ok(b, uniqueId("badshare"));
       try {
@@ -156,7 +156,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.8.2-6] a member answering PUBACK 0x80 makes the server discard the message, not send it to another member", async () => {
+    test("[v5 MQTT-4.8.2-6] a member answering PUBACK 0x80 makes the server discard the message, not send it to another member", async () => {
       const topic = uniqueId("t/sharerej");
       const r1 = await connectV5Ok(b, uniqueId("r1"));
       const r2 = await connectV5Ok(b, uniqueId("r2"));

@@ -15,7 +15,7 @@ import {
   type RawClient,
   rawSubscribe,
   sleep,
-} from "./_util.ts";
+} from "../../helpers/v5.ts";
 
 const v5 = { protocolVersion: 5 as const };
 
@@ -39,7 +39,7 @@ for (const runtime of RUNTIMES) {
       expect(connack.properties?.receiveMaximum).toBe(2);
     });
 
-    test("[MQTT-3.3.4-7] a third unacknowledged QoS 2 PUBLISH (no PUBREL sent) exceeds Receive Maximum 2: DISCONNECT 0x93", async () => {
+    test("[v5 MQTT-3.3.4-7] a third unacknowledged QoS 2 PUBLISH (no PUBREL sent) exceeds Receive Maximum 2: DISCONNECT 0x93", async () => {
       const topic = uniqueId("t/rmx");
       const { raw } = await connectV5Ok(b, uniqueId("rmx"));
       try {
@@ -54,7 +54,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.4-7] [MQTT-4.9.0-1] completing QoS 2 flows (PUBREL → PUBCOMP) frees the quota: 2 + 2 PUBLISHes are accepted and delivered", async () => {
+    test("[v5 MQTT-3.3.4-7] [v5 MQTT-4.9.0-1] completing QoS 2 flows (PUBREL → PUBCOMP) frees the quota: 2 + 2 PUBLISHes are accepted and delivered", async () => {
       const topic = uniqueId("t/rmok");
       const sub = await connectClient(b, { ...v5, clientId: uniqueId("sub") });
       const { raw } = await connectV5Ok(b, uniqueId("rmok"));
@@ -80,7 +80,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-3.3.4-9] [MQTT-4.9.0-2] client Receive Maximum 2: with PUBACKs withheld only 2 of 5 QoS 1 messages arrive; each PUBACK releases the next", async () => {
+    test("[v5 MQTT-3.3.4-9] [v5 MQTT-4.9.0-2] client Receive Maximum 2: with PUBACKs withheld only 2 of 5 QoS 1 messages arrive; each PUBACK releases the next", async () => {
       const topic = uniqueId("t/quota");
       const { raw } = await connectV5Ok(b, uniqueId("quota"), { properties: { receiveMaximum: 2 } });
       const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });
@@ -107,7 +107,7 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[MQTT-4.9.0-3] with the send quota at 0 the server still answers PINGREQ and SUBSCRIBE", async () => {
+    test("[v5 MQTT-4.9.0-3] with the send quota at 0 the server still answers PINGREQ and SUBSCRIBE", async () => {
       const topic = uniqueId("t/quota0");
       const { raw } = await connectV5Ok(b, uniqueId("quota0"), { properties: { receiveMaximum: 1 } });
       const pub = await connectClient(b, { ...v5, clientId: uniqueId("pub") });

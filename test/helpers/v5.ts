@@ -1,13 +1,13 @@
 /**
- * Small helpers for the MQTT 5.0 conformance suites, on top of test/helpers/ (which they do not
- * replace): v5 raw connections, expectations about server DISCONNECTs and hand-built packets that
+ * Helpers for MQTT 5.0 protocol tests (test/conformance/v5 and others), on top of raw.ts: v5 raw connections, expectations about server DISCONNECTs and hand-built packets that
  * mqtt-packet refuses to encode (reserved bits, duplicate properties, invalid options).
  */
 import { expect } from "bun:test";
-import type { RunningBroker } from "../../helpers/broker.ts";
-import { type AnyPacket, connectRaw, openRaw, type RawClient, remainingLength, u16 } from "../../helpers/raw.ts";
+import type { RunningBroker } from "./broker.ts";
+import { type AnyPacket, connectRaw, hex, openRaw, type RawClient, remainingLength, u16 } from "./raw.ts";
+export { hex } from "./raw.ts";
 
-export { sleep } from "../../helpers/broker.ts";
+export { sleep } from "./broker.ts";
 
 /** MQTT 5.0 reason codes used by these suites (OASIS MQTT 5.0, 2.4). */
 export const RC = {
@@ -70,14 +70,9 @@ export function reasonOf(p: AnyPacket): number {
   return p.reasonCode ?? 0;
 }
 
-/** Hex form for assertion messages. */
-export function hex(n: number | undefined): string {
-  return n === undefined ? "undefined" : "0x" + n.toString(16).padStart(2, "0");
-}
-
 /**
- * The server must send DISCONNECT with one of `codes` and close the connection (MQTT-4.13.1-1,
- * MQTT-4.13.2-1). Returns the DISCONNECT.
+ * The server must send DISCONNECT with one of `codes` and close the connection
+ * [v5 MQTT-4.13.1-1, MQTT-4.13.2-1]. Returns the DISCONNECT.
  */
 export async function expectDisconnect(raw: RawClient, codes: number | number[], timeoutMs = 3_000): Promise<AnyPacket> {
   const wanted = Array.isArray(codes) ? codes : [codes];

@@ -1,5 +1,5 @@
 /**
- * Helpers for the persistence suites (issue 3): a temporary database per suite, stopping a broker
+ * Helpers for the persistence suites (test/persistence, issue 3): a temporary database per suite, stopping a broker
  * the two ways a restart test needs (SIGTERM, SIGKILL) and starting the next one on the same
  * database, raw v3.1.1 / v5 clients with persistent sessions, and a receiver that completes the
  * QoS 1/2 flows the way a subscriber would.
@@ -9,9 +9,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { MqttClient } from "mqtt";
-import { type RunningBroker, type Runtime, startBroker } from "../helpers/broker.ts";
-import { closeAll, connectClient, uniqueId } from "../helpers/clients.ts";
-import { type AnyPacket, connectRaw, type RawClient } from "../helpers/raw.ts";
+import { type RunningBroker, type Runtime, startBroker } from "./broker.ts";
+export { sleep } from "./broker.ts";
+import { closeAll, connectClient, uniqueId } from "./clients.ts";
+import { type AnyPacket, connectRaw, hex, type RawClient } from "./raw.ts";
+export { hex } from "./raw.ts";
 
 export type StopMode = "SIGTERM" | "SIGKILL";
 export type Version = 4 | 5;
@@ -124,10 +126,6 @@ export async function stopBroker(b: RunningBroker, mode: StopMode): Promise<numb
   return mode === "SIGKILL" ? null : child.exitCode;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
-}
-
 /** Seeded PRNG (mulberry32): the same seed gives the same sequence, so a failure can be replayed. */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -221,10 +219,6 @@ export function subscriptionIds(p: AnyPacket): number[] {
   const v = p.properties?.subscriptionIdentifier;
   if (v === undefined) return [];
   return (Array.isArray(v) ? v : [v]).slice().sort((a: number, b: number) => a - b);
-}
-
-export function hex(n: number | undefined): string {
-  return n === undefined ? "undefined" : "0x" + n.toString(16).padStart(2, "0");
 }
 
 /** Short description of a packet for assertion messages. */
@@ -335,21 +329,3 @@ export async function withPublisher(
 export function versionName(version: Version): string {
   return version === 5 ? "v5" : "3.1.1";
 }
-
-// ---- restart scenarios (restart.test.ts) ------------------------------------------------------
-
-/** What a scenario checks on the restarted broker. */
-export interface Checks {
-  /** Run right after the restart, before any test (e.g. to watch for a will). */
-  resumed?(b: RunningBroker): Promise<void>;
-  verify(b: RunningBroker): Promise<void>;
-}
-
-/** Prepares state on the first broker; its checks run on the restarted one. */
-export interface Scenario {
-  name: string;
-  prepare(b: RunningBroker): Promise<Checks>;
-}
-
-/** Raw connections a scenario leaves open across the stop (as at a power cut); closed after the restart. */
-export const leftOpen: RawClient[] = [];

@@ -1,10 +1,10 @@
-/** Helpers for the security suites: brokers started from a YAML file, CONNECT outcomes. */
+/** Helpers for the security suites (test/security): brokers started from a YAML file, CONNECT outcomes. */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Runtime, type RunningBroker, startBroker, type StartBrokerOptions } from "../helpers/broker.ts";
+import { type Runtime, type RunningBroker, startBroker, type StartBrokerOptions } from "./broker.ts";
 import type { MqttClient } from "mqtt";
-import { type ConnectOptions, connectClient } from "../helpers/clients.ts";
+import { type ConnectOptions, connectClient } from "./clients.ts";
 
 /** Writes `yaml` to a fresh temp file and starts a broker with `--config` on it. */
 export async function startWithConfig(
