@@ -115,7 +115,10 @@ export class Bridge {
       queueQos0: config.queue.qos0,
     }, (d) => this.onDelivery(d));
     this.session.pause();
-    for (const rule of config.out) this.session.subscribe(rule.local, { qos: rule.qos, noLocal: true, retainAsPublished: true });
+    // retainHandling 1: retained messages only for a new subscription, not again at every start or reload.
+    for (const rule of config.out) {
+      this.session.subscribe(rule.local, { qos: rule.qos, noLocal: true, retainAsPublished: true, retainHandling: 1 });
+    }
     this.connect();
   }
 

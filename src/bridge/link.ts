@@ -116,11 +116,17 @@ export class UpstreamLink {
   /** Dial, CONNECT and wait for CONNACK. Rejects with an operator-readable Error. */
   async open(dial: Dial): Promise<UpstreamLimits> {
     const { options } = this;
-    this.connection = await dial(options.dial, {
+    const connection = await dial(options.dial, {
       onData: (bytes) => this.receive(bytes),
       onDrain: () => this.events.onWritable(),
       onClose: (error) => this.finish(error ?? "closed by the upstream"),
     });
+    if (this.closed) {
+      // Closed (bridge stopped or changed) while dialing: do not leave this connection open.
+      connection.close();
+      throw new Error("closed while connecting");
+    }
+    this.connection = connection;
     this.connack = Promise.withResolvers<UpstreamLimits>();
     const connect: Packet = {
       cmd: "connect",
