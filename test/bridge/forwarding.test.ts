@@ -44,28 +44,30 @@ for (const runtime of RUNTIMES) {
       }, 15_000);
 
       test("out: a local QoS 1 message arrives upstream under the mapped topic", async () => {
-        await subscribe(remote, "site17/#", 1);
+        await subscribe(remote, "site17/#", { qos: 1 });
         const next = nextMessage(remote, 5_000);
         await publish(local, "plant/line1/temp", "21.5", { qos: 1 });
         const m = await next;
         expect(m.topic).toBe("site17/plant/line1/temp");
         expect(m.payload.toString()).toBe("21.5");
+        expect(m.packet.qos).toBe(1);
         await remote.unsubscribeAsync("site17/#");
       });
 
       test("in: an upstream command arrives locally under the mapped topic", async () => {
-        await subscribe(local, "cmd/#", 1);
+        await subscribe(local, "cmd/#", { qos: 1 });
         const next = nextMessage(local, 5_000);
         await publish(remote, "site17/cmd/valve7", "open", { qos: 1 });
         const m = await next;
         expect(m.topic).toBe("cmd/valve7");
         expect(m.payload.toString()).toBe("open");
+        expect(m.packet.qos).toBe(1);
         await local.unsubscribeAsync("cmd/#");
       });
 
       test("overlapping in and out rules: a message crosses once each way, never loops", async () => {
-        await subscribe(local, "shared/#", 1);
-        await subscribe(remote, "shared/#", 1);
+        await subscribe(local, "shared/#", { qos: 1 });
+        await subscribe(remote, "shared/#", { qos: 1 });
         const atLocal = collectMessages(local);
         const atRemote = collectMessages(remote);
         await publish(local, "shared/a", "from-local", { qos: 1 });
@@ -82,7 +84,7 @@ for (const runtime of RUNTIMES) {
 
       test("status in $SYS/broker/bridges/cloud/...", async () => {
         const watcher = await connectClient(gannet, { protocolVersion: 5 });
-        await subscribe(watcher, "$SYS/broker/bridges/cloud/state", 0);
+        await subscribe(watcher, "$SYS/broker/bridges/cloud/state", { qos: 0 });
         const m = await nextMessage(watcher, 3_000);
         expect(m.payload.toString()).toBe("connected");
         await closeAll(watcher);
