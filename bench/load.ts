@@ -33,6 +33,8 @@ export interface LoadOptions {
   payload: number;
   window: number;
   pubWindow: number;
+  /** Subscribe somewhere else than the publishers' broker (bridge benchmarks): host, port, filter. */
+  subscriber?: { host: string; port: number; filter: string };
 }
 
 export interface LoadResult {
@@ -179,13 +181,13 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
 
   // --- subscriber ---
   const sub: Conn = { socket: null, pending: null, onData: () => {}, onDrain: () => {} };
-  await connect(o.host, o.port, sub);
+  await connect(o.subscriber?.host ?? o.host, o.subscriber?.port ?? o.port, sub);
   let ack = waitFor(sub, 2, "CONNACK");
   send(sub, connectPacket(`bench-sub-${tag}`));
   const connack = await ack;
   if (connack[1] !== 0) throw new Error(`subscriber CONNACK return code ${connack[1]}`);
   ack = waitFor(sub, 9, "SUBACK");
-  send(sub, mqtt.generate({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "bench/#", qos: o.qos }] }));
+  send(sub, mqtt.generate({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: o.subscriber?.filter ?? "bench/#", qos: o.qos }] }));
   const suback = await ack;
   if (suback[2] !== o.qos) throw new Error(`SUBACK granted ${suback[2]}, wanted QoS ${o.qos}`);
 

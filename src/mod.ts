@@ -2,6 +2,7 @@
 export { createBroker } from "./core/broker.ts";
 export type { Broker, BrokerPorts, BrokerStats, ListenerOptions, PublishOptions } from "./core/broker-api.ts";
 export type {
+  BridgeSnapshot,
   ListenerSnapshot,
   Page,
   PageQuery,
@@ -41,3 +42,4 @@ export type { Host, PathStat } from "./app/host.ts";
 export { Readiness } from "./app/readiness.ts";
 export type { AssetReader } from "./admin/mod.ts";
 export * from "./store/mod.ts";
+export type { Dial, DialedConnection, DialHandlers, DialKind, DialOptions } from "./ports/dial.ts";

@@ -6,6 +6,7 @@ import { host } from "./host.ts";
 import { listenWebSocket } from "./http.ts";
 import { openStore } from "./sqlite.ts";
 import { listenTcp } from "./tcp.ts";
+import { dial } from "./dial.ts";
 import { reloadableListener } from "./tls.ts";
 import { stopWhenScriptRunnerIsOrphaned } from "./script-parent.ts";
 
@@ -35,6 +36,7 @@ await serve({
       const server = listenTcp(broker, host, p, logger, t);
       return { port: server.port, stop: () => server.stop() };
     }, port, tls),
+  dial,
   listenWebSocket: (broker, host, port, path, logger, tls) =>
     reloadableListener((p, t) => {
       const server = listenWebSocket(broker, host, p, path, logger, t);

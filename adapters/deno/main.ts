@@ -4,6 +4,7 @@ import { assets, readTextFile, serveHttp } from "./admin.ts";
 import { host } from "./host.ts";
 import { listenWebSocket } from "./http.ts";
 import { listenTcp } from "./tcp.ts";
+import { dial } from "./dial.ts";
 import { openFilesLimit } from "./open-files.ts";
 import { listenTls } from "./tls.ts";
 
@@ -28,6 +29,7 @@ await serve({
   onSignal: (signal, handler) => Deno.addSignalListener(signal, handler),
   listenTcp: (broker, host, port, logger, tls) =>
     tls ? listenTls(broker, host, port, logger, tls) : listenTcp(broker, host, port, logger),
+  dial,
   listenWebSocket,
   // Imported on demand: @libsql/client loads a native module, which needs --allow-ffi; a broker with
   // `persistence.store: memory` runs without it.

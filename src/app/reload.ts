@@ -1,6 +1,6 @@
 /**
  * SIGHUP: which changes of the configuration apply live and which need a restart.
- * Live: logging, the MQTT limits (for connections made after the reload; connected clients
+ * Live: logging, bridges (added, changed, removed; see src/app/bridges.ts), the MQTT limits (for connections made after the reload; connected clients
  * keep the limits they were given in CONNACK), ACL rules, ban policy and the YAML users.
  * Everything else is reported as needing a restart (TLS certificate files are re-read anyway).
  */
@@ -25,7 +25,7 @@ export function changedPaths(before: unknown, after: unknown, path: KeyPath = []
   });
 }
 
-const LIVE_SECTIONS = new Set(["logging", "mqtt", "acl", "bans"]);
+const LIVE_SECTIONS = new Set(["logging", "mqtt", "acl", "bans", "bridges"]);
 /** Live too: the YAML users (auth.http needs a restart). */
 const isLive = (path: KeyPath) => LIVE_SECTIONS.has(String(path[0])) || (path[0] === "auth" && path[1] === "users");
 

@@ -6,7 +6,7 @@
  * `shutdown.timeout`. Each adapter's
  * main.ts hands in the few runtime functions this needs (as Hono's adapters do), and nothing else.
  *
- * Reload note: SIGHUP applies logging and the MQTT limits (new connections get the new limits;
+ * Reload note: SIGHUP applies logging, bridges and the MQTT limits (new connections get the new limits;
  * connected clients keep the ones their CONNACK announced); other changes are logged as
  * "needs restart" (see planReload in reload.ts). tls/wss listeners re-read their certificate files.
  */
@@ -33,6 +33,9 @@ import { boundConnections, logConnectionLimit } from "./open-files.ts";
 import { Security } from "../security/security.ts";
 import { systemClock } from "../ports/clock.ts";
 import { reloadCertificates, type SecureListener, type TlsOptions } from "./tls.ts";
+import type { Dial } from "../ports/dial.ts";
+import type { Bridges } from "../bridge/bridges.ts";
+import { reloadBridges, startBridges } from "./bridges.ts";
 
 export interface Listener {
   /** The bound port (useful when 0 was asked for). */
@@ -72,6 +75,8 @@ export interface RuntimeAdapter extends CommandIo {
   serveHttp(fetch: Fetch, host: string, port: number): Listener;
   /** The process's soft limit on open files (RLIMIT_NOFILE), when the runtime can tell; it bounds connections. */
   openFilesLimit?(): number | undefined;
+  /** Outgoing connections for bridges (tcp, tls, ws, wss). */
+  dial?: Dial;
   /** Reads the console's files (web/): from the disk from source, from inside the executable when compiled. */
   readonly assets: AssetReader;
   /**
@@ -126,6 +131,7 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
   let admin: Listener | undefined;
   let broker: Broker | undefined;
   let security: Security | undefined;
+  let bridges: Bridges | undefined;
   let stopping = false;
   const notify = (fields: readonly string[]) =>
     runtime.notifyServiceManager?.(fields).catch((e: unknown) =>
@@ -152,6 +158,7 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
     }, timeout * 1000);
     for (const listener of listeners) listener.stop(); // then clients get DISCONNECT 0x8B
     security?.close();
+    bridges?.stop(); // their local sessions (queues) stay in the store
     try {
       await broker?.close(); // flushes and closes the store
     } catch (e: unknown) {
@@ -187,6 +194,15 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
       broker?.updateLimits(boundConnections(next.config.mqtt, openFiles));
       const { logging: log, mqtt, acl, bans } = next.config;
       config = { ...config, logging: log, mqtt, acl, bans, auth: { ...config.auth, users: next.config.auth.users } };
+    }
+    // Also when only a password or certificate file changed: those are re-read on every SIGHUP.
+    if (broker && (bridges || plan.live.some((key) => key.startsWith("bridges")))) {
+      if (bridges) reloadBridges(runtime, bridges, next.config.bridges, logger);
+      else {
+        const started = startBridges(runtime, broker, next.config, systemClock, logger);
+        if (started !== "failed") bridges = started;
+      }
+      config = { ...config, bridges: next.config.bridges };
     }
     security?.reload(config).catch((e: unknown) => logger.error(`reload of users, ACL rules and bans failed: ${errorText(e)}`));
     logger.info("configuration reloaded", { file: next.file ?? "built-in defaults", applied: plan.live.join(", ") || "nothing changed" });
@@ -225,6 +241,10 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
   }
   for (const hooks of security.hooks) broker.addHooks(hooks);
   if (config.logging.level === "debug") addDebugLog();
+
+  const startedBridges = startBridges(runtime, broker, config, systemClock, logger);
+  if (startedBridges === "failed") return runtime.exit(EXIT_FAILURE);
+  bridges = startedBridges;
 
   if (!await startListeners(runtime, broker, config, listeners, secure, logger)) return runtime.exit(EXIT_FAILURE);
   readiness.done("listeners");

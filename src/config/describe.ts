@@ -78,6 +78,43 @@ function listenerExample(items: JsonSchema, defaults: unknown): string[] {
   return lines;
 }
 
+/** Keys of an object schema as comment lines, nested objects and lists of objects indented below their key. */
+function keyComments(items: JsonSchema, indent: string): string[] {
+  const lines: string[] = [];
+  for (const [key, schema] of Object.entries(items.properties ?? {})) {
+    const range = allowed(schema);
+    const required = items.required?.includes(key) ? "required" : schema.default !== undefined
+      ? `default ${yamlValue(schema.default)}`
+      : "optional";
+    const nested = schema.type === "array" ? schema.items : schema.type === "object" ? schema : undefined;
+    const shown = nested?.properties ? (schema.type === "array" ? "list" : "") : required;
+    const notes = [shown, range].filter(Boolean).join("; ");
+    lines.push(`${indent}${key}: ${schema.description ?? ""}${notes ? ` (${notes})` : ""}`);
+    if (nested?.properties) lines.push(...keyComments(nested, indent + "  "));
+  }
+  return lines;
+}
+
+function bridgesExample(items: JsonSchema): string[] {
+  return [
+    "# Each bridge has these keys (durations: seconds or 500ms/30s/5m/2h/7d; sizes: bytes or 64KiB/512MiB/1GB):",
+    ...keyComments(items, "#   "),
+    "# For example (see README \"Bridges\"):",
+    "# bridges:",
+    "#   - name: cloud",
+    "#     url: mqtts://mqtt.example.com:8883",
+    "#     clientId: gateway-17",
+    "#     username: gw17",
+    "#     passwordFile: /etc/gannet/cloud.password",
+    "#     out:",
+    "#       - { local: \"plant/#\", remote: \"site17/plant/#\", qos: 1 }",
+    "#     in:",
+    "#       - { remote: \"site17/cmd/#\", local: \"cmd/#\", qos: 1 }",
+    "#     queue: { maxMessages: 1000000, maxBytes: 512MiB, maxAge: 7d, whenFull: dropOldest }",
+    "bridges: []",
+  ];
+}
+
 /** The commented example configuration: every option, with its default value and meaning. */
 export function exampleYaml(): string {
   const schema = z.toJSONSchema(configSchema, { io: "input" }) as JsonSchema;
@@ -93,6 +130,10 @@ export function exampleYaml(): string {
   ];
   for (const [section, sectionSchema] of Object.entries(schema.properties ?? {})) {
     lines.push("", `# ${sectionSchema.description ?? section}`);
+    if (section === "bridges" && sectionSchema.items) {
+      lines.push(...bridgesExample(sectionSchema.items));
+      continue;
+    }
     if (sectionSchema.type === "array" && sectionSchema.items) {
       lines.push(...listenerExample(sectionSchema.items, sectionSchema.default));
       continue;
@@ -111,7 +152,7 @@ export function maskSecrets(value: unknown, key = ""): unknown {
   if (typeof value === "object" && value !== null) {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, k)]));
   }
-  if (typeof value === "string" && value !== "" && SECRET_KEY.test(key)) return "********";
+  if (typeof value === "string" && value !== "" && SECRET_KEY.test(key) && !key.endsWith("File")) return "********";
   if (typeof value === "string") return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, "$1:********@");
   return value;
 }

@@ -9,6 +9,7 @@
  */
 import { z } from "zod";
 import { persistenceSchema } from "./persistence.ts";
+import { bridgesSchema } from "./bridges.ts";
 
 const port = z.number().int().min(0).max(65535);
 
@@ -176,6 +177,7 @@ export const configSchema = z.object({
   auth: authSchema.prefault({}).describe("authentication: users and an optional HTTP service"),
   acl: aclSchema.prefault({}).describe("authorization: who may publish and subscribe to what"),
   bans: bansSchema.prefault({}).describe("automatic bans: flapping clients and repeated authentication failures"),
+  bridges: bridgesSchema.describe("connections to upstream brokers: local topics forwarded out, upstream topics brought in"),
 }).strict().superRefine((config, ctx) => {
   config.listeners.forEach((l, i) => {
     const secure = l.kind === "tls" || l.kind === "wss";
@@ -236,6 +238,8 @@ export type AuthConfig = z.infer<typeof authSchema>;
 export type AclConfig = z.infer<typeof aclSchema>;
 export type BansConfig = z.infer<typeof bansSchema>;
 export type { PersistenceConfig } from "./persistence.ts";
+export type { BridgeConfig } from "./bridges.ts";
+export { parseDuration, parseSize } from "./bridges.ts";
 
 export function defaultConfig(): Config {
   return configSchema.parse({});

@@ -66,6 +66,9 @@ export interface Broker {
   listRetained(query?: management.RetainedQuery): management.Page<management.RetainedSnapshot>;
   retainedMessage(topic: string): management.RetainedSnapshot | undefined;
   listeners(): management.ListenerSnapshot[];
+  /** Status of each bridge (empty when none run); the app that runs them registers the source. */
+  bridges(): management.BridgeSnapshot[];
+  setBridgeStatus(source: (() => management.BridgeSnapshot[]) | null): void;
   /** Bytes of the database, undefined for the memory store. */
   storeSize(): Promise<number | undefined>;
   /** Disconnect a client (v5: DISCONNECT with `reasonCode`, default 0x98 Administrative action); false when not connected. */

@@ -54,6 +54,7 @@ class BrokerImpl implements Broker, BrokerContext {
   private connectionsPeak = 0;
   private readonly sys: SysTopics;
   private readonly startedAt: number;
+  private bridgeStatus: (() => management.BridgeSnapshot[]) | null = null;
 
   constructor(config: Config, ports: BrokerPorts) {
     this.limits = config.mqtt;
@@ -233,7 +234,7 @@ class BrokerImpl implements Broker, BrokerContext {
       return;
     }
     if (delivery.qos === 0 && !this.limits.queueQos0) return;
-    if (!session.enqueue(delivery, this.limits)) {
+    if (!session.enqueue(delivery, this.limits, this.clock.now())) {
       this.counters.publishDropped++;
       // One line when an offline session starts losing messages; the count comes when it is back.
       if (session.droppedMessages !== 1) return;
@@ -287,6 +288,14 @@ class BrokerImpl implements Broker, BrokerContext {
   retainedMessage(topic: string): management.RetainedSnapshot | undefined {
     const message = this.retained.get(topic, this.clock.now());
     return message ? management.retainedSnapshot(message) : undefined;
+  }
+
+  bridges(): management.BridgeSnapshot[] {
+    return this.bridgeStatus?.() ?? [];
+  }
+
+  setBridgeStatus(source: (() => management.BridgeSnapshot[]) | null): void {
+    this.bridgeStatus = source;
   }
 
   listeners(): management.ListenerSnapshot[] {

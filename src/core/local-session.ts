@@ -17,7 +17,7 @@ import { parseSharedFilter } from "../protocol/topics.ts";
 import { ReasonCode } from "../protocol/reason-codes.ts";
 import { errorText } from "../util/errors.ts";
 import type { BrokerContext, WillMessage } from "./context.ts";
-import type { Delivery, InflightEntry, OwnerSnapshot, Session, SessionOwner } from "./session.ts";
+import type { Delivery, InflightEntry, OwnerSnapshot, QueueLimits, Session, SessionOwner } from "./session.ts";
 import type { Subscription } from "./topic-index.ts";
 
 export interface LocalSessionOptions {
@@ -27,8 +27,12 @@ export interface LocalSessionOptions {
   sessionExpiryInterval: number;
   /** Deliveries handed out and not yet acknowledged. */
   maxInflight: number;
-  /** Bounds of this session's queue instead of the broker's maxQueued*. */
-  queue?: { maxMessages?: number; maxBytes?: number };
+  /**
+   * Bounds of this session's queue instead of the broker's maxQueued*. whenFull: dropNewest
+   * refuses the new message (the broker's policy), dropOldest makes room. maxAgeMs drops queued
+   * messages older than that (age counts from the restart for messages restored from the store).
+   */
+  queue?: { maxMessages?: number; maxBytes?: number; maxAgeMs?: number; whenFull?: "dropOldest" | "dropNewest" };
   /** Queue QoS 0 messages while paused (default: dropped, as for an offline client). */
   queueQos0?: boolean;
 }
@@ -49,6 +53,8 @@ export interface LocalSessionStats {
   queued: number;
   queuedBytes: number;
   dropped: number;
+  /** Clock time the oldest queued message was queued (absent when the queue is empty). */
+  oldestQueuedAt?: number;
 }
 
 export interface LocalSession {
@@ -58,8 +64,14 @@ export interface LocalSession {
   unsubscribe(filter: string): boolean;
   /** Publish as this session (origin = its client id, so No Local applies). */
   publish(message: LocalPublish): number;
+  /**
+   * The same, resolving once what the message caused is durable (queued for persistent sessions,
+   * retained): a bridge acknowledges a message from its upstream only then, as the broker does for clients.
+   */
+  publishDurable(message: LocalPublish): Promise<number>;
   acknowledge(packetId: number): void;
-  received(packetId: number): void;
+  /** QoS 2 PUBREC: record it; resolves once that is durable (send PUBREL only then). */
+  received(packetId: number): Promise<void>;
   pause(): void;
   resume(): void;
   readonly stats: LocalSessionStats;
@@ -86,6 +98,9 @@ export class LocalOwner implements SessionOwner, LocalSession {
   private readonly connectedAt: number;
   private messagesIn = 0;
   private messagesOut = 0;
+  /** Messages dropped since the queue last ran empty (one warning per episode). */
+  private episodeDrops = 0;
+  private ageTimer: unknown = null;
 
   constructor(
     private readonly host: LocalSessionHost,
@@ -103,8 +118,20 @@ export class LocalOwner implements SessionOwner, LocalSession {
       ? {
         maxQueuedMessages: queue.maxMessages ?? ctx.limits.maxQueuedMessages,
         maxQueuedBytes: queue.maxBytes ?? ctx.limits.maxQueuedBytes,
+        dropOldest: queue.whenFull === "dropOldest",
+        maxAgeMs: queue.maxAgeMs,
       }
       : null;
+    const now = ctx.clock.now();
+    for (const delivery of session.queue) delivery.queuedAt ??= now; // restored: age counts from now
+    const maxAge = queue?.maxAgeMs ?? 0;
+    if (maxAge > 0) {
+      // An idle queue ages too (an uplink down for days): check a tenth of maxAge at a time.
+      this.ageTimer = ctx.clock.setInterval(() => {
+        const dropped = session.dropOlderThan(ctx.clock.now() - maxAge);
+        if (dropped > 0) this.counted(dropped, "too old");
+      }, Math.max(1000, Math.min(maxAge / 10, 60_000)));
+    }
   }
 
   get clientId(): string {
@@ -122,6 +149,7 @@ export class LocalOwner implements SessionOwner, LocalSession {
       queued: session.queue.length,
       queuedBytes: session.queuedBytes,
       dropped: session.droppedMessages,
+      oldestQueuedAt: session.oldestQueuedAt,
     };
   }
 
@@ -149,6 +177,14 @@ export class LocalOwner implements SessionOwner, LocalSession {
   publish(message: LocalPublish): number {
     this.messagesIn++;
     return this.host.ctx.route({ ...message, properties: message.properties ?? {}, origin: this.clientId });
+  }
+
+  publishDurable(message: LocalPublish): Promise<number> {
+    const { persistence } = this.host.ctx;
+    const before = persistence.writes;
+    const reached = this.publish(message);
+    const durable = persistence.commitSince(before);
+    return durable ? durable.then(() => reached) : Promise.resolve(reached);
   }
 
   // ---- SessionOwner ---------------------------------------------------------------------
@@ -205,9 +241,18 @@ export class LocalOwner implements SessionOwner, LocalSession {
     this.pump();
   }
 
-  received(packetId: number): void {
+  /**
+   * Resolves once the PUBREC state is durable: only then may the owner send PUBREL, or a crash
+   * in between would make it resend the PUBLISH for a flow the receiver already completed (and
+   * forgot), which the receiver then delivers a second time.
+   */
+  received(packetId: number): Promise<void> {
     const entry = this.session.inflight.get(packetId);
-    if (entry && entry.state === "awaitingAck") this.session.received(entry);
+    if (!entry || entry.state !== "awaitingAck") return Promise.resolve();
+    const { persistence } = this.host.ctx;
+    const before = persistence.writes;
+    this.session.received(entry);
+    return persistence.commitSince(before) ?? Promise.resolve();
   }
 
   pause(): void {
@@ -216,6 +261,7 @@ export class LocalOwner implements SessionOwner, LocalSession {
 
   close(): void {
     if (!this.attached) return;
+    this.host.ctx.clock.clearInterval(this.ageTimer);
     this.attached = false;
     this.paused = true;
     this.host.ownerGone(this, this.session);
@@ -224,17 +270,37 @@ export class LocalOwner implements SessionOwner, LocalSession {
   // ---- internals ------------------------------------------------------------------------
 
   private enqueue(delivery: Delivery): void {
-    if (this.session.enqueue(delivery, this.host.ctx.limits)) return;
-    this.host.ctx.counters.publishDropped++;
-    if (this.session.droppedMessages === 1) {
-      const limits = this.session.queueLimits ?? this.host.ctx.limits;
-      this.logger.warn("session queue full: dropping messages", { maxQueuedMessages: limits.maxQueuedMessages, maxQueuedBytes: limits.maxQueuedBytes });
+    const { ctx } = this.host;
+    const before = this.session.droppedMessages;
+    this.session.enqueue(delivery, ctx.limits, ctx.clock.now());
+    const dropped = this.session.droppedMessages - before;
+    if (dropped > 0) this.counted(dropped, "queue full");
+  }
+
+  /** Count drops; warn once per episode (until the queue runs empty). */
+  private counted(dropped: number, why: string): void {
+    this.host.ctx.counters.publishDropped += dropped;
+    if (this.episodeDrops === 0) {
+      const limits: QueueLimits = this.session.queueLimits ?? this.host.ctx.limits;
+      this.logger.warn("session queue: dropping messages", {
+        why,
+        policy: limits.dropOldest ? "dropOldest" : "dropNewest",
+        maxQueuedMessages: limits.maxQueuedMessages,
+        maxQueuedBytes: limits.maxQueuedBytes,
+        maxAgeMs: limits.maxAgeMs ?? 0,
+      });
     }
+    this.episodeDrops += dropped;
   }
 
   /** Hand out queued deliveries while the window allows. */
   private pump(): void {
     const { session } = this;
+    const maxAge = session.queueLimits?.maxAgeMs ?? 0;
+    if (maxAge > 0) {
+      const dropped = session.dropOlderThan(this.host.ctx.clock.now() - maxAge);
+      if (dropped > 0) this.counted(dropped, "too old");
+    }
     while (!this.paused && session.queue.length > 0 && session.inflight.size < this.options.maxInflight) {
       const delivery = session.dequeue()!;
       const { expiresAt } = delivery.message;
@@ -244,6 +310,10 @@ export class LocalOwner implements SessionOwner, LocalSession {
       }
       if (delivery.qos === 0) this.handOut(delivery, 0, "new");
       else this.startInflight(delivery);
+    }
+    if (session.queue.length === 0 && this.episodeDrops > 0) {
+      this.logger.info("session queue drained", { dropped: this.episodeDrops });
+      this.episodeDrops = 0;
     }
   }
 

@@ -97,6 +97,25 @@ export interface ListenerSnapshot {
   connections: number;
 }
 
+/** One bridge to an upstream broker (src/bridge), as plain data for the admin API and /metrics. */
+export interface BridgeSnapshot {
+  name: string;
+  /** The upstream's URL, credentials removed. */
+  url: string;
+  state: "connecting" | "connected" | "backingOff" | "stalled" | "stopped";
+  /** Clock time (ms) of the last state change. */
+  since: number;
+  lastError?: string;
+  queued: number;
+  queuedBytes: number;
+  inflight: number;
+  /** Seconds since the oldest queued message was queued (0 when none). */
+  oldestQueuedAge: number;
+  forwarded: number;
+  received: number;
+  dropped: number;
+}
+
 function page<T>(all: T[], query: PageQuery): Page<T> {
   const offset = Math.max(0, Math.floor(query.offset ?? 0));
   const limit = Math.min(1000, Math.max(1, Math.floor(query.limit ?? 100)));

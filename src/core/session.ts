@@ -25,6 +25,8 @@ export interface Delivery {
   subscriptionIdentifiers?: number[];
   /** Store id, set when the delivery is journaled (QoS 1/2 to a persistent session). */
   id?: number;
+  /** Clock time it entered the queue (memory only: restored deliveries count from the restart). */
+  queuedAt?: number;
 }
 
 export interface InflightEntry {
@@ -36,6 +38,10 @@ export interface InflightEntry {
 export interface QueueLimits {
   maxQueuedMessages: number;
   maxQueuedBytes: number;
+  /** Make room by dropping the oldest queued messages instead of refusing the new one. */
+  dropOldest?: boolean;
+  /** Queued messages older than this many milliseconds are dropped (0 or absent: no limit). */
+  maxAgeMs?: number;
 }
 
 /** What a session's owner tells about itself for the management queries (plain data). */
@@ -117,19 +123,46 @@ export class Session {
   }
 
   /** Queue a delivery; false (and a counted drop) when the queue is full. */
-  enqueue(delivery: Delivery, brokerLimits: QueueLimits): boolean {
+  enqueue(delivery: Delivery, brokerLimits: QueueLimits, now?: number): boolean {
     const limits = this.queueLimits ?? brokerLimits;
+    if (now !== undefined && limits.maxAgeMs) this.dropOlderThan(now - limits.maxAgeMs);
     const size = delivery.message.payload.length;
-    const overCount = this.queue.length >= limits.maxQueuedMessages;
-    const overBytes = limits.maxQueuedBytes > 0 && this.queuedBytes + size > limits.maxQueuedBytes;
-    if (overCount || overBytes) {
+    const full = () =>
+      this.queue.length >= limits.maxQueuedMessages ||
+      (limits.maxQueuedBytes > 0 && this.queuedBytes + size > limits.maxQueuedBytes);
+    // dropOldest: the newest data wins (telemetry); a message larger than the byte bound never fits.
+    if (limits.dropOldest && !(limits.maxQueuedBytes > 0 && size > limits.maxQueuedBytes)) {
+      while (full() && this.queue.length > 0) this.dropQueued(this.dequeue()!);
+    }
+    if (full()) {
       this.droppedMessages++;
       return false;
     }
+    if (now !== undefined) delivery.queuedAt = now;
     this.queue.push(delivery);
     this.queuedBytes += size;
     if (delivery.qos > 0 && delivery.id === undefined) this.journal?.saveDelivery(delivery);
     return true;
+  }
+
+  /** Drop queued deliveries that entered the queue before `before`; returns how many. */
+  dropOlderThan(before: number): number {
+    let dropped = 0;
+    for (let d = this.queue.peek(); d && d.queuedAt !== undefined && d.queuedAt < before; d = this.queue.peek()) {
+      this.dropQueued(this.dequeue()!);
+      dropped++;
+    }
+    return dropped;
+  }
+
+  /** Clock time the oldest queued delivery was queued, if known. */
+  get oldestQueuedAt(): number | undefined {
+    return this.queue.peek()?.queuedAt;
+  }
+
+  private dropQueued(delivery: Delivery): void {
+    this.discard(delivery);
+    this.droppedMessages++;
   }
 
   /** Take the oldest queued delivery (it stays journaled until it is completed or dropped). */

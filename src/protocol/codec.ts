@@ -11,6 +11,7 @@ import { ProtocolError, ReasonCode } from "./reason-codes.ts";
 export type { Packet } from "mqtt-packet";
 export type {
   IAuthPacket,
+  IConnackPacket,
   IConnectPacket,
   IDisconnectPacket,
   IPubackPacket,

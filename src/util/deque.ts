@@ -14,6 +14,16 @@ export class Deque<T> implements Iterable<T> {
     this.items.push(item);
   }
 
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+  }
+
+  /** The oldest item, left in place. */
+  peek(): T | undefined {
+    return this.head < this.items.length ? this.items[this.head] : undefined;
+  }
+
   shift(): T | undefined {
     if (this.head >= this.items.length) return undefined;
     const item = this.items[this.head];

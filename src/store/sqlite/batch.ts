@@ -16,6 +16,8 @@ interface Shape {
   head: string;
   row: string;
   tail: string;
+  /** Between rows (default ", "). */
+  separator?: string;
 }
 
 const upsert = (table: string, columns: string, key: string, update: string[]): Shape => ({
@@ -30,12 +32,17 @@ const insertOrIgnore = (table: string, columns: string): Shape => ({
   head: `INSERT OR IGNORE INTO ${table} (${columns}) VALUES `,
 });
 /** Row-value IN: SQLite searches the primary key index for each row. */
+// A composite key is matched as `(a = ? AND b = ?) OR ...`, not `(a, b) IN (VALUES ...)`: the
+// SQLite in libSQL (3.45) searches the primary key by its first column only for the row-value form,
+// so each delete scanned all of a session's deliveries (a bridge draining a 100,000-message backlog
+// on Deno slowed to ~330 msgs/s). Both forms use the whole key on SQLite 3.54 (bun:sqlite).
 const deleteWhere = (table: string, key: string): Shape =>
   key.includes(",")
     ? {
-      head: `DELETE FROM ${table} WHERE (${key}) IN (VALUES `,
-      row: `(${key.split(",").map(() => "?").join(", ")})`,
-      tail: ")",
+      head: `DELETE FROM ${table} WHERE `,
+      row: `(${key.split(",").map((column) => `${column.trim()} = ?`).join(" AND ")})`,
+      tail: "",
+      separator: " OR ",
     }
     : { head: `DELETE FROM ${table} WHERE ${key} IN (`, row: "?", tail: ")" };
 
@@ -79,7 +86,7 @@ const texts = new Map<Shape, string[]>();
 function sqlFor(shape: Shape, rows: number): string {
   let bySize = texts.get(shape);
   if (!bySize) texts.set(shape, bySize = []);
-  return bySize[rows] ??= shape.head + Array<string>(rows).fill(shape.row).join(", ") + shape.tail;
+  return bySize[rows] ??= shape.head + Array<string>(rows).fill(shape.row).join(shape.separator ?? ", ") + shape.tail;
 }
 
 /** Appends the statements writing `rows` with `shape` to `out`, a chunk at a time. */
