@@ -113,7 +113,7 @@ describe("in-process sessions", () => {
     for (let i = 0; i < 5; i++) b.broker.publish({ topic: "t", payload: `${i}`, qos: 1 });
     await b.settle();
     expect(local.stats).toMatchObject({ queued: 2, dropped: 3 });
-    expect(b.logs.some((l) => l.msg === "session queue full: dropping messages" && l.fields.clientId === "bridge:cloud")).toBe(true);
+    expect(b.logs.some((l) => l.msg === "session queue: dropping messages" && l.fields.clientId === "bridge:cloud")).toBe(true);
   });
 
   test("No Local: what the local session publishes does not come back to it; other subscribers get it", async () => {
