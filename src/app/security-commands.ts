@@ -1,5 +1,5 @@
 /**
- * `gannet user|acl|ban ...` and `gannet import mosquitto`: open the store of the effective
+ * `gannet user|acl|ban|admin ...` and `gannet import mosquitto`: open the store of the effective
  * configuration (file, GANNET_* environment, --set: as `gannet config print`), act, close it, and
  * return the exit code (0 done, 1 failed at run time, 2 usage or configuration). Passwords and
  * hashes are never printed, except the hash `user hash` is asked for.
@@ -28,6 +28,7 @@ import { resolveConfig } from "./config-source.ts";
 import { CommandError, readFile } from "./command-error.ts";
 import { importMosquitto } from "./import-mosquitto.ts";
 import { errorText } from "../util/errors.ts";
+import { runAdminCommand } from "./admin-commands.ts";
 
 export interface SecurityIo extends CommandIo {
   /** The command line as given (to suggest running it as another user). */
@@ -60,7 +61,8 @@ export async function runSecurityCommand(
       return EXIT_OK;
     }
     // Read inputs before the store opens, so a bad file or an empty password leaves no trace.
-    const password = command.kind === "user-add" || command.kind === "user-passwd"
+    const password = command.kind === "user-add" || command.kind === "user-passwd" || command.kind === "admin-add" ||
+        command.kind === "admin-passwd"
       ? await readPassword(io, command.password, true)
       : undefined;
     const use = READ_ONLY.has(command.kind) ? "read" : "write";
@@ -303,6 +305,14 @@ async function run(
       out(`lifted the ban on ${command.ban.kind} ${command.ban.value} in ${db}\n`);
       out(refreshNote(config));
       return;
+    case "admin-add":
+    case "admin-passwd":
+    case "admin-delete":
+    case "admin-list":
+    case "admin-key-create":
+    case "admin-key-list":
+    case "admin-key-revoke":
+      return await runAdminCommand(store.admin, command, password, out, now);
     case "import-mosquitto":
       return await importMosquitto(io, config, store, command, now, db);
     case "user-hash":

@@ -27,7 +27,7 @@ import { debugHooks } from "./debug-log.ts";
 import { Readiness } from "./readiness.ts";
 import { planReload } from "./reload.ts";
 import { createReloadableLogger } from "./reloadable-logger.ts";
-import { openStore, startAdmin, startListeners } from "./start.ts";
+import { ensureFirstAdmin, openStore, startAdmin, startListeners } from "./start.ts";
 import { errorText } from "../util/errors.ts";
 import { boundConnections, logConnectionLimit } from "./open-files.ts";
 import { Security } from "../security/security.ts";
@@ -231,6 +231,7 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
     logger.error("cannot load the stored state", { error: errorText(e) });
     return runtime.exit(EXIT_FAILURE);
   }
+  if (!await ensureFirstAdmin(store, config, logger)) return runtime.exit(EXIT_FAILURE);
   readiness.done("store");
   if (stopping) return;
   try {

@@ -13,6 +13,7 @@ import { EXIT_CONFIG, EXIT_FAILURE } from "./commands.ts";
 import { type DatabaseContext, explainOpenFailure, localDatabasePath, preflightDatabase } from "./database.ts";
 import { userName } from "./host.ts";
 import type { Readiness } from "./readiness.ts";
+import { ensureAdmin } from "../security/admin-accounts.ts";
 import type { Listener, RuntimeAdapter } from "./serve.ts";
 import { readTls, type SecureListener, type TlsOptions } from "./tls.ts";
 import { errorText } from "../util/errors.ts";
@@ -185,4 +186,26 @@ export async function startListeners(
     }
   }
   return true;
+}
+
+/**
+ * First start: with no admin account, create `admin` (admin.initialPassword, or a random password
+ * printed once in the log: the operator needs it to log in to the console). False when it failed.
+ */
+export async function ensureFirstAdmin(store: Store, config: Config, logger: Logger): Promise<boolean> {
+  try {
+    const created = await ensureAdmin(store.admin, config.admin.initialPassword, Date.now());
+    if (created?.password !== undefined) {
+      logger.warn("created the admin account 'admin' with a random password, shown only now: log in to the console and change it", {
+        account: created.name,
+        password: created.password,
+      });
+    } else if (created) {
+      logger.info("created the admin account 'admin' with admin.initialPassword", { account: created.name });
+    }
+    return true;
+  } catch (e: unknown) {
+    logger.error("cannot create the first admin account", { error: errorText(e) });
+    return false;
+  }
 }

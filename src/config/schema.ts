@@ -152,6 +152,10 @@ export const adminSchema = z.object({
   enabled: z.boolean().default(true).describe("serve the admin HTTP port (/healthz, /readyz, console)"),
   host: z.string().min(1).default("127.0.0.1").describe("address to bind (0.0.0.0 = every IPv4 interface)"),
   port: port.default(18083).describe("port to bind"),
+  initialPassword: z.string().min(8).optional()
+    .describe("password of the `admin` account created on the first start when there is no admin account (default: a random one, printed once in the log; a secret)"),
+  sessionTimeout: z.number().int().min(60).max(30 * 86400).default(28800)
+    .describe("seconds a console login lasts without activity"),
 }).strict();
 
 export const sysSchema = z.object({
@@ -170,7 +174,7 @@ export const configSchema = z.object({
   ]).describe("MQTT listeners; the default is TCP on 1883 and WebSocket on 8083 at /mqtt, on 127.0.0.1 only"),
   mqtt: mqttSchema.prefault({}).describe("MQTT limits and capabilities"),
   logging: loggingSchema.prefault({}).describe("log lines go to stdout (debug, info) and stderr (warn, error)"),
-  admin: adminSchema.prefault({}).describe("admin HTTP port: health checks, console and (later) the admin API"),
+  admin: adminSchema.prefault({}).describe("admin HTTP port: health checks, the admin API (/api/v1) and the console"),
   sys: sysSchema.prefault({}).describe("$SYS topics"),
   shutdown: shutdownSchema.prefault({}).describe("graceful shutdown"),
   persistence: persistenceSchema.prefault({}).describe("durable state: sessions, queued messages, retained messages, wills"),

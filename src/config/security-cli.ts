@@ -6,6 +6,7 @@
  */
 import { canonicalAddressBan } from "../security/address.ts";
 import type { AclAction, AclRule, BanKind } from "../security/types.ts";
+import type { AdminRole } from "../security/admin-types.ts";
 import { isValidTopicFilter } from "../protocol/topics.ts";
 import type { ConfigOptions } from "./cli.ts";
 import { parseSet } from "./overrides.ts";
@@ -25,14 +26,21 @@ export type SecurityCommand =
   | { kind: "ban-list" }
   | { kind: "ban-add"; ban: { kind: BanKind; value: string }; durationSeconds?: number; reason?: string }
   | { kind: "ban-lift"; ban: { kind: BanKind; value: string } }
-  | { kind: "import-mosquitto"; passwd?: string; acl?: string; replaceAcl: boolean };
+  | { kind: "import-mosquitto"; passwd?: string; acl?: string; replaceAcl: boolean }
+  | { kind: "admin-add"; name: string; role: AdminRole; password: PasswordSource }
+  | { kind: "admin-passwd"; name: string; password: PasswordSource }
+  | { kind: "admin-delete"; name: string }
+  | { kind: "admin-list" }
+  | { kind: "admin-key-create"; account: string; label: string; role?: AdminRole }
+  | { kind: "admin-key-list" }
+  | { kind: "admin-key-revoke"; id: string };
 
 export type SecurityParse =
   | { kind: "security"; command: SecurityCommand; options: ConfigOptions }
   | { kind: "error"; message: string }
   | { kind: "help" };
 
-export const SECURITY_COMMANDS = ["user", "acl", "ban", "import"] as const;
+export const SECURITY_COMMANDS = ["user", "acl", "ban", "import", "admin"] as const;
 
 export const SECURITY_USAGE =
   `       gannet user add|passwd NAME [--password-file FILE | --password P]   (else asked twice on a terminal, or stdin's first line)
@@ -43,6 +51,9 @@ export const SECURITY_USAGE =
        gannet ban list | ban lift (--client-id C | --username U | --address A)
        gannet ban add (--client-id C | --username U | --address IP_OR_CIDR) [--duration SECONDS] [--reason TEXT]
        gannet import mosquitto [--passwd FILE] [--acl FILE] [--replace-acl]
+       gannet admin add NAME [--role admin|viewer] [--password-file FILE | --password P]   (console/API accounts)
+       gannet admin passwd NAME | admin delete NAME | admin list
+       gannet admin key create --account NAME [--label TEXT] [--role admin|viewer] | admin key list | admin key revoke ID
        (these use the broker's database: --config FILE (default /etc/gannet/gannet.yaml), --set KEY=VALUE;
         a relative persistence.path is relative to the file's directory; --password is visible in ps)`;
 
@@ -168,6 +179,10 @@ function aclRule(args: Args): AclRule | { problem: string } {
   return rule;
 }
 
+function adminRole(text: string): AdminRole | { problem: string } {
+  return text === "admin" || text === "viewer" ? text : { problem: `--role expects admin or viewer, got ${JSON.stringify(text)}` };
+}
+
 function done(command: SecurityCommand | { problem: string }, args: Args, positional = 0): SecurityParse {
   if (args.problem) return fail(args.problem);
   if ("problem" in command) return fail(command.problem);
@@ -179,7 +194,10 @@ function done(command: SecurityCommand | { problem: string }, args: Args, positi
 
 /** Parses `argv` whose first word is one of SECURITY_COMMANDS. */
 export function parseSecurityArgs(argv: readonly string[]): SecurityParse {
-  const [group, sub, ...rest] = argv;
+  // `admin key create|list|revoke`: three words name the command.
+  const [group, sub, ...rest] = argv[0] === "admin" && argv[1] === "key"
+    ? [argv[0], `key ${argv[2] ?? ""}`.trim(), ...argv.slice(3)]
+    : argv;
   if (rest.includes("--help") || rest.includes("-h") || sub === "--help" || sub === "-h") return { kind: "help" };
   const options: ConfigOptions = { overrides: [], flags: {} };
   const parse = (valued: string[] = [], switches: string[] = []) => new Args(rest, valued, switches, options);
@@ -253,8 +271,44 @@ export function parseSecurityArgs(argv: readonly string[]): SecurityParse {
         : { kind: "import-mosquitto" as const, passwd, acl, replaceAcl: args.has("--replace-acl") };
       return done(command, args);
     }
+    case "admin add":
+    case "admin passwd": {
+      const args = parse(["--password-file", "--password", ...(sub === "add" ? ["--role"] : [])]);
+      const name = args.positional[0];
+      const bad = checkName(name, "account name");
+      if (bad) return done({ problem: `${bad}: gannet ${key} NAME` }, args, 1);
+      const password = passwordSource(args);
+      if (typeof password === "object" && "problem" in password) return done(password, args, 1);
+      if (sub === "passwd") return done({ kind: "admin-passwd", name: name!, password }, args, 1);
+      const role = adminRole(args.get("--role") ?? "admin");
+      return done(typeof role === "object" ? role : { kind: "admin-add", name: name!, role, password }, args, 1);
+    }
+    case "admin delete": {
+      const args = parse();
+      const bad = checkName(args.positional[0], "account name");
+      return done(bad ? { problem: `${bad}: gannet admin delete NAME` } : { kind: "admin-delete", name: args.positional[0]! }, args, 1);
+    }
+    case "admin list":
+      return done({ kind: "admin-list" }, parse());
+    case "admin key create": {
+      const args = parse(["--account", "--label", "--role"]);
+      const account = args.get("--account");
+      const roleText = args.get("--role");
+      const role = roleText === undefined ? undefined : adminRole(roleText);
+      if (typeof role === "object") return done(role, args);
+      if (account === undefined) return done({ problem: "admin key create needs --account NAME (the key acts as that account)" }, args);
+      return done({ kind: "admin-key-create", account, label: args.get("--label") ?? "created with gannet admin key create", role }, args);
+    }
+    case "admin key list":
+      return done({ kind: "admin-key-list" }, parse());
+    case "admin key revoke": {
+      const args = parse();
+      const id = args.positional[0];
+      return done(id ? { kind: "admin-key-revoke", id } : { problem: "missing key id: gannet admin key revoke ID (see admin key list)" }, args, 1);
+    }
     default: {
       const expected: Record<string, string> = {
+        admin: "add, passwd, delete, list, key create, key list or key revoke",
         user: "add, passwd, delete, list or hash",
         acl: "list, add or delete",
         ban: "list, add or lift",

@@ -7,6 +7,7 @@
  */
 import type { Message } from "../model/message.ts";
 import { MemorySecurityStore } from "../security/memory-store.ts";
+import { MemoryAdminStore } from "../security/admin-memory-store.ts";
 import { StoreWriteError } from "./errors.ts";
 import type {
   LoadedSession,
@@ -36,6 +37,7 @@ const done = Promise.resolve();
 export class MemoryStore implements Store {
   readonly durable = false;
   readonly security = new MemorySecurityStore();
+  readonly admin = new MemoryAdminStore();
   private readonly sessions = new Map<string, MemorySession>();
   private readonly retained = new Map<string, Message>();
   private readonly now: () => number;

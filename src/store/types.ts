@@ -12,6 +12,7 @@
 import type { Message, QoS } from "../model/message.ts";
 import type { SubscriptionOptions } from "../model/subscription.ts";
 import type { SecurityStore } from "../security/types.ts";
+import type { AdminStore } from "../security/admin-types.ts";
 
 export interface StoredSession {
   clientId: string;
@@ -74,6 +75,8 @@ export interface Store {
   readonly security: SecurityStore;
   /** Set when opening migrated an existing database (SQLite): what ran, and the copy made before. */
   readonly migration?: MigrationReport;
+  /** Admin accounts, API keys and the audit log (the admin API's), each write durable when it resolves. */
+  readonly admin: AdminStore;
   /** Everything stored, for the broker to rebuild its memory at start. */
   load(): Promise<LoadedState>;
 

@@ -46,7 +46,7 @@ describe("YAML file", () => {
     const c = config({ file: file("mqtt:\n  maxPacketSize: 65536\nadmin:\n  port: 28083\n") });
     expect(c.mqtt.maxPacketSize).toBe(65536);
     expect(c.mqtt.maxInflight).toBe(defaultConfig().mqtt.maxInflight);
-    expect(c.admin).toEqual({ enabled: true, host: "127.0.0.1", port: 28083 });
+    expect(c.admin).toEqual({ enabled: true, host: "127.0.0.1", port: 28083, sessionTimeout: 28800 });
   });
 
   test("a wrong type names file, line:column, key path, expected and found", () => {
@@ -170,7 +170,7 @@ describe("environment and command-line overrides", () => {
     const options = serveOptions(["--host", "127.0.0.1", "--port", "1884", "--ws-port", "off", "--admin-port", "0"]);
     const c = config({ overrides: options.overrides, flags: options.flags });
     expect(c.listeners).toMatchObject([{ kind: "tcp", host: "127.0.0.1", port: 1884, path: "/mqtt", maxConnections: 0 }]);
-    expect(c.admin).toEqual({ enabled: true, host: "127.0.0.1", port: 0 });
+    expect(c.admin).toEqual({ enabled: true, host: "127.0.0.1", port: 0, sessionTimeout: 28800 });
     const off = serveOptions(["--admin-port", "off"]);
     expect(config({ flags: off.flags }).admin.enabled).toBe(false);
   });

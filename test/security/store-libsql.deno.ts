@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { openStore } from "../../adapters/deno/sqlite.ts";
 import { libsqlExecutor } from "../../src/store/sqlite/libsql.ts";
 import type { SqliteTarget } from "../store/fixtures.ts";
+import { adminContract } from "./admin-store-contract.ts";
 import { securityContract } from "./store-contract.ts";
 import { sqliteConcurrencyContract } from "./store-contract-sqlite.ts";
 
@@ -38,3 +39,4 @@ const target: SqliteTarget = {
 
 securityContract(target);
 sqliteConcurrencyContract(target);
+adminContract(target);

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { openStore } from "../../adapters/bun/sqlite.ts";
 import type { SqlRow } from "../../src/store/sqlite/executor.ts";
 import type { SqliteTarget } from "../store/fixtures.ts";
+import { adminContract } from "./admin-store-contract.ts";
 import { securityContract } from "./store-contract.ts";
 import { sqliteConcurrencyContract } from "./store-contract-sqlite.ts";
 
@@ -33,3 +34,4 @@ const target: SqliteTarget = {
 
 securityContract(target);
 sqliteConcurrencyContract(target);
+adminContract(target);

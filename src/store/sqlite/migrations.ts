@@ -42,4 +42,14 @@ export const migrations: readonly EmbeddedMigration[] = [
       "CREATE TABLE `users` (\n\t`username` text PRIMARY KEY NOT NULL,\n\t`password_hash` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
     ],
   },
+  {
+    id: "0003_admin",
+    statements: [
+      "CREATE TABLE `admin_accounts` (\n\t`name` text PRIMARY KEY NOT NULL,\n\t`password_hash` text NOT NULL,\n\t`role` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
+      "CREATE TABLE `admin_api_keys` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`label` text NOT NULL,\n\t`account` text NOT NULL,\n\t`role` text NOT NULL,\n\t`secret_hash` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`last_used_at` integer,\n\tFOREIGN KEY (`account`) REFERENCES `admin_accounts`(`name`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE INDEX `admin_api_keys_account` ON `admin_api_keys` (`account`);",
+      "CREATE TABLE `admin_audit` (\n\t`id` integer PRIMARY KEY NOT NULL,\n\t`at` integer NOT NULL,\n\t`actor` text NOT NULL,\n\t`action` text NOT NULL,\n\t`target` text NOT NULL,\n\t`detail` text,\n\t`address` text\n);",
+      "CREATE INDEX `admin_audit_at` ON `admin_audit` (`at`);",
+    ],
+  },
 ];

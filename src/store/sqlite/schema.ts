@@ -124,3 +124,44 @@ export const bans = sqliteTable("bans", {
   /** Clock ms after which the ban no longer applies; null = until lifted. */
   expiresAt: integer("expires_at"),
 }, (t) => [primaryKey({ columns: [t.kind, t.value] }), index("bans_expires_at").on(t.expiresAt)]);
+
+// ---- admin (src/security/admin-types.ts): console and admin API accounts, separate from MQTT users ----
+
+/** Admin accounts: password_hash is argon2id (src/security/passwords.ts); role "admin" | "viewer". */
+export const adminAccounts = sqliteTable("admin_accounts", {
+  name: text("name").primaryKey(),
+  passwordHash: text("password_hash").notNull(),
+  role: text("role").notNull(),
+  /** Clock ms. */
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** API keys (Bearer): only a SHA-256 of the secret part is kept; the key is shown once when created. */
+export const adminApiKeys = sqliteTable("admin_api_keys", {
+  /** The public part of the key (`gnt_<id>_<secret>`). */
+  id: text("id").primaryKey(),
+  label: text("label").notNull(),
+  /** The admin account that created it; deleting the account revokes its keys. */
+  account: text("account").notNull().references(() => adminAccounts.name, { onDelete: "cascade" }),
+  role: text("role").notNull(),
+  /** Hex SHA-256 of the secret part. */
+  secretHash: text("secret_hash").notNull(),
+  createdAt: integer("created_at").notNull(),
+  lastUsedAt: integer("last_used_at"),
+}, (t) => [index("admin_api_keys_account").on(t.account)]);
+
+/** Every change made through the admin API or the admin CLI: who, what, when. */
+export const adminAudit = sqliteTable("admin_audit", {
+  id: integer("id").primaryKey(),
+  /** Clock ms. */
+  at: integer("at").notNull(),
+  /** "admin" (an account), "key:<id>" (an API key), or "cli". */
+  actor: text("actor").notNull(),
+  /** e.g. "user.add", "client.disconnect", "login.failed". */
+  action: text("action").notNull(),
+  target: text("target").notNull(),
+  /** JSON with the particulars (never a password or key). */
+  detail: text("detail"),
+  address: text("address"),
+}, (t) => [index("admin_audit_at").on(t.at)]);

@@ -39,6 +39,7 @@ import { type EmbeddedMigration, migrations as embeddedMigrations } from "./migr
 import { num, str } from "./rows.ts";
 import { SqliteSecurityStore } from "./security.ts";
 import { errorText } from "../../util/errors.ts";
+import { SqliteAdminStore } from "./admin.ts";
 
 export interface SqliteStoreOptions {
   /** Longest wait between a write and its transaction, in ms (default 2). */
@@ -92,6 +93,8 @@ export class SqliteStore implements Store {
   readonly durable = true;
   /** Users, ACL rules and bans: each write its own transaction, not part of the group commit. */
   readonly security: SqliteSecurityStore;
+  /** Admin accounts, API keys and the audit log: like security, outside the group commit. */
+  readonly admin: SqliteAdminStore;
   private batch: WriteBatch;
   private inFlight: WriteBatch | null = null;
   /** The armed flush (setImmediate when due now: setTimeout(0) waits a millisecond or more). */
@@ -177,6 +180,7 @@ export class SqliteStore implements Store {
     this.nextMessageId = nextMessageId;
     this.batch = new WriteBatch(writtenUpTo);
     this.security = new SqliteSecurityStore(db);
+    this.admin = new SqliteAdminStore(db);
   }
 
   /** True while the database is past `maxDatabaseBytes` (new queued deliveries are refused). */
