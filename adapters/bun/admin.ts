@@ -6,7 +6,11 @@
 import type { AssetReader, Fetch, Listener } from "../../src/mod.ts";
 
 export function serveHttp(fetch: Fetch, host: string, port: number): Listener {
-  const server = Bun.serve({ hostname: host, port, fetch });
+  const server = Bun.serve({
+    hostname: host,
+    port,
+    fetch: (request, bun) => fetch(request, { remoteAddress: bun.requestIP(request)?.address }),
+  });
   return { port: server.port ?? port, stop: () => void server.stop(true) };
 }
 

@@ -2,7 +2,10 @@
 import type { AssetReader, Fetch, Listener } from "../../src/mod.ts";
 
 export function serveHttp(fetch: Fetch, host: string, port: number): Listener {
-  const server = Deno.serve({ hostname: host, port, onListen: () => {} }, fetch);
+  const server = Deno.serve(
+    { hostname: host, port, onListen: () => {} },
+    (request, info) => fetch(request, { remoteAddress: info.remoteAddr.hostname }),
+  );
   return { port: server.addr.port, stop: () => void server.shutdown() };
 }
 

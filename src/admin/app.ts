@@ -1,10 +1,14 @@
 /**
- * The admin HTTP app (Hono, runtime-neutral): health and readiness probes and the console's static
- * files. Each runtime adapter serves it over HTTP and injects how assets are read, so the
- * executable can embed them. The admin API proper comes with its own issue.
+ * The admin HTTP app (Hono, runtime-neutral): health and readiness probes (open), the admin API
+ * under /api/v1 (login or API key), and the console's static files. Each runtime adapter serves it
+ * over HTTP, passes the requester's address, and injects how assets are read, so the executable
+ * can embed them. Every answer carries a Content-Security-Policy that allows only this origin.
  */
 import { Hono } from "hono";
 import { type AssetReader, assetPath, contentTypeOf } from "./assets.ts";
+import { createApi } from "./api/api.ts";
+import type { AdminEnv, Management } from "./api/env.ts";
+import { errorBody } from "./api/errors.ts";
 
 export interface ReadinessState {
   ready: boolean;
@@ -19,14 +23,23 @@ export interface AdminOptions {
   assets: AssetReader;
   /** Seconds since start, for /healthz. */
   uptime: () => number;
+  /** The broker's management context once it runs (the API answers 503 before). */
+  management?: () => Management | undefined;
 }
 
-export function createAdminApp(options: AdminOptions): Hono {
-  const app = new Hono();
+/** Scripts, styles, images, fetches and frames: this origin only; no inline script. */
+export const CONTENT_SECURITY_POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+  "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+export function createAdminApp(options: AdminOptions): Hono<AdminEnv> {
+  const app = new Hono<AdminEnv>();
   app.use(async (c, next) => {
     await next();
     c.header("X-Content-Type-Options", "nosniff");
     c.header("Cache-Control", "no-store");
+    c.header("Content-Security-Policy", CONTENT_SECURITY_POLICY);
+    c.header("Referrer-Policy", "no-referrer");
+    c.header("X-Frame-Options", "DENY");
   });
 
   app.get("/healthz", (c) =>
@@ -38,6 +51,14 @@ export function createAdminApp(options: AdminOptions): Hono {
       ? c.json({ status: "ready" })
       : c.json({ status: "not ready", waitingFor: state.waitingFor }, 503);
   });
+
+  app.route("/api/v1", createApi({
+    version: options.version,
+    runtime: options.runtime,
+    management: options.management ?? (() => undefined),
+  }));
+  // Sub-apps' notFound does not apply once mounted: unknown API paths get the JSON error here.
+  app.all("/api/*", (c) => c.json(errorBody("not_found", `no route ${c.req.method} ${c.req.path} (see /api/v1/openapi.json)`), 404));
 
   app.get("/*", async (c) => {
     const path = assetPath(new URL(c.req.url).pathname);

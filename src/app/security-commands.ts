@@ -9,7 +9,8 @@ import type { Config, PersistenceConfig } from "../config/schema.ts";
 import type { PasswordSource, SecurityCommand } from "../config/security-cli.ts";
 import { hashPassword, hashScheme } from "../security/passwords.ts";
 import { describeRule } from "../security/acl.ts";
-import type { Ban } from "../security/types.ts";
+import { AdminOperationError } from "../security/admin-accounts.ts";
+import { addAclRule, addBan, deleteAclRule, deleteUser, liftBan, setUserPassword } from "../security/operations.ts";
 import type { Store } from "../store/types.ts";
 import { MemoryStore } from "../store/memory.ts";
 import { type CommandIo, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, reportProblems } from "./commands.ts";
@@ -86,6 +87,7 @@ export async function runSecurityCommand(
     return EXIT_OK;
   } catch (e: unknown) {
     io.print("stderr", `gannet: ${errorText(e)}\n`);
+    if (e instanceof AdminOperationError) return e.code === "bad_request" ? EXIT_CONFIG : EXIT_FAILURE;
     return e instanceof CommandError ? e.code : EXIT_FAILURE;
   }
 }
@@ -183,27 +185,22 @@ async function run(
   switch (command.kind) {
     case "user-add":
     case "user-passwd": {
-      const existing = await security.getUser(command.username);
-      if (command.kind === "user-add" && existing) {
-        throw new CommandError(
-          `user ${JSON.stringify(command.username)} exists in ${db} (change its password with gannet user passwd)`,
-        );
+      try {
+        await setUserPassword(security, command.username, password!, command.kind === "user-add" ? "add" : "passwd", now);
+      } catch (e: unknown) {
+        if (e instanceof AdminOperationError && e.code === "conflict") {
+          throw new CommandError(`user ${JSON.stringify(command.username)} exists in ${db} (change its password with gannet user passwd)`);
+        }
+        if (e instanceof AdminOperationError && e.code === "not_found") {
+          throw new CommandError(
+            inFile(command.username)
+              ? `user ${JSON.stringify(command.username)} is defined in ${fileName} (auth.users), not in ${db}: ` +
+                "change its password there (a hash from gannet user hash), then reload"
+              : `no user ${JSON.stringify(command.username)} in ${db} (add it with gannet user add)`,
+          );
+        }
+        throw e;
       }
-      if (command.kind === "user-passwd" && !existing) {
-        throw new CommandError(
-          inFile(command.username)
-            ? `user ${JSON.stringify(command.username)} is defined in ${fileName} (auth.users), not in ${db}: ` +
-              "change its password there (a hash from gannet user hash), then reload"
-            : `no user ${JSON.stringify(command.username)} in ${db} (add it with gannet user add)`,
-        );
-      }
-      const passwordHash = await hashPassword(password!);
-      await security.putUser({
-        username: command.username,
-        passwordHash,
-        createdAt: existing?.createdAt ?? now,
-        updatedAt: now,
-      });
       out(`${command.kind === "user-add" ? "added user" : "changed the password of"} ${command.username} ${command.kind === "user-add" ? "to" : "in"} ${db}\n`);
       if (inFile(command.username)) {
         out(
@@ -214,7 +211,10 @@ async function run(
       return;
     }
     case "user-delete":
-      if (!(await security.deleteUser(command.username))) {
+      try {
+        await deleteUser(security, command.username);
+      } catch (e: unknown) {
+        if (!(e instanceof AdminOperationError && e.code === "not_found")) throw e;
         throw new CommandError(
           inFile(command.username)
             ? `user ${JSON.stringify(command.username)} lives in ${fileName} (auth.users), not in ${db}: ` +
@@ -257,19 +257,20 @@ async function run(
       return;
     }
     case "acl-add": {
-      const count = (await security.listAclRules()).length;
-      const index = command.position === undefined ? count : Math.min(command.position - 1, count);
-      await security.addAclRule(command.rule, index);
+      const index = await addAclRule(security, command.rule, command.position === undefined ? undefined : command.position - 1);
       out(`added ACL rule ${index + 1} to ${db}: ${describeRule(command.rule).filter(Boolean).join(" ")}\n`);
       if (config.acl.rules.length) out(`note: the ${config.acl.rules.length} rule(s) of ${fileName} (acl.rules) are checked before it\n`);
       out(refreshNote(config));
       return;
     }
     case "acl-delete": {
-      const rules = await security.listAclRules();
-      const rule = rules[command.number - 1];
-      if (!rule || !(await security.deleteAclRule(command.number - 1))) {
-        throw new CommandError(`no ACL rule ${command.number} in ${db} (there are ${rules.length}; see gannet acl list)`);
+      let rule;
+      try {
+        rule = await deleteAclRule(security, command.number - 1);
+      } catch (e: unknown) {
+        if (!(e instanceof AdminOperationError && e.code === "not_found")) throw e;
+        const count = (await security.listAclRules()).length;
+        throw new CommandError(`no ACL rule ${command.number} in ${db} (there are ${count}; see gannet acl list)`);
       }
       out(`deleted ACL rule ${command.number} from ${db}: ${describeRule(rule).filter(Boolean).join(" ")}\n`);
       out(refreshNote(config));
@@ -285,13 +286,7 @@ async function run(
       return;
     }
     case "ban-add": {
-      const ban: Ban = {
-        ...command.ban,
-        reason: command.reason ?? "set with gannet ban add",
-        createdAt: now,
-        expiresAt: command.durationSeconds === undefined ? null : now + command.durationSeconds * 1000,
-      };
-      await security.addBan(ban);
+      const ban = await addBan(security, command.ban, { reason: command.reason ?? "set with gannet ban add", durationSeconds: command.durationSeconds }, now);
       out(
         `banned ${ban.kind} ${ban.value} ${ban.expiresAt === null ? "until lifted" : `until ${iso(ban.expiresAt)}`} (in ${db})\n`,
       );
@@ -299,7 +294,10 @@ async function run(
       return;
     }
     case "ban-lift":
-      if (!(await security.liftBan(command.ban.kind, command.ban.value))) {
+      try {
+        await liftBan(security, command.ban.kind, command.ban.value);
+      } catch (e: unknown) {
+        if (!(e instanceof AdminOperationError && e.code === "not_found")) throw e;
         throw new CommandError(`no ban on ${command.ban.kind} ${command.ban.value} in ${db}`);
       }
       out(`lifted the ban on ${command.ban.kind} ${command.ban.value} in ${db}\n`);

@@ -10,7 +10,7 @@
  * connected clients keep the ones their CONNACK announced); other changes are logged as
  * "needs restart" (see planReload in reload.ts). tls/wss listeners re-read their certificate files.
  */
-import type { AssetReader } from "../admin/mod.ts";
+import type { AssetReader, Management, ReloadOutcome } from "../admin/mod.ts";
 import type { Broker } from "../core/broker.ts";
 
 /** What a listener needs of the broker: hand it each new connection. */
@@ -46,7 +46,8 @@ export interface Listener {
   reloadTls?(tls: TlsOptions): void;
 }
 
-export type Fetch = (request: Request) => Response | Promise<Response>;
+/** Serves one HTTP request; `env.remoteAddress` is the peer's address (login rate limit, audit log). */
+export type Fetch = (request: Request, env?: { remoteAddress?: string }) => Response | Promise<Response>;
 
 export interface RuntimeAdapter extends CommandIo {
   /** e.g. "bun 1.4.5", shown in logs and $SYS/broker/version. */
@@ -178,14 +179,14 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
     broker.addHooks(debugHooks(logger));
   };
 
-  const reload = () => {
-    if (stopping) return;
+  const reload = (): ReloadOutcome => {
+    if (stopping) return { ok: false, applied: [], restart: [], problems: ["shutting down"] };
     const next = resolveConfig(runtime, runtime.env, options);
     if (!next.ok) {
       // One plain line per problem (file:line:column: ...), as `gannet config check` prints them.
       for (const problem of next.problems) logger.error(`reload failed: ${problem}`);
       logger.error(`reload failed: the configuration is invalid (${next.problems.length}); keeping the running one`);
-      return;
+      return { ok: false, applied: [], restart: [], problems: [...next.problems] };
     }
     const plan = planReload(config, next.config);
     if (plan.live.length) {
@@ -208,14 +209,16 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
     logger.info("configuration reloaded", { file: next.file ?? "built-in defaults", applied: plan.live.join(", ") || "nothing changed" });
     if (plan.restart.length) logger.warn("needs restart", { keys: plan.restart.join(", ") });
     reloadCertificates(runtime, secure, logger); // the running listeners' files, even if the config is unchanged
+    return { ok: true, applied: plan.live, restart: plan.restart, problems: [] };
   };
 
   // Before anything listens: a signal right after "ready" must find its handler.
   runtime.onSignal("SIGTERM", () => void shutdown("SIGTERM"));
   runtime.onSignal("SIGINT", () => void shutdown("SIGINT"));
-  runtime.onSignal("SIGHUP", reload);
+  runtime.onSignal("SIGHUP", () => void reload());
 
-  const started = startAdmin(runtime, config, readiness, loaded.isSet, logger);
+  let management: Management | undefined; // the admin API's view of the broker, once it runs
+  const started = startAdmin(runtime, config, readiness, loaded.isSet, logger, () => management);
   if (started === "failed") return runtime.exit(EXIT_FAILURE);
   admin = started;
 
@@ -242,6 +245,15 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
   }
   for (const hooks of security.hooks) broker.addHooks(hooks);
   if (config.logging.level === "debug") addDebugLog();
+  const running = { broker, security };
+  management = {
+    store,
+    config: () => config,
+    now: () => Date.now(),
+    refreshSecurity: () => running.security.refresh(),
+    reload,
+    stats: () => running.broker.stats,
+  };
 
   const startedBridges = startBridges(runtime, broker, config, systemClock, logger);
   if (startedBridges === "failed") return runtime.exit(EXIT_FAILURE);

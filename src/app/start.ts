@@ -1,5 +1,5 @@
 /** Starting the parts of the process: the store, the admin HTTP port and the MQTT listeners. */
-import { createAdminApp } from "../admin/mod.ts";
+import { createAdminApp, type Management } from "../admin/mod.ts";
 import type { Broker } from "../core/broker.ts";
 import { VERSION } from "../config/version.ts";
 import { LOOPBACK } from "../config/load.ts";
@@ -99,6 +99,7 @@ export function startAdmin(
   readiness: Readiness,
   isSet: (path: KeyPath) => boolean,
   logger: Logger,
+  management: () => Management | undefined,
 ): Listener | undefined | "failed" {
   if (!config.admin.enabled) return undefined;
   const startedAt = Date.now();
@@ -108,10 +109,11 @@ export function startAdmin(
     readiness: () => readiness.state,
     assets: runtime.assets,
     uptime: () => Math.round((Date.now() - startedAt) / 1000),
+    management,
   });
   const { host, port } = config.admin;
   try {
-    const admin = runtime.serveHttp((request) => app.fetch(request), host, port);
+    const admin = runtime.serveHttp((request, env) => app.fetch(request, env), host, port);
     logger.info("listening", { kind: "admin", host, port: admin.port });
     return admin;
   } catch (e: unknown) {

@@ -1,0 +1,65 @@
+/**
+ * What every admin API route sees: the requester (principal), and the management context the
+ * process hands in once the store and broker are up (before that, /api/v1 answers 503).
+ */
+import type { Config } from "../../config/schema.ts";
+import type { AdminRole } from "../../security/admin-types.ts";
+import type { Store } from "../../store/types.ts";
+
+export interface Principal {
+  /** Logged in through the console (cookie) or an API key (Bearer). */
+  kind: "session" | "key";
+  /** The admin account. */
+  account: string;
+  role: AdminRole;
+  /** Who the audit log names: the account, or `key:<id>`. */
+  actor: string;
+  /** Console sessions: the token a state-changing request must echo in X-CSRF-Token. */
+  csrf?: string;
+  sessionId?: string;
+}
+
+/** The result of a reload, as SIGHUP logs it. */
+export interface ReloadOutcome {
+  ok: boolean;
+  /** Keys applied live. */
+  applied: string[];
+  /** Keys that changed but need a restart. */
+  restart: string[];
+  /** Why the new configuration was refused (ok false). */
+  problems: string[];
+}
+
+/** The broker counters the overview shows (BrokerStats today; the management seam adds more). */
+export interface OverviewStats {
+  startedAt: number;
+  clientsConnected: number;
+  clientsTotal?: number;
+  sessions: number;
+  subscriptions: number;
+  retained: number;
+  messagesReceived?: number;
+  messagesSent?: number;
+  bytesReceived?: number;
+  bytesSent?: number;
+  publishDropped?: number;
+}
+
+/** The process's parts the admin API works through (all public seams; nothing of the broker's insides). */
+export interface Management {
+  store: Store;
+  /** The effective configuration now (after reloads). */
+  config(): Config;
+  /** Clock ms. */
+  now(): number;
+  /** Make users, ACL rules and bans changed in the store apply now (not at the next refresh). */
+  refreshSecurity(): Promise<void>;
+  /** Re-read the configuration, as SIGHUP does. */
+  reload(): ReloadOutcome;
+  stats(): OverviewStats;
+}
+
+export interface AdminEnv {
+  Bindings: { remoteAddress?: string };
+  Variables: { principal: Principal; mgmt: Management };
+}

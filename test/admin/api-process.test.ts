@@ -1,0 +1,72 @@
+/**
+ * The admin API of a running broker (Bun and Deno) over its real HTTP port: log in as the first
+ * admin, see a connected MQTT client in the overview, add an MQTT user and an ACL rule that the
+ * broker applies at once (a publish is refused), and the audit entry with the requester's address.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import mqtt from "mqtt";
+import { freePort, RUNTIMES, type RunningBroker, startBroker } from "../helpers/broker.ts";
+
+for (const runtime of RUNTIMES) {
+  describe(`admin API in the process (${runtime})`, () => {
+    let broker: RunningBroker | undefined;
+    let base = "";
+    let cookie = "";
+    let csrf = "";
+    beforeAll(async () => {
+      const port = await freePort();
+      broker = await startBroker({ runtime, args: ["--admin-port", String(port)], set: { "admin.initialPassword": "first-admin-pw" } });
+      base = `http://127.0.0.1:${port}/api/v1`;
+    }, 30_000);
+    afterAll(async () => {
+      await broker?.stop();
+    }, 10_000);
+
+    const call = (path: string, method = "GET", body?: unknown) =>
+      fetch(base + path, {
+        method,
+        headers: { cookie, "x-csrf-token": csrf, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+
+    test("log in as admin, overview counts a connected client", async () => {
+      const res = await fetch(`${base}/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ name: "admin", password: "first-admin-pw" }),
+      });
+      expect(res.status).toBe(200);
+      cookie = res.headers.get("set-cookie")!.split(";")[0]!;
+      csrf = ((await res.json()) as { csrfToken: string }).csrfToken;
+      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker!.port}`, { clientId: "api-seen", reconnectPeriod: 0 });
+      try {
+        const overview = await (await call("/overview")).json() as { clientsConnected: number; runtime: string };
+        expect(overview.clientsConnected).toBe(1);
+        expect(overview.runtime).toContain(runtime);
+      } finally {
+        await client.endAsync();
+      }
+    });
+
+    test("an ACL rule added through the API refuses a publish at once; the audit names the address", async () => {
+      expect((await call("/users", "POST", { username: "sensor", password: "sensor-pw" })).status).toBe(201);
+      expect((await call("/acl", "POST", { rule: { topic: "forbidden/#", action: "publish", permission: "deny", username: "sensor" } })).status).toBe(201);
+      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker!.port}`, {
+        clientId: "acl-check",
+        username: "sensor",
+        password: "sensor-pw",
+        protocolVersion: 5,
+        reconnectPeriod: 0,
+      });
+      try {
+        // mqtt.js rejects a PUBACK with a failure reason code.
+        const refused = await client.publishAsync("forbidden/x", "no", { qos: 1 }).then(() => undefined, (e: { code?: number }) => e.code);
+        expect(refused).toBe(0x87);
+      } finally {
+        await client.endAsync();
+      }
+      const audit = await (await call("/audit?action=acl.")).json() as { items: Array<{ actor: string; address: string }> };
+      expect(audit.items[0]).toMatchObject({ actor: "admin", address: expect.stringMatching(/127\.0\.0\.1/) });
+    });
+  });
+}
