@@ -252,7 +252,7 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
     now: () => Date.now(),
     refreshSecurity: () => running.security.refresh(),
     reload,
-    stats: () => running.broker.stats,
+    broker,
   };
 
   const startedBridges = startBridges(runtime, broker, config, systemClock, logger);

@@ -4,22 +4,30 @@ import type { Management } from "../../src/admin/mod.ts";
 import { defaultConfig } from "../../src/config/schema.ts";
 import { addAccount } from "../../src/security/admin-accounts.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
+import { createBroker } from "../../src/core/broker.ts";
+import { silentLogger } from "../../src/ports/logger.ts";
+import { FakeClock } from "../helpers/fake-clock.ts";
 
 export async function apiSetup(options: { started?: boolean } = {}) {
   const store = new MemoryStore();
-  let now = 1_000_000;
+  const now = 1_000_000;
   let refreshes = 0;
   const config = defaultConfig();
+  // A real broker over the memory store and a fake clock: the management seam without sockets.
+  const clock = new FakeClock(now - 5000);
+  const broker = createBroker(config, { store, clock, logger: silentLogger });
+  await broker.start();
+  clock.advance(5000); // uptime 5 s; the clock reads 1,000,000 when a test begins
   const management: Management = {
     store,
     config: () => config,
-    now: () => now,
+    now: () => clock.now(),
     refreshSecurity: () => {
       refreshes++;
       return Promise.resolve();
     },
     reload: () => ({ ok: true, applied: ["logging"], restart: [], problems: [] }),
-    stats: () => ({ startedAt: now - 5000, clientsConnected: 2, sessions: 3, subscriptions: 4, retained: 5, messagesReceived: 6 }),
+    broker,
   };
   let started = options.started ?? true;
   const app = createAdminApp({
@@ -69,7 +77,8 @@ export async function apiSetup(options: { started?: boolean } = {}) {
     call,
     login,
     withKey,
-    advance: (ms: number) => (now += ms),
+    advance: (ms: number) => clock.advance(ms),
+    broker,
     refreshes: () => refreshes,
     start: () => (started = true),
   };

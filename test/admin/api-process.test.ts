@@ -48,6 +48,16 @@ for (const runtime of RUNTIMES) {
       }
     });
 
+    test("find a client by search and kick it: the client gets DISCONNECT 0x98", async () => {
+      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker!.port}`, { clientId: "kick-me-1", protocolVersion: 5, reconnectPeriod: 0 });
+      const disconnected = new Promise<number | undefined>((resolve) => client.on("disconnect", (p) => resolve(p.reasonCode)));
+      const found = await (await call("/sessions?search=kick-me&state=connected")).json() as { items: Array<{ clientId: string; connected: boolean }> };
+      expect(found.items).toEqual([expect.objectContaining({ clientId: "kick-me-1", connected: true })]);
+      expect((await call("/sessions/kick-me-1/disconnect", "POST")).status).toBe(204);
+      expect(await disconnected).toBe(0x98);
+      await client.endAsync(true);
+    });
+
     test("an ACL rule added through the API refuses a publish at once; the audit names the address", async () => {
       expect((await call("/users", "POST", { username: "sensor", password: "sensor-pw" })).status).toBe(201);
       expect((await call("/acl", "POST", { rule: { topic: "forbidden/#", action: "publish", permission: "deny", username: "sensor" } })).status).toBe(201);

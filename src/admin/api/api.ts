@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import { accountRoutes } from "./accounts.ts";
+import { clientRoutes } from "./clients.ts";
 import { auditRoutes } from "./audit.ts";
 import { authenticate, loginRoutes, sessionRoutes } from "./auth.ts";
 import type { AdminEnv, Management } from "./env.ts";
@@ -40,7 +41,8 @@ export function createApi(options: ApiOptions) {
     .route("/", systemRoutes(options))
     .route("/", accountRoutes(logins))
     .route("/", auditRoutes())
-    .route("/", mqttSecurityRoutes());
+    .route("/", mqttSecurityRoutes())
+    .route("/", clientRoutes());
   api.onError((e, c) => errorResponse(c, e));
   return api;
 }

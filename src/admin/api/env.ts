@@ -3,6 +3,7 @@
  * process hands in once the store and broker are up (before that, /api/v1 answers 503).
  */
 import type { Config } from "../../config/schema.ts";
+import type { Broker } from "../../core/broker.ts";
 import type { AdminRole } from "../../security/admin-types.ts";
 import type { Store } from "../../store/types.ts";
 
@@ -30,20 +31,22 @@ export interface ReloadOutcome {
   problems: string[];
 }
 
-/** The broker counters the overview shows (BrokerStats today; the management seam adds more). */
-export interface OverviewStats {
-  startedAt: number;
-  clientsConnected: number;
-  clientsTotal?: number;
-  sessions: number;
-  subscriptions: number;
-  retained: number;
-  messagesReceived?: number;
-  messagesSent?: number;
-  bytesReceived?: number;
-  bytesSent?: number;
-  publishDropped?: number;
-}
+/** What the admin API uses of the broker: its management seam and counters (src/core/management.ts). */
+export type ManagedBroker = Pick<
+  Broker,
+  | "stats"
+  | "listSessions"
+  | "session"
+  | "listSubscriptions"
+  | "listRetained"
+  | "retainedMessage"
+  | "listeners"
+  | "storeSize"
+  | "disconnectClient"
+  | "deleteSession"
+  | "deleteRetained"
+  | "publish"
+>;
 
 /** The process's parts the admin API works through (all public seams; nothing of the broker's insides). */
 export interface Management {
@@ -56,7 +59,7 @@ export interface Management {
   refreshSecurity(): Promise<void>;
   /** Re-read the configuration, as SIGHUP does. */
   reload(): ReloadOutcome;
-  stats(): OverviewStats;
+  broker: ManagedBroker;
 }
 
 export interface AdminEnv {

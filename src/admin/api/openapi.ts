@@ -24,6 +24,9 @@ export interface RouteDoc {
 
 const registry = new Map<string, RouteDoc>();
 
+/** Hono's `:name` and `:name{regex}` as OpenAPI's `{name}`. */
+export const openApiPath = (path: string) => path.replace(/:([A-Za-z]+)(\{[^}]*\})?/g, "{$1}");
+
 /** Registers a route's documentation; returns it so routes can reuse its schemas. */
 export function doc<D extends RouteDoc>(d: D): D {
   registry.set(`${d.method} ${d.path}`, d);
@@ -60,7 +63,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   const error = { description: "error", content: { "application/json": { schema: schema(ErrorSchema, "output") } } };
   for (const d of [...registry.values()].sort((a, b) => a.path.localeCompare(b.path))) {
-    const path = d.path.replace(/:([A-Za-z]+)/g, "{$1}");
+    const path = openApiPath(d.path);
     const status = String(d.status ?? 200);
     const success = d.response === "event-stream"
       ? { description: "Server-Sent Events", content: { "text/event-stream": { schema: { type: "string" } } } }

@@ -13,15 +13,20 @@ export const Overview = z.object({
   uptime: z.number(),
   startedAt: z.number(),
   clientsConnected: z.number(),
-  clientsTotal: z.number().optional(),
+  connectionsPeak: z.number(),
+  clientsTotal: z.number(),
   sessions: z.number(),
   subscriptions: z.number(),
   retained: z.number(),
-  messagesReceived: z.number().optional(),
-  messagesSent: z.number().optional(),
-  bytesReceived: z.number().optional(),
-  bytesSent: z.number().optional(),
-  publishDropped: z.number().optional(),
+  queued: z.number(),
+  messagesReceived: z.number(),
+  messagesSent: z.number(),
+  bytesReceived: z.number(),
+  bytesSent: z.number(),
+  publishDropped: z.number(),
+  /** Bytes of the database; null for the memory store. */
+  storeSize: z.number().nullable(),
+  listeners: z.array(z.object({ name: z.string(), connections: z.number() })),
 });
 
 const overview = doc({ method: "get", path: "/overview", summary: "Broker numbers now", access: "viewer", response: Overview });
@@ -42,12 +47,27 @@ const reload = doc({
 
 export function systemRoutes(info: { version: string; runtime: string }) {
   return new Hono<AdminEnv>()
-    .get(overview.path, (c) => {
-      const stats = c.var.mgmt.stats();
+    .get(overview.path, async (c) => {
+      const broker = c.var.mgmt.broker;
+      const s = broker.stats;
       const body: z.output<typeof Overview> = {
         ...info,
-        ...stats,
-        uptime: Math.round((c.var.mgmt.now() - stats.startedAt) / 1000),
+        uptime: Math.round((c.var.mgmt.now() - s.startedAt) / 1000),
+        startedAt: s.startedAt,
+        clientsConnected: s.clientsConnected,
+        connectionsPeak: s.connectionsPeak,
+        clientsTotal: s.clientsTotal,
+        sessions: s.sessions,
+        subscriptions: s.subscriptions,
+        retained: s.retained,
+        queued: s.queued,
+        messagesReceived: s.messagesReceived,
+        messagesSent: s.messagesSent,
+        bytesReceived: s.bytesReceived,
+        bytesSent: s.bytesSent,
+        publishDropped: s.publishDropped,
+        storeSize: (await broker.storeSize()) ?? null,
+        listeners: broker.listeners(),
       };
       return c.json(body, 200);
     })

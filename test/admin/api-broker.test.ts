@@ -1,0 +1,59 @@
+/** Admin API routes over the broker's management seam (a real broker on the memory store, in-process sessions). */
+import { describe, expect, test } from "bun:test";
+import { apiSetup } from "./api-helpers.ts";
+
+describe("admin API over the management seam", () => {
+  test("publish (text and base64, retained), retained list/one/delete, sessions, subscriptions, session delete", async () => {
+    const { login, broker } = await apiSetup();
+    const root = await login("root", "root-password");
+    const received: string[] = [];
+    const local = broker.openLocalSession({ clientId: "plant-bridge", cleanStart: true, sessionExpiryInterval: 3600, maxInflight: 10 }, (d) => {
+      received.push(`${d.topic}=${new TextDecoder().decode(d.payload)}`);
+      if (d.packetId) local.acknowledge(d.packetId);
+    });
+    local.subscribe("plant/#", { qos: 1 });
+    local.resume();
+
+    const sent = await root.as("/publish", "POST", { topic: "plant/line1/temp", payload: "21.5", qos: 1, retain: true, properties: { contentType: "text/plain" } });
+    expect(await sent.json()).toEqual({ deliveredTo: 1 });
+    await root.as("/publish", "POST", { topic: "plant/line1/raw", payload: btoa("\u0000\u00ff"), encoding: "base64", retain: true });
+    for (let i = 0; i < 10 && received.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 0)); // journal writes resolve first
+    expect(received).toEqual(["plant/line1/temp=21.5", expect.stringMatching(/^plant\/line1\/raw=/)]);
+    expect((await root.as("/publish", "POST", { topic: "plant/+/x", payload: "" })).status).toBe(400);
+
+    const page = await (await root.as("/retained?filter=plant/%23")).json() as { total: number; items: Array<Record<string, unknown>> };
+    expect(page.total).toBe(2);
+    const raw = page.items.find((i) => i.topic === "plant/line1/raw")!;
+    expect(raw).toMatchObject({ payload: btoa("\u0000\u00ff"), size: 2, qos: 0 });
+    expect(raw.text).toBeUndefined(); // not valid UTF-8
+    const temp = await (await root.as(`/retained/${encodeURIComponent("plant/line1/temp")}`)).json();
+    expect(temp).toMatchObject({ topic: "plant/line1/temp", text: "21.5", qos: 1, properties: { contentType: "text/plain" } });
+    expect((await root.as("/retained?filter=a/%23/b")).status).toBe(400);
+    expect((await root.as(`/retained/${encodeURIComponent("plant/line1/temp")}`, "DELETE")).status).toBe(204);
+    expect((await root.as(`/retained/${encodeURIComponent("plant/line1/temp")}`)).status).toBe(404);
+
+    const sessions = await (await root.as("/sessions?search=bridge")).json() as { total: number; items: Array<Record<string, unknown>> };
+    expect(sessions.total).toBe(1);
+    expect(sessions.items[0]).toMatchObject({ clientId: "plant-bridge", subscriptions: 1, expiryInterval: 3600 });
+    expect(await (await root.as("/sessions?search=nothing-like-it")).json()).toMatchObject({ total: 0, items: [] });
+    expect((await root.as("/sessions?sort=bogus")).status).toBe(400);
+    const detail = await (await root.as("/sessions/plant-bridge")).json() as { subscriptionList: unknown[] };
+    expect(detail.subscriptionList).toEqual([expect.objectContaining({ clientId: "plant-bridge", filter: "plant/#", qos: 1 })]);
+    const subs = await (await root.as("/subscriptions?filter=plant/line9/x")).json() as { total: number };
+    expect(subs.total).toBe(1);
+
+    expect((await root.as("/sessions/nobody/disconnect", "POST")).status).toBe(404);
+    expect((await root.as("/sessions/plant-bridge", "DELETE")).status).toBe(204);
+    expect((await root.as("/sessions/plant-bridge")).status).toBe(404);
+  });
+
+  test("a viewer lists but cannot publish, delete retained messages or sessions", async () => {
+    const { login } = await apiSetup();
+    const viewer = await login("watcher", "watcher-password");
+    expect((await viewer.as("/sessions")).status).toBe(200);
+    expect((await viewer.as("/retained")).status).toBe(200);
+    for (const [path, method, body] of [["/publish", "POST", { topic: "a", payload: "b" }], ["/retained/a", "DELETE", undefined], ["/sessions/x", "DELETE", undefined], ["/sessions/x/disconnect", "POST", undefined]] as const) {
+      expect({ path, status: (await viewer.as(path, method, body)).status }).toEqual({ path, status: 403 });
+    }
+  });
+});
