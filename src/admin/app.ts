@@ -57,6 +57,8 @@ export function createAdminApp(options: AdminOptions): Hono<AdminEnv> {
     runtime: options.runtime,
     management: options.management ?? (() => undefined),
   }));
+  // Prometheus' usual path: the same as /api/v1/metrics (same login or API key).
+  app.get("/metrics", (c) => app.fetch(new Request(new URL("/api/v1/metrics", c.req.url), c.req.raw), c.env));
   // Sub-apps' notFound does not apply once mounted: unknown API paths get the JSON error here.
   app.all("/api/*", (c) => c.json(errorBody("not_found", `no route ${c.req.method} ${c.req.path} (see /api/v1/openapi.json)`), 404));
 

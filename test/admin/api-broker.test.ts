@@ -57,3 +57,21 @@ describe("admin API over the management seam", () => {
     }
   });
 });
+
+describe("/metrics", () => {
+  test("Prometheus text that `promtool check metrics` accepts, behind a login or key", async () => {
+    const { login, call, app } = await apiSetup();
+    const root = await login("root", "root-password");
+    expect((await app.request("/metrics")).status).toBe(401);
+    const res = await app.request("http://gannet.test/metrics", { headers: { cookie: root.cookie } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toStartWith("text/plain; version=0.0.4");
+    const text = await res.text();
+    expect(text).toContain("# TYPE gannet_messages_received_total counter");
+    expect(text).toMatch(/^gannet_retained_messages \d+$/m);
+    expect(await (await call("/metrics", { headers: { cookie: root.cookie } })).text()).toContain("gannet_sessions 0");
+    const { spawnSync } = await import("node:child_process");
+    const check = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+    expect({ status: check.status, output: check.stdout + check.stderr }).toEqual({ status: 0, output: "" });
+  });
+});

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { maskSecrets } from "../../config/describe.ts";
 import { audit } from "./audit-log.ts";
+import { renderMetrics } from "../metrics.ts";
 import type { AdminEnv } from "./env.ts";
 import { doc } from "./openapi.ts";
 
@@ -45,6 +46,8 @@ const reload = doc({
   response: z.object({ ok: z.boolean(), applied: z.array(z.string()), restart: z.array(z.string()), problems: z.array(z.string()) }),
 });
 
+const metrics = doc({ method: "get", path: "/metrics", summary: "Prometheus text format (also at /metrics)", access: "viewer" });
+
 export function systemRoutes(info: { version: string; runtime: string }) {
   return new Hono<AdminEnv>()
     .get(overview.path, async (c) => {
@@ -71,6 +74,8 @@ export function systemRoutes(info: { version: string; runtime: string }) {
       };
       return c.json(body, 200);
     })
+    .get(metrics.path, async (c) =>
+      c.body(await renderMetrics(c.var.mgmt.broker, c.var.mgmt.now()), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" }))
     .get(config.path, (c) => c.json({ config: maskSecrets(c.var.mgmt.config()) as Record<string, unknown> }, 200))
     .post(reload.path, async (c) => {
       const outcome = c.var.mgmt.reload();

@@ -1,0 +1,35 @@
+/**
+ * /metrics in the Prometheus text format (version 0.0.4): the broker's counters and gauges and
+ * connections per listener. Needs a login or an API key like the rest of the API (Prometheus:
+ * `authorization: { credentials: gnt_... }`). Process CPU/memory and the store commit latency
+ * histogram are not exported yet (they need a runtime port).
+ */
+import type { ManagedBroker } from "./api/env.ts";
+
+const escapeLabel = (v: string) => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+
+export async function renderMetrics(broker: ManagedBroker, now: number): Promise<string> {
+  const s = broker.stats;
+  const lines: string[] = [];
+  const metric = (name: string, type: "counter" | "gauge", help: string, samples: Array<[string, number]>) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
+  };
+  metric("gannet_connections", "gauge", "MQTT connections open now, per listener.", broker.listeners().map((l) => [`{listener="${escapeLabel(l.name)}"}`, l.connections]));
+  metric("gannet_clients_connected", "gauge", "MQTT clients connected now.", [["", s.clientsConnected]]);
+  metric("gannet_connections_peak", "gauge", "Most connections at once since start.", [["", s.connectionsPeak]]);
+  metric("gannet_connections_total", "counter", "Connections accepted since start.", [["", s.clientsTotal]]);
+  metric("gannet_messages_received_total", "counter", "PUBLISH packets received.", [["", s.messagesReceived]]);
+  metric("gannet_messages_sent_total", "counter", "PUBLISH packets sent.", [["", s.messagesSent]]);
+  metric("gannet_bytes_received_total", "counter", "Bytes received from clients.", [["", s.bytesReceived]]);
+  metric("gannet_bytes_sent_total", "counter", "Bytes sent to clients.", [["", s.bytesSent]]);
+  metric("gannet_messages_dropped_total", "counter", "Messages dropped, by reason.", [['{reason="publish"}', s.publishDropped]]);
+  metric("gannet_sessions", "gauge", "Sessions (connected and offline).", [["", s.sessions]]);
+  metric("gannet_subscriptions", "gauge", "Subscriptions.", [["", s.subscriptions]]);
+  metric("gannet_retained_messages", "gauge", "Retained messages.", [["", s.retained]]);
+  metric("gannet_queued_messages", "gauge", "Messages waiting in session queues.", [["", s.queued]]);
+  const size = await broker.storeSize();
+  if (size !== undefined) metric("gannet_store_size_bytes", "gauge", "Bytes of the database file(s).", [["", size]]);
+  metric("gannet_uptime_seconds", "gauge", "Seconds since the broker started.", [["", Math.round((now - s.startedAt) / 1000)]]);
+  return lines.join("\n") + "\n";
+}
