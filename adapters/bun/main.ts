@@ -54,6 +54,11 @@ await serve({
   // systemd-notify rather than a datagram of our own: neither Bun nor Deno sends on a Unix datagram
   // socket. It waits until systemd has read the message (a barrier), so NotifyAccess=all works.
   notifyServiceManager: process.env.NOTIFY_SOCKET ? notifyWithSystemdNotify : undefined,
+  processStats: () => {
+    const cpu = process.cpuUsage();
+    const memory = process.memoryUsage();
+    return { cpuSeconds: (cpu.user + cpu.system) / 1e6, residentBytes: memory.rss, heapBytes: memory.heapUsed, platform: `${process.platform} ${process.arch}` };
+  },
 });
 
 async function notifyWithSystemdNotify(fields: readonly string[]): Promise<void> {

@@ -6,6 +6,7 @@ import { listenWebSocket } from "./http.ts";
 import { listenTcp } from "./tcp.ts";
 import { dial } from "./dial.ts";
 import { openFilesLimit } from "./open-files.ts";
+import process from "node:process";
 import { listenTls } from "./tls.ts";
 
 const encoder = new TextEncoder();
@@ -44,6 +45,11 @@ await serve({
   assets,
   // systemd-notify rather than a datagram of our own (see adapters/bun/main.ts); needs --allow-run=systemd-notify.
   notifyServiceManager: Deno.env.get("NOTIFY_SOCKET") ? notifyWithSystemdNotify : undefined,
+  processStats: () => {
+    const cpu = process.cpuUsage();
+    const memory = Deno.memoryUsage();
+    return { cpuSeconds: (cpu.user + cpu.system) / 1e6, residentBytes: memory.rss, heapBytes: memory.heapUsed, platform: `${Deno.build.os} ${Deno.build.arch}` };
+  },
 });
 
 async function notifyWithSystemdNotify(fields: readonly string[]): Promise<void> {

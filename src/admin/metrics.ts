@@ -1,14 +1,14 @@
 /**
  * /metrics in the Prometheus text format (version 0.0.4): the broker's counters and gauges and
  * connections per listener. Needs a login or an API key like the rest of the API (Prometheus:
- * `authorization: { credentials: gnt_... }`). Process CPU/memory and the store commit latency
- * histogram are not exported yet (they need a runtime port).
+ * `authorization: { credentials: gnt_... }`). Process CPU and memory come from the runtime adapter; the store commit latency
+ * histogram is not exported yet (it needs the store to time its commits).
  */
-import type { ManagedBroker } from "./api/env.ts";
+import type { ManagedBroker, ProcessStats } from "./api/env.ts";
 
 const escapeLabel = (v: string) => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 
-export async function renderMetrics(broker: ManagedBroker, now: number): Promise<string> {
+export async function renderMetrics(broker: ManagedBroker, now: number, process?: ProcessStats): Promise<string> {
   const s = broker.stats;
   const lines: string[] = [];
   const metric = (name: string, type: "counter" | "gauge", help: string, samples: Array<[string, number]>) => {
@@ -30,6 +30,11 @@ export async function renderMetrics(broker: ManagedBroker, now: number): Promise
   metric("gannet_queued_messages", "gauge", "Messages waiting in session queues.", [["", s.queued]]);
   const size = await broker.storeSize();
   if (size !== undefined) metric("gannet_store_size_bytes", "gauge", "Bytes of the database file(s).", [["", size]]);
+  if (process) {
+    metric("process_cpu_seconds_total", "counter", "User and system CPU time spent in seconds.", [["", process.cpuSeconds]]);
+    metric("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", [["", process.residentBytes]]);
+    if (process.heapBytes !== undefined) metric("gannet_heap_used_bytes", "gauge", "JavaScript heap in use, bytes.", [["", process.heapBytes]]);
+  }
   metric("gannet_uptime_seconds", "gauge", "Seconds since the broker started.", [["", Math.round((now - s.startedAt) / 1000)]]);
   return lines.join("\n") + "\n";
 }

@@ -10,7 +10,9 @@
  * connected clients keep the ones their CONNACK announced); other changes are logged as
  * "needs restart" (see planReload in reload.ts). tls/wss listeners re-read their certificate files.
  */
-import type { AssetReader, Management, ReloadOutcome } from "../admin/mod.ts";
+import type { AssetReader, Management, ProcessStats, ReloadOutcome } from "../admin/mod.ts";
+import { LogRing } from "../admin/log-ring.ts";
+import { MetricsSeries } from "../admin/series.ts";
 import type { Broker } from "../core/broker.ts";
 
 /** What a listener needs of the broker: hand it each new connection. */
@@ -78,6 +80,8 @@ export interface RuntimeAdapter extends CommandIo {
   openFilesLimit?(): number | undefined;
   /** Outgoing connections for bridges (tcp, tls, ws, wss). */
   dial?: Dial;
+  /** CPU time and memory of this process (the overview, /metrics). */
+  processStats?(): ProcessStats;
   /** Reads the console's files (web/): from the disk from source, from inside the executable when compiled. */
   readonly assets: AssetReader;
   /**
@@ -116,10 +120,16 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
   }
   let config: Config = loaded.config;
   const openFiles = runtime.openFilesLimit?.();
+  const logRing = new LogRing();
+  const series = new MetricsSeries();
+  let sampler: ReturnType<typeof setInterval> | undefined;
   const logging = createReloadableLogger({
     level: config.logging.level,
     format: config.logging.format,
-    write: (line, level) => runtime.print(level === "error" || level === "warn" ? "stderr" : "stdout", line + "\n"),
+    write: (line, level) => {
+      logRing.push(level, line, Date.now()); // the console's log page
+      runtime.print(level === "error" || level === "warn" ? "stderr" : "stdout", line + "\n");
+    },
   });
   const logger = logging.logger;
   logger.info("starting", { version: VERSION, runtime: runtime.name, config: loaded.file ?? "built-in defaults" });
@@ -160,6 +170,7 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
     for (const listener of listeners) listener.stop(); // then clients get DISCONNECT 0x8B
     security?.close();
     bridges?.stop(); // their local sessions (queues) stay in the store
+    clearInterval(sampler);
     try {
       await broker?.close(); // flushes and closes the store
     } catch (e: unknown) {
@@ -234,7 +245,7 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
     logger.error("cannot load the stored state", { error: errorText(e) });
     return runtime.exit(EXIT_FAILURE);
   }
-  if (!await ensureFirstAdmin(store, config, logger)) return runtime.exit(EXIT_FAILURE);
+  if (!await ensureFirstAdmin(store, config, logger, (secret) => logRing.hide(secret))) return runtime.exit(EXIT_FAILURE);
   readiness.done("store");
   if (stopping) return;
   try {
@@ -253,7 +264,11 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
     refreshSecurity: () => running.security.refresh(),
     reload,
     broker,
+    series,
+    logs: logRing,
+    processStats: runtime.processStats,
   };
+  sampler = setInterval(() => series.sample(running.broker.stats, Date.now()), 1000);
 
   const startedBridges = startBridges(runtime, broker, config, systemClock, logger);
   if (startedBridges === "failed") return runtime.exit(EXIT_FAILURE);

@@ -194,10 +194,17 @@ export async function startListeners(
  * First start: with no admin account, create `admin` (admin.initialPassword, or a random password
  * printed once in the log: the operator needs it to log in to the console). False when it failed.
  */
-export async function ensureFirstAdmin(store: Store, config: Config, logger: Logger): Promise<boolean> {
+export async function ensureFirstAdmin(
+  store: Store,
+  config: Config,
+  logger: Logger,
+  /** Keeps the password out of the console's log page: it is for the operator's terminal only. */
+  hide: (secret: string) => void,
+): Promise<boolean> {
   try {
     const created = await ensureAdmin(store.admin, config.admin.initialPassword, Date.now());
     if (created?.password !== undefined) {
+      hide(created.password);
       logger.warn("created the admin account 'admin' with a random password, shown only now: log in to the console and change it", {
         account: created.name,
         password: created.password,

@@ -7,12 +7,16 @@ import { MemoryStore } from "../../src/store/memory.ts";
 import { createBroker } from "../../src/core/broker.ts";
 import { silentLogger } from "../../src/ports/logger.ts";
 import { FakeClock } from "../helpers/fake-clock.ts";
+import { LogRing } from "../../src/admin/log-ring.ts";
+import { MetricsSeries } from "../../src/admin/series.ts";
 
 export async function apiSetup(options: { started?: boolean } = {}) {
   const store = new MemoryStore();
   const now = 1_000_000;
   let refreshes = 0;
   const config = defaultConfig();
+  const series = new MetricsSeries();
+  const logs = new LogRing();
   // A real broker over the memory store and a fake clock: the management seam without sockets.
   const clock = new FakeClock(now - 5000);
   const broker = createBroker(config, { store, clock, logger: silentLogger });
@@ -28,6 +32,9 @@ export async function apiSetup(options: { started?: boolean } = {}) {
     },
     reload: () => ({ ok: true, applied: ["logging"], restart: [], problems: [] }),
     broker,
+    series,
+    logs,
+    processStats: () => ({ cpuSeconds: 1.5, residentBytes: 50_000_000, heapBytes: 10_000_000, platform: "test" }),
   };
   let started = options.started ?? true;
   const app = createAdminApp({
@@ -79,6 +86,9 @@ export async function apiSetup(options: { started?: boolean } = {}) {
     withKey,
     advance: (ms: number) => clock.advance(ms),
     broker,
+    series,
+    logs,
+    clock,
     refreshes: () => refreshes,
     start: () => (started = true),
   };

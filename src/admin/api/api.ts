@@ -6,6 +6,7 @@
 import { Hono } from "hono";
 import { accountRoutes } from "./accounts.ts";
 import { clientRoutes } from "./clients.ts";
+import { streamRoutes } from "./streams.ts";
 import { auditRoutes } from "./audit.ts";
 import { authenticate, loginRoutes, sessionRoutes } from "./auth.ts";
 import type { AdminEnv, Management } from "./env.ts";
@@ -42,7 +43,8 @@ export function createApi(options: ApiOptions) {
     .route("/", accountRoutes(logins))
     .route("/", auditRoutes())
     .route("/", mqttSecurityRoutes())
-    .route("/", clientRoutes());
+    .route("/", clientRoutes())
+    .route("/", streamRoutes(options));
   api.onError((e, c) => errorResponse(c, e));
   return api;
 }

@@ -4,6 +4,8 @@
  */
 import type { Config } from "../../config/schema.ts";
 import type { Broker } from "../../core/broker.ts";
+import type { LogRing } from "../log-ring.ts";
+import type { MetricsSeries } from "../series.ts";
 import type { AdminRole } from "../../security/admin-types.ts";
 import type { Store } from "../../store/types.ts";
 
@@ -18,6 +20,16 @@ export interface Principal {
   /** Console sessions: the token a state-changing request must echo in X-CSRF-Token. */
   csrf?: string;
   sessionId?: string;
+}
+
+export interface ProcessStats {
+  /** User + system CPU seconds since start. */
+  cpuSeconds: number;
+  /** Resident memory in bytes. */
+  residentBytes: number;
+  /** JavaScript heap in use, bytes. */
+  heapBytes?: number;
+  platform: string;
 }
 
 /** The result of a reload, as SIGHUP logs it. */
@@ -46,6 +58,7 @@ export type ManagedBroker = Pick<
   | "deleteSession"
   | "deleteRetained"
   | "publish"
+  | "openLocalSession"
 >;
 
 /** The process's parts the admin API works through (all public seams; nothing of the broker's insides). */
@@ -60,6 +73,12 @@ export interface Management {
   /** Re-read the configuration, as SIGHUP does. */
   reload(): ReloadOutcome;
   broker: ManagedBroker;
+  /** The overview's time series (sampled every second by the process). */
+  series: MetricsSeries;
+  /** Recent log lines. */
+  logs: LogRing;
+  /** This process's CPU time and memory, when the runtime can tell. */
+  processStats?(): ProcessStats;
 }
 
 export interface AdminEnv {

@@ -4,7 +4,8 @@ import { z } from "zod";
 import { maskSecrets } from "../../config/describe.ts";
 import { audit } from "./audit-log.ts";
 import { renderMetrics } from "../metrics.ts";
-import type { AdminEnv } from "./env.ts";
+import type { AdminEnv, Management } from "./env.ts";
+import { query } from "./validate.ts";
 import { doc } from "./openapi.ts";
 
 export const Overview = z.object({
@@ -28,6 +29,39 @@ export const Overview = z.object({
   /** Bytes of the database; null for the memory store. */
   storeSize: z.number().nullable(),
   listeners: z.array(z.object({ name: z.string(), connections: z.number() })),
+  /** Per second, over the last second; null until two samples exist. */
+  rates: z.object({
+    connectsPerSecond: z.number(),
+    messagesInPerSecond: z.number(),
+    messagesOutPerSecond: z.number(),
+    bytesInPerSecond: z.number(),
+    bytesOutPerSecond: z.number(),
+    droppedPerSecond: z.number(),
+  }).nullable(),
+  process: z.object({ cpuSeconds: z.number(), residentBytes: z.number(), heapBytes: z.number().optional(), platform: z.string() }).nullable(),
+});
+
+const columns = z.object({ t: z.array(z.number()) }).catchall(z.array(z.number()));
+const series = doc({
+  method: "get",
+  path: "/overview/series",
+  summary: "Time series of the overview: 1 s points for 15 min, or 1 min points for 24 h (columns)",
+  access: "viewer",
+  query: z.object({ resolution: z.enum(["1s", "1m"]).default("1s") }),
+  response: columns,
+});
+export const LogEntry = z.object({ id: z.number(), at: z.number(), level: z.enum(["debug", "info", "warn", "error"]), line: z.string() });
+const logs = doc({
+  method: "get",
+  path: "/logs",
+  summary: "Recent log lines (in memory), oldest first",
+  access: "viewer",
+  query: z.object({
+    level: z.enum(["debug", "info", "warn", "error"]).default("debug"),
+    after: z.coerce.number().int().min(0).default(0),
+    limit: z.coerce.number().int().min(1).max(2000).default(500),
+  }),
+  response: z.object({ items: z.array(LogEntry) }),
 });
 
 const overview = doc({ method: "get", path: "/overview", summary: "Broker numbers now", access: "viewer", response: Overview });
@@ -48,34 +82,52 @@ const reload = doc({
 
 const metrics = doc({ method: "get", path: "/metrics", summary: "Prometheus text format (also at /metrics)", access: "viewer" });
 
+/** The overview numbers now (also the SSE stream's). */
+export async function overviewOf(mgmt: Management, info: { version: string; runtime: string }): Promise<z.output<typeof Overview>> {
+  const broker = mgmt.broker;
+  const s = broker.stats;
+  const rates = mgmt.series.latest();
+  return {
+    ...info,
+    uptime: Math.round((mgmt.now() - s.startedAt) / 1000),
+    startedAt: s.startedAt,
+    clientsConnected: s.clientsConnected,
+    connectionsPeak: s.connectionsPeak,
+    clientsTotal: s.clientsTotal,
+    sessions: s.sessions,
+    subscriptions: s.subscriptions,
+    retained: s.retained,
+    queued: s.queued,
+    messagesReceived: s.messagesReceived,
+    messagesSent: s.messagesSent,
+    bytesReceived: s.bytesReceived,
+    bytesSent: s.bytesSent,
+    publishDropped: s.publishDropped,
+    rates: rates
+      ? {
+        connectsPerSecond: rates.connectsPerSecond,
+        messagesInPerSecond: rates.messagesInPerSecond,
+        messagesOutPerSecond: rates.messagesOutPerSecond,
+        bytesInPerSecond: rates.bytesInPerSecond,
+        bytesOutPerSecond: rates.bytesOutPerSecond,
+        droppedPerSecond: rates.droppedPerSecond,
+      }
+      : null,
+    storeSize: (await broker.storeSize()) ?? null,
+    listeners: broker.listeners(),
+    process: mgmt.processStats?.() ?? null,
+  };
+}
+
 export function systemRoutes(info: { version: string; runtime: string }) {
   return new Hono<AdminEnv>()
-    .get(overview.path, async (c) => {
-      const broker = c.var.mgmt.broker;
-      const s = broker.stats;
-      const body: z.output<typeof Overview> = {
-        ...info,
-        uptime: Math.round((c.var.mgmt.now() - s.startedAt) / 1000),
-        startedAt: s.startedAt,
-        clientsConnected: s.clientsConnected,
-        connectionsPeak: s.connectionsPeak,
-        clientsTotal: s.clientsTotal,
-        sessions: s.sessions,
-        subscriptions: s.subscriptions,
-        retained: s.retained,
-        queued: s.queued,
-        messagesReceived: s.messagesReceived,
-        messagesSent: s.messagesSent,
-        bytesReceived: s.bytesReceived,
-        bytesSent: s.bytesSent,
-        publishDropped: s.publishDropped,
-        storeSize: (await broker.storeSize()) ?? null,
-        listeners: broker.listeners(),
-      };
-      return c.json(body, 200);
-    })
+    .get(overview.path, async (c) => c.json(await overviewOf(c.var.mgmt, info), 200))
+    .get(series.path, query(series.query), (c) => c.json(c.var.mgmt.series.columns(c.req.valid("query").resolution), 200))
+    .get(logs.path, query(logs.query), (c) => c.json({ items: c.var.mgmt.logs.list(c.req.valid("query")) }, 200))
     .get(metrics.path, async (c) =>
-      c.body(await renderMetrics(c.var.mgmt.broker, c.var.mgmt.now()), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" }))
+      c.body(await renderMetrics(c.var.mgmt.broker, c.var.mgmt.now(), c.var.mgmt.processStats?.()), 200, {
+        "Content-Type": "text/plain; version=0.0.4; charset=utf-8",
+      }))
     .get(config.path, (c) => c.json({ config: maskSecrets(c.var.mgmt.config()) as Record<string, unknown> }, 200))
     .post(reload.path, async (c) => {
       const outcome = c.var.mgmt.reload();
