@@ -14,7 +14,7 @@
  *   dist/gannet_<version>_arm64.deb
  *
  * Each executable is `bun build --compile --minify --bytecode --format=esm` of adapters/bun/main.ts with the
- * console (web/) embedded as assets (read back through Bun.embeddedFiles). Bun never downloads a
+ * console (web/dist, built first by scripts/build-web.ts) embedded as assets (read back through Bun.embeddedFiles). Bun never downloads a
  * runtime here: every target gets --compile-executable-path, the runtime from the npm package
  * @oven/bun-linux-<target> at exactly this Bun's version, fetched once with `npm pack` into
  * .cache/bun-runtimes/ (npm checks its integrity; npm would refuse to *install* a foreign-CPU
@@ -46,6 +46,7 @@ import {
 import { arch, tmpdir } from "node:os";
 import { basename, join, relative, resolve } from "node:path";
 import { buildRelease } from "./packaging/release.ts";
+import { buildWeb } from "./scripts/build-web.ts";
 
 const ROOT = import.meta.dir;
 const ENTRY = "adapters/bun/main.ts";
@@ -133,7 +134,7 @@ function build(target: Target, outfile: string, bytecode: boolean): void {
     // A broker on a gateway must not pick up a .env or bunfig.toml from whatever directory it starts in.
     "--no-compile-autoload-dotenv",
     "--no-compile-autoload-bunfig",
-    "--asset=web",
+    "--asset=web/dist",
     `--outfile=${outfile}`,
     ENTRY,
   ];
@@ -215,6 +216,7 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const outdir = resolve(ROOT, options.outdir);
   mkdirSync(outdir, { recursive: true });
+  await buildWeb();
   for (const target of options.targets) build(target, join(outdir, `gannet-${target}`), options.bytecode);
   const artefacts = options.release ? buildRelease(ROOT, outdir, options.targets, options.quickPackages ? "quick" : "release") : [];
   // One sums file for everything in the directory (a later single-target build keeps the others).

@@ -1,7 +1,7 @@
 /**
  * The admin HTTP port on Bun: Bun.serve for the Hono app, and the console's files read from inside
- * the executable (`bun build --compile --asset=web` keeps them as Bun.embeddedFiles named
- * web/...) or, when running from source, from the repository's web/ directory.
+ * the executable (`bun build --compile --asset=web/dist` keeps them as Bun.embeddedFiles named
+ * dist/...) or, when running from source, from web/dist (built by scripts/build-web.ts).
  */
 import type { AssetReader, Fetch, Listener } from "../../src/mod.ts";
 
@@ -17,10 +17,10 @@ export function serveHttp(fetch: Fetch, host: string, port: number): Listener {
 const embedded = new Map<string, Blob>();
 for (const blob of Bun.embeddedFiles) {
   const name = (blob as Blob & { name?: string }).name;
-  if (name?.startsWith("web/")) embedded.set(name.slice("web/".length), blob);
+  if (name?.startsWith("dist/")) embedded.set(name.slice("dist/".length), blob); // --asset=web/dist names them dist/...
 }
 
-const webDir = new URL("../../web/", import.meta.url);
+const webDir = new URL("../../web/dist/", import.meta.url);
 
 export const assets: AssetReader = async (path) => {
   if (embedded.size > 0) {

@@ -9,7 +9,7 @@ export function serveHttp(fetch: Fetch, host: string, port: number): Listener {
   return { port: server.addr.port, stop: () => void server.shutdown() };
 }
 
-const webDir = new URL("../../web/", import.meta.url);
+const webDir = new URL("../../web/dist/", import.meta.url);
 
 export const assets: AssetReader = async (path) => {
   try {

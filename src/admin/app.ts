@@ -65,6 +65,9 @@ export function createAdminApp(options: AdminOptions): Hono<AdminEnv> {
   app.get("/*", async (c) => {
     const path = assetPath(new URL(c.req.url).pathname);
     const bytes = path === undefined ? undefined : await options.assets(path);
+    if (path === "index.html" && bytes === undefined) {
+      return c.text("the console is not built: run `bun scripts/build-web.ts` (the API is at /api/v1)\n", 404);
+    }
     if (path === undefined || bytes === undefined) return c.text("not found\n", 404);
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { "Content-Type": contentTypeOf(path) });
   });

@@ -31,11 +31,11 @@ for (const runtime of RUNTIMES) {
       expect(await ready.json()).toEqual({ status: "ready" });
     });
 
-    test("/ serves web/index.html", async () => {
+    test("/ serves web/dist/index.html (built by scripts/build-web.ts)", async () => {
       const res = await fetch(`${base}/`);
       expect(res.status).toBe(200);
       expect(res.headers.get("content-type")).toStartWith("text/html");
-      expect(await res.text()).toBe(readFileSync(join(REPO_ROOT, "web", "index.html"), "utf8"));
+      expect(await res.text()).toBe(readFileSync(join(REPO_ROOT, "web", "dist", "index.html"), "utf8"));
     });
 
     test("unknown paths are 404", async () => {

@@ -76,12 +76,12 @@ describe("architecture boundaries", () => {
       src: ["model", "ports", "util", "protocol", "hooks", "store/types.ts", "store/errors.ts", "store/memory.ts", "config/schema.ts", "config/version.ts"],
       npm: [],
     },
-    store: { src: ["model", "ports", "util", "security/types.ts", "security/memory-store.ts"], npm: ["drizzle-orm", "drizzle-orm/sqlite-core"] },
+    store: { src: ["model", "ports", "util", "security/types.ts", "security/memory-store.ts", "security/admin-types.ts", "security/admin-memory-store.ts"], npm: ["drizzle-orm", "drizzle-orm/sqlite-core"] },
     security: { src: ["model", "ports", "util", "protocol", "hooks", "config/schema.ts", "store/types.ts"], npm: ["hash-wasm"] },
     config: { src: ["model", "util", "protocol", "security", "ports"], npm: ["yaml", "zod"] },
     // The admin API and bridges see the broker through its public interface only.
     admin: {
-      src: ["model", "ports", "util", "core/broker-api.ts", "core/broker.ts", "core/management.ts", "config", "security", "store/types.ts", "store/errors.ts"],
+      src: ["model", "ports", "util", "core/broker-api.ts", "core/broker.ts", "core/management.ts", "config", "security", "store/types.ts", "store/errors.ts", "protocol/topics.ts"],
       npm: ["hono", "zod"],
     },
     bridge: {

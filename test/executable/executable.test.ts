@@ -261,7 +261,7 @@ for (const target of targets) {
       expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: "ready" });
       const page = await fetch(`${base}/`);
       expect(page.status).toBe(200);
-      expect(await page.text()).toBe(readFileSync(join(REPO_ROOT, "web", "index.html"), "utf8"));
+      expect(await page.text()).toBe(readFileSync(join(REPO_ROOT, "web", "dist", "index.html"), "utf8"));
     }, 20_000);
 
     test("the SQLite file is created", () => {

@@ -28,7 +28,7 @@ const registry = new Map<string, RouteDoc>();
 export const openApiPath = (path: string) => path.replace(/:([A-Za-z]+)(\{[^}]*\})?/g, "{$1}");
 
 /** Registers a route's documentation; returns it so routes can reuse its schemas. */
-export function doc<D extends RouteDoc>(d: D): D {
+export function doc<const D extends RouteDoc>(d: D): D {
   registry.set(`${d.method} ${d.path}`, d);
   return d;
 }
