@@ -9,6 +9,7 @@
 #   systemd            systemd-notify (readiness, test/systemd/), systemd-analyze (the .deb test)
 #   lintian, strace, adduser, init-system-helpers   the .deb test (test/packaging/)
 #   prometheus         promtool, which checks the /metrics output (test/admin/)
+#   chromium           the browser the console tests drive with playwright-core (test/browser/)
 # Idempotent and quiet. Runs `apt-get update` only when an install fails without it.
 # Fails loudly when the packages cannot be installed.
 set -euo pipefail
@@ -29,6 +30,7 @@ command -v strace >/dev/null 2>&1 || missing+=(strace)
 command -v adduser >/dev/null 2>&1 || missing+=(adduser)
 command -v deb-systemd-helper >/dev/null 2>&1 || missing+=(init-system-helpers)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then

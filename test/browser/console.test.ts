@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The console in a real browser (playwright-core driving Debian's chromium, headless) against a
  * broker started from source: log in; the dashboard numbers follow a client that connects and
@@ -10,25 +11,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import mqtt from "mqtt";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { freePort, REPO_ROOT, type RunningBroker, startBroker } from "../helpers/broker.ts";
+import { launch, logIn, SHOTS, stat, waitForStat } from "./helpers.ts";
 
-const SHOTS = join(REPO_ROOT, "test", "browser", "screenshots");
 const TIMEOUT = 60_000;
 
-export async function launch(): Promise<Browser> {
-  return await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--headless=new", "--no-sandbox"] });
-}
-
-export async function logIn(page: Page, base: string, name: string, password: string): Promise<void> {
-  await page.goto(base + "/");
-  await page.getByLabel("Account").fill(name);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await page.getByRole("heading", { name: "Dashboard" }).waitFor();
-}
-
-const stat = (page: Page, id: string) => page.locator(`[data-stat="${id}"] .card-value`);
 
 describe("console in chromium", () => {
   let broker: RunningBroker;
@@ -72,7 +60,7 @@ describe("console in chromium", () => {
     await expect(stat(page, "connections").textContent()).resolves.toBe("0");
     const client = await mqtt.connectAsync(mqttUrl(), { clientId: "dash-client", reconnectPeriod: 0 });
     try {
-      await page.waitForFunction(() => document.querySelector('[data-stat="connections"] .card-value')?.textContent === "1");
+      await waitForStat(page, "connections", "1");
       for (let i = 0; i < 20; i++) await client.publishAsync("dash/t", String(i), { qos: 1 });
       await page.waitForFunction(() => /^[1-9]/.test(document.querySelector('[data-stat="messages-in"] .card-detail')?.textContent ?? ""));
       await page.locator(".chart").first().waitFor(); // the charts fill in after two samples
