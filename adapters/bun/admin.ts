@@ -5,10 +5,11 @@
  */
 import type { AssetReader, Fetch, Listener } from "../../src/mod.ts";
 
-export function serveHttp(fetch: Fetch, host: string, port: number): Listener {
+export function serveHttp(fetch: Fetch, host: string, port: number, tls?: { cert: string; key: string }): Listener {
   const server = Bun.serve({
     hostname: host,
     port,
+    tls,
     fetch: (request, bun) => fetch(request, { remoteAddress: bun.requestIP(request)?.address }),
   });
   return { port: server.port ?? port, stop: () => void server.stop(true) };

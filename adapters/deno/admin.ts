@@ -1,9 +1,9 @@
 /** The admin HTTP port on Deno: Deno.serve for the Hono app, the console's files from web/. */
 import type { AssetReader, Fetch, Listener } from "../../src/mod.ts";
 
-export function serveHttp(fetch: Fetch, host: string, port: number): Listener {
+export function serveHttp(fetch: Fetch, host: string, port: number, tls?: { cert: string; key: string }): Listener {
   const server = Deno.serve(
-    { hostname: host, port, onListen: () => {} },
+    { hostname: host, port, onListen: () => {}, ...(tls ? { cert: tls.cert, key: tls.key } : {}) },
     (request, info) => fetch(request, { remoteAddress: info.remoteAddr.hostname }),
   );
   return { port: server.addr.port, stop: () => void server.shutdown() };

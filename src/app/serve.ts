@@ -74,8 +74,8 @@ export interface RuntimeAdapter extends CommandIo {
   openStore(persistence: PersistenceConfig): Promise<Store>;
   /** All of standard input as text (passwords for `gannet user add` and `user hash`). */
   readStdin(): Promise<string>;
-  /** Serve the admin app over HTTP. */
-  serveHttp(fetch: Fetch, host: string, port: number): Listener;
+  /** Serve the admin app over HTTP, or HTTPS with `tls` (PEM text). */
+  serveHttp(fetch: Fetch, host: string, port: number, tls?: { cert: string; key: string }): Listener;
   /** The process's soft limit on open files (RLIMIT_NOFILE), when the runtime can tell; it bounds connections. */
   openFilesLimit?(): number | undefined;
   /** Outgoing connections for bridges (tcp, tls, ws, wss). */

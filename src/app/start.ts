@@ -15,7 +15,7 @@ import { userName } from "./host.ts";
 import type { Readiness } from "./readiness.ts";
 import { ensureAdmin } from "../security/admin-accounts.ts";
 import type { Listener, RuntimeAdapter } from "./serve.ts";
-import { readTls, type SecureListener, type TlsOptions } from "./tls.ts";
+import { readAdminTls, readTls, type SecureListener, type TlsOptions } from "./tls.ts";
 import { errorText } from "../util/errors.ts";
 
 
@@ -112,9 +112,20 @@ export function startAdmin(
     management,
   });
   const { host, port } = config.admin;
+  let tls: { cert: string; key: string } | undefined;
+  if (config.admin.tls) {
+    const read = readAdminTls(runtime, config.admin.tls);
+    if (!read.ok) {
+      logger.error("cannot start the admin HTTPS port", { host, port, error: read.problem });
+      return "failed";
+    }
+    tls = read.tls;
+  }
+  const exposure = adminExposureWarning(config.admin);
+  if (exposure) logger.warn(exposure, { host });
   try {
-    const admin = runtime.serveHttp((request, env) => app.fetch(request, env), host, port);
-    logger.info("listening", { kind: "admin", host, port: admin.port });
+    const admin = runtime.serveHttp((request, env) => app.fetch(request, env), host, port, tls);
+    logger.info("listening", { kind: tls ? "admin https" : "admin", host, port: admin.port });
     return admin;
   } catch (e: unknown) {
     const reason = listenFailure(e, host, port, "another service");
@@ -217,4 +228,11 @@ export async function ensureFirstAdmin(
     logger.error("cannot create the first admin account", { error: errorText(e) });
     return false;
   }
+}
+
+/** Why the admin port's settings are risky, or undefined: beyond loopback without TLS, passwords and cookies travel in clear. */
+export function adminExposureWarning(admin: Config["admin"]): string | undefined {
+  if (admin.tls || LOOPBACK.test(admin.host)) return undefined;
+  return "the admin port is reachable from other networks without TLS: console passwords, session cookies and API keys " +
+    "cross the network in clear; set admin.tls.cert and admin.tls.key (or bind admin.host to 127.0.0.1)";
 }

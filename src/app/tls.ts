@@ -84,3 +84,12 @@ export function reloadCertificates(fs: FileSystem, secure: readonly SecureListen
     }
   }
 }
+
+/** The admin port's certificate and key (admin.tls) as PEM text. */
+export function readAdminTls(fs: FileSystem, files: { cert: string; key: string }): { ok: true; tls: { cert: string; key: string } } | { ok: false; problem: string } {
+  try {
+    return { ok: true, tls: { cert: readPem(fs, "admin.tls.cert", files.cert), key: readPem(fs, "admin.tls.key", files.key) } };
+  } catch (e: unknown) {
+    return { ok: false, problem: errorText(e) };
+  }
+}

@@ -156,6 +156,11 @@ export const adminSchema = z.object({
     .describe("password of the `admin` account created on the first start when there is no admin account (default: a random one, printed once in the log; a secret)"),
   sessionTimeout: z.number().int().min(60).max(30 * 86400).default(28800)
     .describe("seconds a console login lasts without activity"),
+  tls: z.object({
+    cert: z.string().min(1).describe("PEM certificate (chain) file"),
+    key: z.string().min(1).describe("PEM private key file"),
+  }).strict().optional()
+    .describe("serve the admin port over HTTPS (recommended whenever admin.host is not loopback)"),
 }).strict();
 
 export const sysSchema = z.object({
