@@ -1,14 +1,20 @@
 /**
  * /metrics in the Prometheus text format (version 0.0.4): the broker's counters and gauges and
  * connections per listener. Needs a login or an API key like the rest of the API (Prometheus:
- * `authorization: { credentials: gnt_... }`). Process CPU and memory come from the runtime adapter; the store commit latency
- * histogram is not exported yet (it needs the store to time its commits).
+ * `authorization: { credentials: gnt_... }`). Process CPU and memory come from the runtime adapter,
+ * the commit latency histogram from the store. Drops by reason: only publishDropped exists so far.
  */
 import type { ManagedBroker, ProcessStats } from "./api/env.ts";
+import type { LatencyHistogram } from "../store/histogram.ts";
 
 const escapeLabel = (v: string) => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 
-export async function renderMetrics(broker: ManagedBroker, now: number, process?: ProcessStats): Promise<string> {
+export async function renderMetrics(
+  broker: ManagedBroker,
+  now: number,
+  process?: ProcessStats,
+  commitLatency?: LatencyHistogram,
+): Promise<string> {
   const s = broker.stats;
   const lines: string[] = [];
   const metric = (name: string, type: "counter" | "gauge", help: string, samples: Array<[string, number]>) => {
@@ -34,6 +40,16 @@ export async function renderMetrics(broker: ManagedBroker, now: number, process?
     metric("process_cpu_seconds_total", "counter", "User and system CPU time spent in seconds.", [["", process.cpuSeconds]]);
     metric("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", [["", process.residentBytes]]);
     if (process.heapBytes !== undefined) metric("gannet_heap_used_bytes", "gauge", "JavaScript heap in use, bytes.", [["", process.heapBytes]]);
+  }
+  if (commitLatency) {
+    const name = "gannet_store_commit_seconds";
+    lines.push(`# HELP ${name} Time of the store's group-commit transactions.`, `# TYPE ${name} histogram`);
+    let cumulative = 0;
+    commitLatency.bounds.forEach((bound, i) => {
+      cumulative += commitLatency.counts[i];
+      lines.push(`${name}_bucket{le="${bound}"} ${cumulative}`);
+    });
+    lines.push(`${name}_bucket{le="+Inf"} ${commitLatency.count}`, `${name}_sum ${commitLatency.sum}`, `${name}_count ${commitLatency.count}`);
   }
   metric("gannet_uptime_seconds", "gauge", "Seconds since the broker started.", [["", Math.round((now - s.startedAt) / 1000)]]);
   return lines.join("\n") + "\n";

@@ -13,6 +13,7 @@ import type { Message, QoS } from "../model/message.ts";
 import type { SubscriptionOptions } from "../model/subscription.ts";
 import type { SecurityStore } from "../security/types.ts";
 import type { AdminStore } from "../security/admin-types.ts";
+import type { LatencyHistogram } from "./histogram.ts";
 
 export interface StoredSession {
   clientId: string;
@@ -99,6 +100,8 @@ export interface Store {
   /** Bytes the database takes (its pages, free ones included); absent for a store without a file. */
   sizeBytes?(): Promise<number>;
 
+  /** How long the store's group-commit transactions take (durable stores; /metrics shows it). */
+  readonly commitLatency?: LatencyHistogram;
   /** Resolves when every write issued before this call is durable; rejects if it cannot be. */
   commit(): Promise<void>;
   /** Commit what is pending and release the database. */

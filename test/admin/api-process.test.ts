@@ -4,6 +4,7 @@
  * broker applies at once (a publish is refused), and the audit entry with the requester's address.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
 import mqtt from "mqtt";
 import { freePort, RUNTIMES, type RunningBroker, startBroker } from "../helpers/broker.ts";
 
@@ -77,6 +78,17 @@ for (const runtime of RUNTIMES) {
       }
       const audit = await (await call("/audit?action=acl.")).json() as { items: Array<{ actor: string; address: string }> };
       expect(audit.items[0]).toMatchObject({ actor: "admin", address: expect.stringMatching(/127\.0\.0\.1/) });
+    });
+
+    test("/metrics with process CPU and memory and the store's commit latency histogram; promtool accepts it", async () => {
+      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker!.port}`, { clientId: "metrics-writer", clean: false, reconnectPeriod: 0 });
+      await client.subscribeAsync("m/#", { qos: 1 }); // a persistent session: its subscription is committed to SQLite
+      await client.endAsync();
+      const text = await (await fetch(base.replace("/api/v1", "") + "/metrics", { headers: { cookie } })).text();
+      expect(text).toMatch(/^process_resident_memory_bytes \d+$/m);
+      expect(text).toMatch(/^gannet_store_commit_seconds_count [1-9]\d*$/m);
+      const check = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+      expect({ status: check.status, output: check.stdout + check.stderr }).toEqual({ status: 0, output: "" });
     });
   });
 }

@@ -81,7 +81,7 @@ describe("architecture boundaries", () => {
     config: { src: ["model", "util", "protocol", "security", "ports"], npm: ["yaml", "zod"] },
     // The admin API and bridges see the broker through its public interface only.
     admin: {
-      src: ["model", "ports", "util", "core/broker-api.ts", "core/broker.ts", "core/management.ts", "config", "security", "store/types.ts", "store/errors.ts", "protocol/topics.ts"],
+      src: ["model", "ports", "util", "core/broker-api.ts", "core/broker.ts", "core/management.ts", "config", "security", "store/types.ts", "store/errors.ts", "store/histogram.ts", "protocol/topics.ts"],
       npm: ["hono", "zod"],
     },
     bridge: {

@@ -125,7 +125,7 @@ export function systemRoutes(info: { version: string; runtime: string }) {
     .get(series.path, query(series.query), (c) => c.json(c.var.mgmt.series.columns(c.req.valid("query").resolution), 200))
     .get(logs.path, query(logs.query), (c) => c.json({ items: c.var.mgmt.logs.list(c.req.valid("query")) }, 200))
     .get(metrics.path, async (c) =>
-      c.body(await renderMetrics(c.var.mgmt.broker, c.var.mgmt.now(), c.var.mgmt.processStats?.()), 200, {
+      c.body(await renderMetrics(c.var.mgmt.broker, c.var.mgmt.now(), c.var.mgmt.processStats?.(), c.var.mgmt.store.commitLatency), 200, {
         "Content-Type": "text/plain; version=0.0.4; charset=utf-8",
       }))
     .get(config.path, (c) => c.json({ config: maskSecrets(c.var.mgmt.config()) as Record<string, unknown> }, 200))

@@ -40,6 +40,7 @@ import { num, str } from "./rows.ts";
 import { SqliteSecurityStore } from "./security.ts";
 import { errorText } from "../../util/errors.ts";
 import { SqliteAdminStore } from "./admin.ts";
+import { LatencyHistogram } from "../histogram.ts";
 
 export interface SqliteStoreOptions {
   /** Longest wait between a write and its transaction, in ms (default 2). */
@@ -95,6 +96,7 @@ export class SqliteStore implements Store {
   readonly security: SqliteSecurityStore;
   /** Admin accounts, API keys and the audit log: like security, outside the group commit. */
   readonly admin: SqliteAdminStore;
+  readonly commitLatency = new LatencyHistogram();
   private batch: WriteBatch;
   private inFlight: WriteBatch | null = null;
   /** The armed flush (setImmediate when due now: setTimeout(0) waits a millisecond or more). */
@@ -340,7 +342,10 @@ export class SqliteStore implements Store {
     let error: Error | undefined;
     try {
       const statements = batch.statements(this.messageId);
-      if (statements.length > 0) await this.db.transaction(statements);
+      if (statements.length > 0) {
+        await this.db.transaction(statements);
+        this.commitLatency.observe((performance.now() - this.lastFlushAt) / 1000);
+      }
     } catch (e: unknown) {
       error = new StoreWriteError(
         `group commit of ${batch.ops} writes to ${this.db.location} failed (rolled back): ${errorText(e)}`,
