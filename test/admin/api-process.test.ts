@@ -36,14 +36,14 @@ for (const runtime of RUNTIMES) {
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ name: "admin", password: "first-admin-pw" }),
       });
-      expect(res.status).toBe(200);
+      const body = await res.json() as { csrfToken: string };
+      expect({ status: res.status, body }).toMatchObject({ status: 200, body: { account: "admin" } });
       cookie = res.headers.get("set-cookie")!.split(";")[0]!;
-      csrf = ((await res.json()) as { csrfToken: string }).csrfToken;
+      csrf = body.csrfToken;
       const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker!.port}`, { clientId: "api-seen", reconnectPeriod: 0 });
       try {
         const overview = await (await call("/overview")).json() as { clientsConnected: number; runtime: string };
-        expect(overview.clientsConnected).toBe(1);
-        expect(overview.runtime).toContain(runtime);
+        expect(overview).toMatchObject({ clientsConnected: 1, runtime: expect.stringContaining(runtime) });
       } finally {
         await client.endAsync();
       }
