@@ -21,7 +21,7 @@ async function readEvents(res: Response, until: (events: SseEvent[]) => boolean)
     while ((end = buffer.indexOf("\n\n")) >= 0) {
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
-      const event = /^event: ?(.*)$/m.exec(block)?.[1] ?? "message";
+      const event = block.startsWith(":") ? "comment" : /^event: ?(.*)$/m.exec(block)?.[1] ?? "message";
       const data = block.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.replace(/^data: ?/, "")).join("\n");
       events.push({ event, data });
     }
@@ -55,6 +55,21 @@ describe("admin API streams", () => {
     expect(message).toMatchObject({ topic: "plant/line1/temp", qos: 0, size: 4, payload: btoa("21.5"), truncated: false });
     for (let i = 0; i < 50 && broker.listSessions({ search: "$console-" }).total > 0; i++) await new Promise((r) => setTimeout(r, 5));
     expect(broker.listSessions({ search: "$console-" }).total).toBe(0);
+  });
+
+  test("an idle stream sends a keep-alive comment every 5 s (Bun closes responses idle for 10 s)", async () => {
+    const { login, clock } = await apiSetup();
+    const root = await login("root", "root-password");
+    const res = await root.as("/topics/stream?filter=quiet/%23");
+    let advanced = false;
+    const events = await readEvents(res, (e) => {
+      if (!advanced && e.some((x) => x.event === "ready")) {
+        clock.advance(5000);
+        advanced = true;
+      }
+      return e.some((x) => x.event === "comment");
+    });
+    expect(events.map((e) => e.event)).toEqual(["ready", "comment"]);
   });
 
   test("topic viewer: a bad filter is 400; the named user's ACL applies (403)", async () => {

@@ -13,7 +13,7 @@ import { ADMIN_ROLES } from "../../security/admin-types.ts";
 import type { AdminEnv, Principal } from "./env.ts";
 import { ApiError } from "./errors.ts";
 import { type LoginLimiter, type Logins } from "./logins.ts";
-import { doc } from "./openapi.ts";
+import { doc, documentedRoutes } from "./openapi.ts";
 import { jsonBody } from "./validate.ts";
 import { audit } from "./audit-log.ts";
 
@@ -44,14 +44,19 @@ export function authenticate(logins: Logins): MiddlewareHandler<AdminEnv> {
     }
     if (!READ_ONLY.has(c.req.method)) {
       if (principal.kind === "session") checkCsrf(c.req.header("x-csrf-token"), principal.csrf!, c.req.header("origin"), c.req.url);
-      const selfService = c.req.path.endsWith("/auth/logout");
-      if (principal.role !== "admin" && !selfService) {
+      if (principal.role !== "admin" && !viewerMayPost(c.req.method, c.req.path)) {
         throw new ApiError(403, "forbidden", `${principal.actor} has the ${principal.role} role: it may read, not change anything`);
       }
     }
     c.set("principal", principal);
     await next();
   };
+}
+
+/** Viewers may call the few non-GET routes documented for them (log out, the ACL tester): they change nothing. */
+function viewerMayPost(method: string, path: string): boolean {
+  const m = method.toLowerCase();
+  return documentedRoutes().some((r) => r.access === "viewer" && r.method === m && path.endsWith(r.path) && !r.path.includes(":"));
 }
 
 function checkCsrf(token: string | undefined, expected: string, origin: string | undefined, url: string): void {

@@ -44,6 +44,22 @@ const toBase64 = (bytes: Uint8Array) => {
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(binary);
 };
+/**
+ * A comment line when nothing was sent for 5 s: Bun's HTTP server closes a response idle for 10 s,
+ * and proxies do likewise; EventSource ignores comments.
+ */
+function idleGuard(now: () => number) {
+  let lastWrite = now();
+  return {
+    wrote: () => (lastWrite = now()),
+    keepAlive: async (stream: { write(text: string): Promise<unknown> }) => {
+      if (now() - lastWrite < 5000) return;
+      await stream.write(": keep-alive\n\n");
+      lastWrite = now();
+    },
+  };
+}
+
 /** A viewer shows at most this much of a payload. */
 const MAX_PAYLOAD = 64 * 1024;
 
@@ -61,11 +77,14 @@ export function streamRoutes(info: { version: string; runtime: string }) {
       return streamSSE(c, async (stream) => {
         const ring = c.var.mgmt.logs;
         let last = ring.list({ limit: 1 })[0]?.id ?? 0;
+        const idle = idleGuard(c.var.mgmt.now);
         while (!stream.aborted && !stream.closed) {
           for (const entry of ring.list({ level, after: last })) {
             last = entry.id;
             await stream.writeSSE({ event: "log", id: String(entry.id), data: JSON.stringify(entry) });
+            idle.wrote();
           }
+          await idle.keepAlive(stream);
           await stream.sleep(500);
         }
       });
@@ -117,12 +136,17 @@ export function streamRoutes(info: { version: string; runtime: string }) {
           session.subscribe(q.filter, { qos: 0 });
           session.resume();
           await stream.writeSSE({ event: "ready", data: JSON.stringify({ filter: q.filter }) });
+          const idle = idleGuard(mgmt.now);
           while (!stream.aborted && !stream.closed) {
-            while (pending.length) await stream.writeSSE({ event: "message", data: pending.shift()! });
+            while (pending.length) {
+              await stream.writeSSE({ event: "message", data: pending.shift()! });
+              idle.wrote();
+            }
             if (skipped) {
               await stream.writeSSE({ event: "skipped", data: JSON.stringify({ count: skipped }) });
               skipped = 0;
             }
+            await idle.keepAlive(stream);
             await stream.sleep(100);
           }
         } finally {
