@@ -12,13 +12,13 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import mqtt from "mqtt";
 import type { Browser, Page } from "playwright-core";
-import { freePort, REPO_ROOT, type RunningBroker, startBroker } from "../helpers/broker.ts";
+import { freePort, RUNTIMES, type RunningBroker, startBroker } from "../helpers/broker.ts";
 import { launch, logIn, SHOTS, stat, waitForStat } from "./helpers.ts";
 
 const TIMEOUT = 60_000;
 
 
-describe("console in chromium", () => {
+for (const runtime of RUNTIMES) describe(`console in chromium (broker on ${runtime})`, () => {
   let broker: RunningBroker;
   let browser: Browser;
   let page: Page;
@@ -29,7 +29,7 @@ describe("console in chromium", () => {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     const port = await freePort();
-    broker = await startBroker({ runtime: "bun", args: ["--admin-port", String(port)], set: { "admin.initialPassword": "console-test-pw" } });
+    broker = await startBroker({ runtime, args: ["--admin-port", String(port)], set: { "admin.initialPassword": "console-test-pw" } });
     base = `http://127.0.0.1:${port}`;
     browser = await launch();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -41,7 +41,8 @@ describe("console in chromium", () => {
     await broker?.stop();
   }, 20_000);
 
-  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  // Screenshots of the Bun run keep plain names; the Deno run's get a suffix.
+  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}${runtime === "bun" ? "" : `-${runtime}`}.png`), fullPage: true });
 
   test("log in; a wrong password says so", async () => {
     await page.goto(base + "/");
@@ -224,7 +225,7 @@ describe("console in chromium", () => {
         await viewer.goto(base + "/#/clients");
         await viewer.locator('tr[data-client="viewer-sees-me"]').waitFor();
         await expect(viewer.getByRole("button", { name: "Kick" }).count()).resolves.toBe(0);
-        await viewer.screenshot({ path: join(SHOTS, "viewer-clients.png"), fullPage: true });
+        await viewer.screenshot({ path: join(SHOTS, `viewer-clients${runtime === "bun" ? "" : `-${runtime}`}.png`), fullPage: true });
       } finally {
         await client.endAsync();
       }
