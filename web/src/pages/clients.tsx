@@ -7,6 +7,15 @@ import { bytes, count, time } from "../format.ts";
 import { Action, notify, Page, Pager, Show, useAsync } from "../ui.tsx";
 import { navigate } from "../router.ts";
 
+/** The IP of "address:port" ("[v6]:port" too); undefined for in-process owners. */
+function hostOf(address: string): string | undefined {
+  if (address === "in-process") return undefined;
+  const v6 = /^\[(.+)\]:\d+$/.exec(address);
+  if (v6) return v6[1];
+  const at = address.lastIndexOf(":");
+  return at > 0 && address.indexOf(":") === at ? address.slice(0, at) : address;
+}
+
 type Sort = "clientId" | "connectedAt" | "queued" | "messagesIn" | "messagesOut";
 const LIMIT = 50;
 
@@ -102,6 +111,12 @@ export function Clients({ mode, canChange }: { mode: "clients" | "sessions"; can
                         {canChange && s.connected && <Action label="Kick" run={() => kick(s.clientId)} confirm={`Disconnect ${s.clientId}?`} />}
                         {canChange && (
                           <Action label="Ban" danger run={() => ban("clientId", s.clientId)} confirm={`Ban the client id ${s.clientId}?`} />
+                        )}
+                        {canChange && s.username !== undefined && (
+                          <Action label="Ban user" danger run={() => ban("username", s.username!)} confirm={`Ban the user name ${s.username}?`} />
+                        )}
+                        {canChange && s.address !== undefined && hostOf(s.address) && (
+                          <Action label="Ban address" danger run={() => ban("address", hostOf(s.address!)!)} confirm={`Ban the address ${hostOf(s.address)}?`} />
                         )}
                         {canChange && mode === "sessions" && (
                           <Action label="Delete" danger run={() => remove(s.clientId)} confirm={`Delete the session of ${s.clientId} and its queued messages?`} />
