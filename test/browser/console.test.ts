@@ -11,12 +11,22 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import mqtt from "mqtt";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, Locator, Page } from "playwright-core";
 import { freePort, RUNTIMES, type RunningBroker, startBroker } from "../helpers/broker.ts";
 import { launch, logIn, SHOTS, stat, waitForStat } from "./helpers.ts";
 
 const TIMEOUT = 60_000;
 
+
+/** Publishes every 250 ms until `shown` is visible (a live page subscribes shortly after it renders). */
+async function publishUntil(client: mqtt.MqttClient, topic: string, payload: string, shown: Locator): Promise<void> {
+  for (let i = 0; i < 80; i++) {
+    await client.publishAsync(topic, payload);
+    if (await shown.isVisible()) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await shown.waitFor({ timeout: 1 });
+}
 
 for (const runtime of RUNTIMES) describe(`console in chromium (broker on ${runtime})`, () => {
   let broker: RunningBroker;
@@ -161,15 +171,14 @@ for (const runtime of RUNTIMES) describe(`console in chromium (broker on ${runti
     await page.getByText("Waiting for messages on factory/#").waitFor();
     const client = await mqtt.connectAsync(mqttUrl(), { clientId: "factory-pub", reconnectPeriod: 0 });
     try {
-      await client.publishAsync("factory/press/pressure", JSON.stringify({ bar: 3.2 }));
-      await page.locator('li[data-topic="factory/press/pressure"]').waitFor();
+      // The page subscribes when its stream opens, a moment after the button: publish until the message shows.
+      await publishUntil(client, "factory/press/pressure", JSON.stringify({ bar: 3.2 }), page.locator('li[data-topic="factory/press/pressure"]'));
       await page.getByLabel("Payload format").selectOption("json");
       await shot("viewer");
       await page.goto(base + "/#/tree");
       await page.getByRole("heading", { name: "Topic tree" }).waitFor();
-      await client.publishAsync("factory/press/pressure", JSON.stringify({ bar: 3.3 }));
       const branch = page.locator('li[data-topic="factory"]');
-      await branch.waitFor();
+      await publishUntil(client, "factory/press/pressure", JSON.stringify({ bar: 3.3 }), branch);
       await branch.getByRole("button", { name: "expand factory" }).click();
       await page.getByRole("button", { name: "expand factory/press" }).click();
       await page.locator('li[data-topic="factory/press/pressure"] button.link').click();
@@ -204,6 +213,19 @@ for (const runtime of RUNTIMES) describe(`console in chromium (broker on ${runti
     await page.emulateMedia({ colorScheme: "light" });
     await page.setViewportSize({ width: 1280, height: 800 });
     expect(errors).toEqual([]);
+  }, TIMEOUT);
+
+  test("keyboard: the skip link comes first, the menu works with Enter, focus lands on the new page's heading", async () => {
+    await page.goto(base + "/#/dashboard");
+    await page.reload(); // a fresh load: the keyboard starts at the top of the document
+    await page.getByRole("heading", { name: "Dashboard" }).waitFor();
+    await page.keyboard.press("Tab");
+    await expect(page.evaluate(() => document.activeElement?.textContent)).resolves.toBe("Skip to content");
+    await page.getByRole("link", { name: "Retained" }).focus();
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Retained messages" }).waitFor();
+    await page.waitForFunction(() => document.activeElement?.id === "page-title");
+    await expect(page.evaluate(() => document.activeElement?.textContent)).resolves.toBe("Retained messages");
   }, TIMEOUT);
 
   test("a viewer account sees pages but cannot change anything", async () => {
