@@ -5,7 +5,7 @@
  * and, when the browser sends one, an Origin of this host. Routes: login (rate limited per address),
  * logout, me.
  */
-import { Hono, type MiddlewareHandler } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
 import { checkApiKey, checkLogin } from "../../security/admin-accounts.ts";
@@ -21,6 +21,17 @@ export const COOKIE = "gannet_session";
 const READ_ONLY = new Set(["GET", "HEAD", "OPTIONS"]);
 
 const timeoutMs = (c: { var: AdminEnv["Variables"] }) => c.var.mgmt.config().admin.sessionTimeout * 1000;
+
+/** The session cookie: HttpOnly, SameSite=Strict, Secure over HTTPS, expiring admin.sessionTimeout from now. */
+function setSessionCookie(c: Context<AdminEnv>, id: string): void {
+  setCookie(c, COOKIE, id, {
+    httpOnly: true,
+    sameSite: "Strict",
+    path: "/",
+    secure: new URL(c.req.url).protocol === "https:",
+    maxAge: c.var.mgmt.config().admin.sessionTimeout,
+  });
+}
 
 /** Sets c.var.principal or answers 401/403. Login is the one route without a principal. */
 export function authenticate(logins: Logins): MiddlewareHandler<AdminEnv> {
@@ -41,6 +52,7 @@ export function authenticate(logins: Logins): MiddlewareHandler<AdminEnv> {
         throw new ApiError(401, "unauthorized", id ? "the session expired or ended: log in again" : "log in first (POST /api/v1/auth/login) or send an API key");
       }
       principal = { kind: "session", account: login.account, role: login.role, actor: login.account, csrf: login.csrf, sessionId: login.id };
+      setSessionCookie(c, login.id); // the browser's expiry slides with the server's
     }
     if (!READ_ONLY.has(c.req.method)) {
       if (principal.kind === "session") checkCsrf(c.req.header("x-csrf-token"), principal.csrf!, c.req.header("origin"), c.req.url);
@@ -109,13 +121,7 @@ export function loginRoutes(logins: Logins, limiter: LoginLimiter) {
     }
     limiter.succeeded(address);
     const session = logins.create(account.name, account.role, now, timeoutMs(c));
-    setCookie(c, COOKIE, session.id, {
-      httpOnly: true,
-      sameSite: "Strict",
-      path: "/",
-      secure: new URL(c.req.url).protocol === "https:",
-      maxAge: mgmt.config().admin.sessionTimeout,
-    });
+    setSessionCookie(c, session.id);
     await audit(c, "login", account.name, undefined, { actor: account.name });
     const body: z.output<typeof Me> = { account: account.name, role: account.role, via: "session", csrfToken: session.csrf, expiresAt: session.expiresAt };
     return c.json(body, 200);
