@@ -29,6 +29,24 @@ describe("admin API routes", () => {
     expect(JSON.stringify(list)).not.toContain("argon2");
   });
 
+  test("an account deleted or demoted outside the API (the CLI) loses its session's rights at once, and its keys' too", async () => {
+    const { login, store, withKey } = await apiSetup();
+    const root = await login("root", "root-password");
+    await root.as("/accounts", "POST", { name: "ops", password: "ops-password", role: "admin" });
+    const ops = await login("ops", "ops-password");
+    const { key } = await (await ops.as("/api-keys", "POST", { label: "ops key", role: "admin" })).json() as { key: string };
+    const account = (await store.admin.getAccount("ops"))!;
+    await store.admin.putAccount({ ...account, role: "viewer" }); // as another process would
+    expect((await ops.as("/users", "POST", { username: "x", password: "p" })).status).toBe(403);
+    expect((await withKey(key)("/users", "POST", { username: "x", password: "p" })).status).toBe(403);
+    await store.admin.putAccount({ ...account, role: "admin" });
+    expect((await withKey(key)("/users", "POST", { username: "x", password: "p" })).status).toBe(201);
+    await store.admin.deleteAccount("ops");
+    const gone = await ops.as("/overview");
+    expect(gone.status).toBe(401);
+    expect((await gone.json()).error.message).toContain("no longer exists");
+  });
+
   test("MQTT users: add, change password, list (no hashes), delete; the broker's security refreshes each time", async () => {
     const { login, store, refreshes } = await apiSetup();
     const root = await login("root", "root-password");

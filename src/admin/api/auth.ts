@@ -44,14 +44,23 @@ export function authenticate(logins: Logins): MiddlewareHandler<AdminEnv> {
       const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
       const key = token ? await checkApiKey(mgmt.store.admin, token, now) : undefined;
       if (!key) throw new ApiError(401, "unauthorized", "the API key is unknown, malformed or revoked (Authorization: Bearer gnt_...)");
-      principal = { kind: "key", account: key.account, role: key.role, actor: `key:${key.id}` };
+      const owner = await mgmt.store.admin.getAccount(key.account);
+      if (!owner) throw new ApiError(401, "unauthorized", "the API key's account no longer exists");
+      // A key never has more rights than its account has now (the account may have been made a viewer since).
+      principal = { kind: "key", account: key.account, role: owner.role === "admin" ? key.role : "viewer", actor: `key:${key.id}` };
     } else {
       const id = getCookie(c, COOKIE);
       const login = id ? logins.use(id, now, timeoutMs(c)) : undefined;
       if (!login) {
         throw new ApiError(401, "unauthorized", id ? "the session expired or ended: log in again" : "log in first (POST /api/v1/auth/login) or send an API key");
       }
-      principal = { kind: "session", account: login.account, role: login.role, actor: login.account, csrf: login.csrf, sessionId: login.id };
+      // The account as it is now: deleted (for instance with `gannet admin delete`) ends the session.
+      const account = await mgmt.store.admin.getAccount(login.account);
+      if (!account) {
+        logins.end(login.id);
+        throw new ApiError(401, "unauthorized", `the account ${login.account} no longer exists`);
+      }
+      principal = { kind: "session", account: login.account, role: account.role, actor: login.account, csrf: login.csrf, sessionId: login.id };
       setSessionCookie(c, login.id); // the browser's expiry slides with the server's
     }
     if (!READ_ONLY.has(c.req.method)) {
