@@ -4,6 +4,7 @@
  *
  *   bun bench/load.ts --port 1883 [--host 127.0.0.1] [--qos 0|1] [--duration 10] [--warmup 2]
  *                     [--publishers 8] [--payload 64] [--window 1000] [--pub-window 100]
+ *                     [--consumer eager|batch]
  *
  * Design note: mqtt.js spends more CPU per message than a fast broker, so this uses raw sockets.
  * PUBLISH packets are encoded once with mqtt-packet and copied into pipelined batches (QoS 1 patches the
@@ -19,6 +20,11 @@
  * publisher's index (1 byte) and a sequence number (4 bytes, big-endian): the subscriber sees a gap as
  * dropped messages (per publisher and topic the order is kept), so a broker that drops does not shrink
  * the window for good. "lost" in the output counts them, plus what never arrived by the end.
+ *
+ * Consumers: `eager` handles every chunk as the socket delivers it and answers with its PUBACKs at
+ * once. `batch` behaves like a busy application that drains its socket once per millisecond: chunks
+ * are only set aside as they arrive, and a 1 ms timer frames them all and sends all their PUBACKs in
+ * one write. A broker whose outbound window empties before the next batch of acks idles meanwhile.
  */
 import mqtt from "mqtt-packet";
 import type { Socket } from "bun";
@@ -35,10 +41,13 @@ export interface LoadOptions {
   pubWindow: number;
   /** Subscribe somewhere else than the publishers' broker (bridge benchmarks): host, port, filter. */
   subscriber?: { host: string; port: number; filter: string };
+  /** The subscriber's way of reading (see above); eager when absent. */
+  consumer?: "eager" | "batch";
 }
 
 export interface LoadResult {
   qos: 0 | 1;
+  consumer: "eager" | "batch";
   publishers: number;
   payloadBytes: number;
   durationSeconds: number;
@@ -209,14 +218,28 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     recv[i]++;
   });
   const pubs: Conn[] = [];
-  sub.onData = (chunk) => {
-    subFramer(chunk);
+  const consume = (chunks: Uint8Array[]) => {
+    for (const chunk of chunks) subFramer(chunk);
     if (acks.length) {
       send(sub, Uint8Array.from(acks));
       acks = [];
     }
     for (const p of pubs) pump(p);
   };
+  let batchTimer: ReturnType<typeof setInterval> | undefined;
+  if (o.consumer === "batch") {
+    let waiting: Uint8Array[] = [];
+    // Bun may reuse the chunk's memory after the handler returns: keep a copy until the next tick.
+    sub.onData = (chunk) => void waiting.push(chunk.slice());
+    batchTimer = setInterval(() => {
+      if (waiting.length === 0) return;
+      const chunks = waiting;
+      waiting = [];
+      consume(chunks);
+    }, 1);
+  } else {
+    sub.onData = (chunk) => consume([chunk]);
+  }
 
   // --- publishers ---
   let running = true;
@@ -296,6 +319,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   running = false;
   // Let what is in flight arrive, to report losses.
   for (let waited = 0; waited < 3000 && outstanding() > 0; waited += 50) await sleep(50);
+  if (batchTimer !== undefined) clearInterval(batchTimer);
 
   const disconnect = mqtt.generate({ cmd: "disconnect" });
   for (const c of [...pubs, sub]) {
@@ -306,6 +330,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   }
   return {
     qos: o.qos,
+    consumer: o.consumer ?? "eager",
     publishers: o.publishers,
     payloadBytes: o.payload,
     durationSeconds: Math.round(elapsed * 100) / 100,
@@ -329,6 +354,7 @@ function parseCli(argv: string[]): LoadOptions {
     payload: 64,
     window: 1000,
     pubWindow: 100,
+    consumer: "eager",
   };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
@@ -343,6 +369,10 @@ function parseCli(argv: string[]): LoadOptions {
       case "--payload": o.payload = Number(value); break;
       case "--window": o.window = Number(value); break;
       case "--pub-window": o.pubWindow = Number(value); break;
+      case "--consumer":
+        if (value !== "eager" && value !== "batch") throw new Error("--consumer must be eager or batch");
+        o.consumer = value;
+        break;
       default: throw new Error(`unknown flag ${flag}`);
     }
   }
