@@ -32,6 +32,8 @@ function accept(broker: Acceptor, socket: Socket<SocketState>, remote: RemoteInf
   const transport: Transport = {
     remote,
     write: (bytes) => outgoing.push(bytes),
+    sentBytes: () => outgoing.sentBytes,
+    backlogBytes: () => outgoing.backlogBytes,
     pauseReading: () => socket.pause(),
     resumeReading: () => socket.resume(),
     close: () => closeSoon(socket, outgoing),

@@ -36,9 +36,14 @@ function isDisconnect(e: unknown): boolean {
     e instanceof Deno.errors.ConnectionAborted || e instanceof Deno.errors.NotConnected;
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+/** Write every byte, reporting each piece the socket takes (a slow reader's progress). */
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array, progress: (n: number) => void): Promise<void> {
   let offset = 0;
-  while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
+  while (offset < bytes.length) {
+    const n = await conn.write(bytes.subarray(offset));
+    offset += n;
+    progress(n);
+  }
 }
 
 function serveConnection(broker: Acceptor, conn: Deno.TcpConn, logger: Logger): void {
@@ -79,7 +84,7 @@ function serveConnection(broker: Acceptor, conn: Deno.TcpConn, logger: Logger): 
 
   const outgoing = new OutgoingBuffer((bytes) => {
     if (finished) return bytes.length; // nobody to send to: discard
-    writing = writeAll(conn, bytes).then(() => {
+    writing = writeAll(conn, bytes, (n) => outgoing.progress(n)).then(() => {
       writing = null; // flush() may start the next write right away
       if (!finished) outgoing.flush();
     }).catch((e: unknown) => {
@@ -92,6 +97,8 @@ function serveConnection(broker: Acceptor, conn: Deno.TcpConn, logger: Logger): 
   const transport: Transport = {
     remote: { address: conn.remoteAddr.hostname, port: conn.remoteAddr.port, kind: "tcp" },
     write: (bytes) => outgoing.push(bytes),
+    sentBytes: () => outgoing.sentBytes,
+    backlogBytes: () => outgoing.backlogBytes,
     pauseReading: () => {
       reading.gate ??= Promise.withResolvers<void>();
     },

@@ -32,6 +32,14 @@ type State = "awaitingConnect" | "connecting" | "connected" | "closed";
 
 /** Packets written while the client is not reading before it is cut off as a slow consumer. */
 const MAX_WRITES_WHILE_CONGESTED = 10_000;
+/**
+ * A congested client (its send buffer above the high-water mark) has stopped making progress when
+ * its socket took nothing for this long, or when its backlog exceeds this many packets of the
+ * largest size the broker accepts. Only then are QoS 0 messages dropped for it: a client in the
+ * middle of reading a large packet is congested for a moment but still reading.
+ */
+const STALL_MS = 2_000;
+const STALLED_BACKLOG_PACKETS = 8;
 
 /** What the client announced in its v5 CONNECT; 3.1.1 clients announce nothing and get these defaults. */
 export interface Negotiated {
@@ -88,7 +96,7 @@ export class Connection implements SessionOwner, AckSink {
   private readonly acks: OrderedAcks;
   /** The client is not reading what we send (the transport's buffer is above its high-water mark). */
   congested = false;
-  /** QoS 0 messages dropped because the client is not reading what it was sent. */
+  /** QoS 0 messages dropped because the client stopped reading what it was sent (see stalled()). */
   readonly notReadingDrops = new DropEpisode(
     this,
     "client not reading: dropping QoS 0 messages until it catches up",
@@ -102,6 +110,9 @@ export class Connection implements SessionOwner, AckSink {
   );
   private writesWhileCongested = 0;
   private cachedInfo: ClientInfo | null = null;
+  /** When the socket last took bytes (or congestion began), and its count of bytes taken then. */
+  private progressAt = 0;
+  private progressSent = 0;
   private willPending = true;
 
   /** Refusals of single packets (denied publishes, refused filters) share this bound on log lines. */
@@ -292,17 +303,45 @@ export class Connection implements SessionOwner, AckSink {
     this.ctx.counters.bytesSent += bytes.length;
     this.traffic.bytesOut += bytes.length;
     if (this.congested && ++this.writesWhileCongested > MAX_WRITES_WHILE_CONGESTED) {
-      this.ctx.connectionLog.warn(this.logger, "disconnecting slow client: it stopped reading", {
-        clientId: this.clientId,
-      });
-      this.disconnect(ReasonCode.QuotaExceeded, "client is not reading");
-      return;
+      if (this.readingLately()) {
+        this.writesWhileCongested = 0; // slow, but reading: not a client to cut off
+      } else {
+        this.ctx.connectionLog.warn(this.logger, "disconnecting slow client: it stopped reading", {
+          clientId: this.clientId,
+        });
+        this.disconnect(ReasonCode.QuotaExceeded, "client is not reading");
+        return;
+      }
     }
     if (!this.transport.write(bytes) && !this.congested) {
       this.congested = true;
       this.writesWhileCongested = 0;
+      this.progressAt = this.ctx.clock.now();
+      this.progressSent = this.transport.sentBytes?.() ?? 0;
       this.input.update();
     }
+  }
+
+  /** Did the socket take bytes within STALL_MS (congestion counts as its start)? */
+  private readingLately(): boolean {
+    const now = this.ctx.clock.now();
+    const sent = this.transport.sentBytes?.();
+    if (sent !== undefined && sent !== this.progressSent) {
+      this.progressSent = sent;
+      this.progressAt = now;
+    }
+    return now - this.progressAt < STALL_MS;
+  }
+
+  /**
+   * Congested and no longer making progress: nothing drained for STALL_MS, or a backlog of several
+   * maximum-size packets. QoS 0 messages for it are dropped from then on (see outbound.ts).
+   */
+  stalled(): boolean {
+    if (!this.congested) return false;
+    if (!this.readingLately()) return true;
+    const backlog = this.transport.backlogBytes?.() ?? 0;
+    return backlog > STALLED_BACKLOG_PACKETS * this.limits.maxPacketSize;
   }
 
   private onDrain(): void {
