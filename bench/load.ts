@@ -60,6 +60,11 @@ export interface LoadResult {
   lostInGaps: number;
   /** Fairness check: fewest and most messages received from one publisher. */
   receivedPerPublisher: { min: number; max: number };
+  /**
+   * Batch consumer: reads (timer ticks that found data) per second, messages per read, the largest
+   * read, and the mean time from a batch of PUBACKs leaving to the next PUBLISH arriving (QoS 1).
+   */
+  batch?: { readsPerSec: number; messagesPerRead: number; biggestBatch: number; turnaroundMs: number };
 }
 
 const BATCH = 32; // most packets per write
@@ -227,15 +232,34 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     for (const p of pubs) pump(p);
   };
   let batchTimer: ReturnType<typeof setInterval> | undefined;
+  let batches = 0; // ticks (while counting) that found something to read
+  let acksSentAt = 0;
+  let turnaroundTotal = 0;
+  let turnarounds = 0;
+  let biggestBatch = 0;
   if (o.consumer === "batch") {
     let waiting: Uint8Array[] = [];
     // Bun may reuse the chunk's memory after the handler returns: keep a copy until the next tick.
-    sub.onData = (chunk) => void waiting.push(chunk.slice());
+    sub.onData = (chunk) => {
+      if (acksSentAt > 0) {
+        // The broker's turnaround: our batch of PUBACKs left, the next PUBLISH arrives.
+        turnaroundTotal += performance.now() - acksSentAt;
+        turnarounds++;
+        acksSentAt = 0;
+      }
+      waiting.push(chunk.slice());
+    };
     batchTimer = setInterval(() => {
       if (waiting.length === 0) return;
       const chunks = waiting;
       waiting = [];
+      const before = counted;
       consume(chunks);
+      if (o.qos === 1) acksSentAt = performance.now();
+      if (counting) {
+        batches++;
+        biggestBatch = Math.max(biggestBatch, counted - before);
+      }
     }, 1);
   } else {
     sub.onData = (chunk) => consume([chunk]);
@@ -340,6 +364,16 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     lost: sum(sent) - sum(recv),
     lostInGaps: sum(gaps),
     receivedPerPublisher: { min: Math.min(...recv), max: Math.max(...recv) },
+    ...(o.consumer === "batch"
+      ? {
+        batch: {
+          readsPerSec: Math.round(batches / elapsed),
+          messagesPerRead: Math.round(counted / Math.max(1, batches)),
+          biggestBatch,
+          turnaroundMs: Math.round((turnaroundTotal / Math.max(1, turnarounds)) * 1000) / 1000,
+        },
+      }
+      : {}),
   };
 }
 
