@@ -2,7 +2,10 @@
  * MQTT over TCP on Deno: wraps each Deno.TcpConn as a core Transport with bounded, batched writes.
  *
  * Deno sockets are pulled, not pushed: one read loop per connection awaits `conn.read` into a reused
- * 64 KiB buffer (bytes are copied out before the core sees them). Pausing makes that loop await a
+ * buffer (bytes are copied out before the core sees them). A pending read holds its buffer, so an
+ * idle connection keeps a small one (2 KiB) and a busy one grows it, x4 per full read, to 64 KiB;
+ * a run of small reads gives the memory back. (A fixed 64 KiB buffer was most of the 85 KiB each idle
+ * connection cost.) Pausing makes that loop await a
  * gate, so a flooding client is not read from while the core pushes back. Writes go through the
  * shared OutgoingBuffer; the sink starts one async write (looped, `conn.write` may be short) and
  * answers -1, so the buffer keeps everything else queued until that write completes and we flush.
@@ -10,7 +13,10 @@
 import type { Acceptor, ConnectionEvents, Logger, Transport } from "../../src/mod.ts";
 import { OutgoingBuffer } from "../../src/mod.ts";
 
-const READ_BUFFER_BYTES = 64 * 1024;
+const READ_BUFFER_MIN = 2 * 1024;
+const READ_BUFFER_MAX = 64 * 1024;
+/** Consecutive reads smaller than READ_BUFFER_MIN after which a grown buffer shrinks back. */
+const SMALL_READS_TO_SHRINK = 16;
 const CLOSE_GRACE_MS = 2000;
 /** Back-off after the process ran out of file descriptors (EMFILE/ENFILE) or an unknown accept failure. */
 const ACCEPT_RETRY_MS = 100;
@@ -129,7 +135,8 @@ function serveConnection(broker: Acceptor, conn: Deno.TcpConn, logger: Logger): 
   if (finished) return notifyClose(); // closed synchronously inside accept()
 
   void (async () => {
-    const buf = new Uint8Array(READ_BUFFER_BYTES);
+    let buf = new Uint8Array(READ_BUFFER_MIN);
+    let smallReads = 0;
     try {
       while (!finished) {
         if (reading.gate) await whilePaused();
@@ -137,6 +144,13 @@ function serveConnection(broker: Acceptor, conn: Deno.TcpConn, logger: Logger): 
         const n = await conn.read(buf);
         if (n === null) break;
         const bytes = buf.slice(0, n);
+        if (n === buf.length && buf.length < READ_BUFFER_MAX) {
+          buf = new Uint8Array(Math.min(READ_BUFFER_MAX, buf.length * 4)); // more was waiting: read more per call
+          smallReads = 0;
+        } else if (n < READ_BUFFER_MIN && buf.length > READ_BUFFER_MIN && ++smallReads >= SMALL_READS_TO_SHRINK) {
+          buf = new Uint8Array(READ_BUFFER_MIN); // quiet again
+          smallReads = 0;
+        } else if (n >= READ_BUFFER_MIN) smallReads = 0;
         if (reading.gate) await whilePaused(); // a pause that came while the read was pending
         if (finished) break;
         events?.onData(bytes);
