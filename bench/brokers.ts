@@ -14,7 +14,7 @@ import { freePort } from "../test/helpers/broker.ts";
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const BIN = (name: string) => join(ROOT, "node_modules", ".bin", name);
 
-export type Target = "gannet-bun" | "gannet-deno" | "mosquitto";
+export type Target = "gannet-bun" | "gannet-deno" | "mosquitto" | "floor-bun" | "floor-deno";
 export const ALL_TARGETS: Target[] = ["gannet-bun", "gannet-deno", "mosquitto"];
 
 export interface StartOptions {
@@ -104,6 +104,11 @@ export async function start(target: Target, o: StartOptions = {}): Promise<Runni
     ...Object.entries(o.gannetSet ?? {}).flatMap(([k, v]) => ["--set", `${k}=${v}`]),
   ];
   const isReady = (out: string) => /"msg":"ready"/.test(out);
+  // The runtimes' floor (bench/floor-server.ts): the same socket API with no broker behind it.
+  if (target === "floor-bun") return await launch(BIN("bun"), ["bench/floor-server.ts", "--port", String(port)], port, isReady);
+  if (target === "floor-deno") {
+    return await launch(join(ROOT, "node_modules", "deno", "deno"), ["run", "--allow-net", "bench/floor-server.ts", "--port", String(port)], port, isReady);
+  }
   if (target === "gannet-bun") return await launch(BIN("bun"), ["adapters/bun/main.ts", ...common], port, isReady);
   // The Deno binary itself: node_modules/.bin/deno is a Node wrapper that does not pass signals on.
   return await launch(

@@ -6,6 +6,9 @@
  *
  *   bun bench/idle.ts [--connections 10000] [--per-process 5000] [--targets gannet-bun,gannet-deno,mosquitto]
  *
+ * Targets floor-bun and floor-deno run bench/floor-server.ts (the same socket API, no broker): the
+ * runtime's own cost per connection, for telling the broker's share from the runtime's.
+ *
  * The clients run in several worker processes (bench/idle-clients.ts): the open files limit here is
  * 20,000 per process, so one process cannot hold 19,000 client sockets next to everything else.
  * Memory per connection is (RSS after - RSS before) / connections, RSS read 2 s after the last
@@ -26,7 +29,17 @@ const flag = (name: string, fallback: string) => {
 const N = Number(flag("--connections", "10000"));
 const PER_PROCESS = Number(flag("--per-process", "5000"));
 const targets = flag("--targets", ALL_TARGETS.join(",")).split(",") as Target[];
-for (const t of targets) if (!ALL_TARGETS.includes(t)) throw new Error(`unknown target ${t}`);
+/** `--set key=value` (repeatable) for Gannet, e.g. `--set log.level=warn`. */
+const gannetSet: Record<string, string> = {};
+argv.forEach((a, i) => {
+  if (a === "--set" && argv[i + 1]) {
+    const [k, ...v] = argv[i + 1].split("=");
+    gannetSet[k] = v.join("=");
+  }
+});
+for (const t of targets) {
+  if (![...ALL_TARGETS, "floor-bun", "floor-deno"].includes(t)) throw new Error(`unknown target ${t}`);
+}
 
 interface Worker {
   child: ChildProcess;
@@ -81,7 +94,7 @@ interface Result {
 const results: Partial<Record<Target, Result>> = {};
 
 for (const target of targets) {
-  const broker = await start(target, { mosquittoLines: ["max_connections -1"] });
+  const broker = await start(target, { mosquittoLines: ["max_connections -1"], gannetSet });
   const workers: Worker[] = [];
   try {
     await sleep(1000);
