@@ -13,6 +13,11 @@ import { freePort } from "../test/helpers/broker.ts";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const BIN = (name: string) => join(ROOT, "node_modules", ".bin", name);
+/**
+ * Where Gannet's sources come from (env GANNET_ROOT, default this checkout): point it at another
+ * checkout (with node_modules) to measure an older version with the same benchmark code.
+ */
+const GANNET_ROOT = process.env.GANNET_ROOT ? resolve(process.env.GANNET_ROOT) : ROOT;
 
 export type Target = "gannet-bun" | "gannet-deno" | "mosquitto" | "floor-bun" | "floor-deno";
 export const ALL_TARGETS: Target[] = ["gannet-bun", "gannet-deno", "mosquitto"];
@@ -37,9 +42,16 @@ export interface Running {
 }
 
 /** Spawns a broker and resolves once `ready(output)` is true (rejects on exit or after 15 s). */
-function launch(cmd: string, args: string[], port: number, ready: (out: string) => boolean, cleanup = () => {}): Promise<Running> {
+function launch(
+  cmd: string,
+  args: string[],
+  port: number,
+  ready: (out: string) => boolean,
+  cleanup = () => {},
+  cwd = ROOT,
+): Promise<Running> {
   return new Promise((res, rej) => {
-    const child: ChildProcess = spawn(cmd, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child: ChildProcess = spawn(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let done = false;
     const exited = new Promise<void>((r) => child.once("exit", () => r()));
@@ -109,13 +121,15 @@ export async function start(target: Target, o: StartOptions = {}): Promise<Runni
   if (target === "floor-deno") {
     return await launch(join(ROOT, "node_modules", "deno", "deno"), ["run", "--allow-net", "bench/floor-server.ts", "--port", String(port)], port, isReady);
   }
-  if (target === "gannet-bun") return await launch(BIN("bun"), ["adapters/bun/main.ts", ...common], port, isReady);
+  if (target === "gannet-bun") return await launch(BIN("bun"), ["adapters/bun/main.ts", ...common], port, isReady, undefined, GANNET_ROOT);
   // The Deno binary itself: node_modules/.bin/deno is a Node wrapper that does not pass signals on.
   return await launch(
     join(ROOT, "node_modules", "deno", "deno"),
     ["run", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", "adapters/deno/main.ts", ...common],
     port,
     isReady,
+    undefined,
+    GANNET_ROOT,
   );
 }
 

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { argon2id } from "hash-wasm";
 import type { MqttClient } from "mqtt";
-import { RUNTIMES, type RunningBroker, startBroker } from "../helpers/broker.ts";
+import { RUNTIMES, type RunningBroker, startBroker, tempDatabase } from "../helpers/broker.ts";
 import { closeAll, collectMessages, connectClient, expectNoMessage, publish, subscribe } from "../helpers/clients.ts";
 import { connectOutcome, publishOutcome, startWithConfig } from "../helpers/security.ts";
 
@@ -243,5 +243,41 @@ for (const runtime of RUNTIMES) {
         await closeAll(anon, bob);
       }
     });
+  });
+
+  describe(`ACL after a restart (${runtime})`, () => {
+    test("a stored '#' subscription granted in part is checked per message once its client is back, without subscribing again", async () => {
+      const yaml = [
+        "mqtt:",
+        "  allowAnonymous: true",
+        "acl:",
+        "  rules:",
+        "    - { topic: test/nosubscribe, action: subscribe, permission: deny }",
+        "",
+      ].join("\n");
+      const database = tempDatabase("acl-restart");
+      let b = await startWithConfig(runtime, yaml, { database });
+      try {
+        const watcher = await connectClient(b, { protocolVersion: 4, clientId: "acl-watcher", clean: false });
+        expect(await subackCodes(watcher, ["#"], 1)).toEqual([1]);
+        await closeAll(watcher);
+        await b.stop();
+        b = await startWithConfig(runtime, yaml, { database });
+        const back = await connectClient(b, { protocolVersion: 4, clientId: "acl-watcher", clean: false, resubscribe: false });
+        const publisher = await connectClient(b, { protocolVersion: 5 });
+        try {
+          const got = collectMessages(back);
+          await publish(publisher, "test/nosubscribe", "denied", { qos: 1 });
+          await publish(publisher, "test/other", "allowed", { qos: 1 });
+          await got.waitFor(1);
+          await expectNoMessage(back, 300);
+          expect(got.messages.map((m) => m.topic)).toEqual(["test/other"]);
+        } finally {
+          await closeAll(back, publisher);
+        }
+      } finally {
+        await b.stop();
+      }
+    }, 60_000);
   });
 }
