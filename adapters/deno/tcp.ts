@@ -3,7 +3,7 @@
  *
  * Deno sockets are pulled, not pushed: one read loop per connection awaits `conn.read` into a reused
  * buffer (bytes are copied out before the core sees them). A pending read holds its buffer, so an
- * idle connection keeps a small one (2 KiB) and a busy one grows it, x4 per full read, to 64 KiB;
+ * idle connection keeps a small one (1 KiB) and a busy one grows it, x4 per full read, to 64 KiB;
  * a run of small reads gives the memory back. (A fixed 64 KiB buffer was most of the 85 KiB each idle
  * connection cost.) Pausing makes that loop await a
  * gate, so a flooding client is not read from while the core pushes back. Writes go through the
@@ -13,7 +13,7 @@
 import type { Acceptor, ConnectionEvents, Logger, Transport } from "../../src/mod.ts";
 import { OutgoingBuffer } from "../../src/mod.ts";
 
-const READ_BUFFER_MIN = 2 * 1024;
+const READ_BUFFER_MIN = 1024;
 const READ_BUFFER_MAX = 64 * 1024;
 /** Consecutive reads smaller than READ_BUFFER_MIN after which a grown buffer shrinks back. */
 const SMALL_READS_TO_SHRINK = 16;
