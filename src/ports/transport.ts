@@ -39,7 +39,10 @@ export interface Transport {
   backlogBytes?(): number;
 }
 
-/** What the core gives back for a connection: the adapter calls these as events happen. */
+/**
+ * What the core gives back for a connection: the adapter calls these as events happen, as methods
+ * of this object (they are not bound: the core's connection object is its own events object).
+ */
 export interface ConnectionEvents {
   onData(bytes: Uint8Array): void;
   /** The outgoing buffer went below its low-water mark after `write` returned false. */
