@@ -8,6 +8,7 @@
 import type { MqttLimits } from "../config/schema.ts";
 import type { ClientInfo, ProtocolVersion } from "../model/message.ts";
 import { LogThrottle } from "../util/log-throttle.ts";
+import type { Clock } from "../ports/clock.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { ConnectionEvents, Transport } from "../ports/transport.ts";
 import { encodePacket, type Packet, PacketDecoder } from "../protocol/codec.ts";
@@ -22,7 +23,8 @@ import { handleConnect, refuseUnsupportedLevel } from "./handlers/connect.ts";
 import { handlePuback, handlePubcomp, handlePubrec } from "./handlers/outbound-acks.ts";
 import { handlePublish, handlePubrel } from "./handlers/publish.ts";
 import { handleSubscribe, handleUnsubscribe } from "./handlers/subscribe.ts";
-import { InputGate } from "./input-gate.ts";
+import { InputGate, type InputGateOptions } from "./input-gate.ts";
+import { WriteProgress } from "./write-progress.ts";
 import { type AckSink, OrderedAcks } from "./ordered-acks.ts";
 import { Outbound } from "./outbound.ts";
 import type { Delivery, OwnerSnapshot, Session, SessionOwner } from "./session.ts";
@@ -32,14 +34,6 @@ type State = "awaitingConnect" | "connecting" | "connected" | "closed";
 
 /** Packets written while the client is not reading before it is cut off as a slow consumer. */
 const MAX_WRITES_WHILE_CONGESTED = 10_000;
-/**
- * A congested client (its send buffer above the high-water mark) has stopped making progress when
- * its socket took nothing for this long, or when its backlog exceeds this many packets of the
- * largest size the broker accepts. Only then are QoS 0 messages dropped for it: a client in the
- * middle of reading a large packet is congested for a moment but still reading.
- */
-const STALL_MS = 2_000;
-const STALLED_BACKLOG_PACKETS = 8;
 
 /** What the client announced in its v5 CONNECT; 3.1.1 clients announce nothing and get these defaults. */
 export interface Negotiated {
@@ -61,7 +55,7 @@ export interface Traffic {
  * The connection is its own ConnectionEvents (onData, onDrain, onClose): an object and closures fewer
  * per connection than a separate events object (memory per idle connection, issue 14).
  */
-export class Connection implements SessionOwner, AckSink, ConnectionEvents {
+export class Connection implements SessionOwner, AckSink, ConnectionEvents, InputGateOptions {
   state: State = "awaitingConnect";
   version: ProtocolVersion = 4;
   clientId = "";
@@ -115,9 +109,8 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents {
   );
   private writesWhileCongested = 0;
   private cachedInfo: ClientInfo | null = null;
-  /** When the socket last took bytes (or congestion began), and its count of bytes taken then. */
-  private progressAt = 0;
-  private progressSent = 0;
+  /** While congested: is it still reading? (write-progress.ts) */
+  private readonly progress: WriteProgress;
   private willPending = true;
 
   /** Refusals of single packets (denied publishes, refused filters) share this bound on log lines. */
@@ -137,19 +130,9 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents {
     this.refusals = new LogThrottle(ctx.clock);
     this.framer = new PacketFramer(this.limits.maxPacketSize);
     this.logger = ctx.logger.child(this.logFields());
-    this.input = new InputGate({
-      clock: ctx.clock,
-      transport,
-      messagesPerSecond: limits.maxPublishRate,
-      bytesPerSecond: limits.maxPublishBytesRate,
-      handle: (frame) => this.state === "closed" ? undefined : this.dispatch(frame),
-      fail: (e) => this.fail(e),
-      // 3.1.1 clients have no Receive Maximum to respect: bound the acks waiting for the store.
-      extraPause: () => this.congested || this.acks.count >= this.limits.receiveMaximum,
-      onThrottle: (ms) => this.logger.debug("publish rate exceeded: reading paused", { clientId: this.clientId, ms }),
-      // The client was sending all along: held input is activity for the keepalive.
-      onThrottleEnd: () => (this.lastActivity = this.ctx.clock.now()),
-    });
+    this.progress = new WriteProgress(transport, ctx.clock);
+    // The connection is the gate's options object (methods below): no closures per connection.
+    this.input = new InputGate(this);
     this.acks = new OrderedAcks(this);
     this.connectTimer = ctx.clock.setTimeout(() => {
       ctx.connectionLog.info(this.logger, "closing connection: no CONNECT in time", {
@@ -192,6 +175,39 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents {
       return cached;
     }
     return (this.cachedInfo = { clientId: this.clientId, username: this.username, protocolVersion: this.version, remote: this.transport.remote });
+  }
+
+  // ---- InputGateOptions (see input-gate.ts) ----------------------------------------------
+
+  get clock(): Clock {
+    return this.ctx.clock;
+  }
+
+  get messagesPerSecond(): number {
+    return this.limits.maxPublishRate;
+  }
+
+  get bytesPerSecond(): number {
+    return this.limits.maxPublishBytesRate;
+  }
+
+  /** InputGate: one whole frame, in arrival order. */
+  handle(frame: Uint8Array): void | Promise<void> {
+    return this.state === "closed" ? undefined : this.dispatch(frame);
+  }
+
+  /** InputGate: further reasons to pause reading. 3.1.1 clients have no Receive Maximum to respect: bound the acks waiting for the store. */
+  extraPause(): boolean {
+    return this.congested || this.acks.count >= this.limits.receiveMaximum;
+  }
+
+  onThrottle(ms: number): void {
+    this.logger.debug("publish rate exceeded: reading paused", { clientId: this.clientId, ms });
+  }
+
+  /** The client was sending all along: held input is activity for the keepalive. */
+  onThrottleEnd(): void {
+    this.lastActivity = this.ctx.clock.now();
   }
 
   /** Run once when the adapter reports the close (the broker's bookkeeping); set by the broker. */
@@ -303,7 +319,7 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents {
     this.ctx.counters.bytesSent += bytes.length;
     this.traffic.bytesOut += bytes.length;
     if (this.congested && ++this.writesWhileCongested > MAX_WRITES_WHILE_CONGESTED) {
-      if (this.readingLately()) {
+      if (this.progress.readingLately()) {
         this.writesWhileCongested = 0; // slow, but reading: not a client to cut off
       } else {
         this.ctx.connectionLog.warn(this.logger, "disconnecting slow client: it stopped reading", {
@@ -316,32 +332,14 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents {
     if (!this.transport.write(bytes) && !this.congested) {
       this.congested = true;
       this.writesWhileCongested = 0;
-      this.progressAt = this.ctx.clock.now();
-      this.progressSent = this.transport.sentBytes?.() ?? 0;
+      this.progress.start();
       this.input.update();
     }
   }
 
-  /** Did the socket take bytes within STALL_MS (congestion counts as its start)? */
-  private readingLately(): boolean {
-    const now = this.ctx.clock.now();
-    const sent = this.transport.sentBytes?.();
-    if (sent !== undefined && sent !== this.progressSent) {
-      this.progressSent = sent;
-      this.progressAt = now;
-    }
-    return now - this.progressAt < STALL_MS;
-  }
-
-  /**
-   * Congested and no longer making progress: nothing drained for STALL_MS, or a backlog of several
-   * maximum-size packets. QoS 0 messages for it are dropped from then on (see outbound.ts).
-   */
+  /** Congested and no longer reading (see write-progress.ts): QoS 0 messages for it are dropped. */
   stalled(): boolean {
-    if (!this.congested) return false;
-    if (!this.readingLately()) return true;
-    const backlog = this.transport.backlogBytes?.() ?? 0;
-    return backlog > STALLED_BACKLOG_PACKETS * this.limits.maxPacketSize;
+    return this.congested && this.progress.stalled(this.limits.maxPacketSize);
   }
 
   /** ConnectionEvents: the transport's buffer fell below its low-water mark. */
