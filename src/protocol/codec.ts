@@ -68,7 +68,9 @@ export class PacketDecoder {
   decode(frame: Uint8Array): Packet {
     this.decoded = null;
     this.failure = null;
-    this.parser.parse(frame);
+    // Bytes left in the parser would be read as the start of the next frame, which may come from
+    // another connection (the decoder is shared): never keep any.
+    if (this.parser.parse(frame) !== 0) this.reset();
     const failure = this.failure as Error | null;
     if (failure) {
       this.reset();
