@@ -1,44 +1,50 @@
 /**
  * Fan-in benchmark: Gannet on Bun, Gannet on Deno and Debian's Mosquitto, one after the other, each
  * on its own free 127.0.0.1 port, under the same load (bench/load.ts: 8 publishers, 1 subscriber on
- * bench/#, 64-byte payloads) at QoS 0 and QoS 1. Prints a table of msgs/s received by the subscriber
- * with the ratio to Mosquitto, and writes bench/results/<date>.json.
+ * bench/#, 64-byte payloads). Scenarios: `qos0` and `qos1` with an eager subscriber (it answers every
+ * chunk as it arrives), and `qos1-batch` with a subscriber that drains its socket once per
+ * millisecond, as busy applications do. Prints msgs/s received by the subscriber with the ratio to
+ * Mosquitto and the broker's CPU use (100% = one core busy; below that it waits), and writes
+ * bench/results/<date>.json.
  *
  *   bun bench/compare.ts [--duration 10] [--warmup 2] [--rounds 1] [--targets gannet-bun,gannet-deno,mosquitto]
+ *                        [--scenarios qos0,qos1,qos1-batch] [--set key=value ...]
  *
  * With --rounds N every broker is measured N times (rounds interleaved) and the median is kept:
  * this machine is shared and noisy, so compare ratios within one run rather than absolute figures.
+ * `--set` passes a setting to Gannet (e.g. `--set mqtt.maxInflight=1000`). Targets floor-bun and
+ * floor-deno (bench/floor-server.ts, scenario qos0 only) relay whole PUBLISH packets with no broker
+ * behind them: the runtime's own ceiling for the same I/O.
  *
  * Mosquitto runs with `max_queued_messages 0` (no queue limit). Mosquitto 2.0.11 with its default
  * limit stalled under this load: some publishers' messages stayed queued for the subscriber and were
  * never delivered (see "lost" in the JSON of a run with --mosquitto-defaults). The load generator's
  * window (1000 messages in flight) bounds every broker's queue anyway.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
 import type { LoadResult } from "./load.ts";
-import { freePort } from "../test/helpers/broker.ts";
+import { ALL_TARGETS, BIN, median, mosquittoBinary, ROOT, start, table, type Target, version } from "./brokers.ts";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const BIN = (name: string) => join(ROOT, "node_modules", ".bin", name);
-
-type Target = "gannet-bun" | "gannet-deno" | "mosquitto";
-const ALL_TARGETS: Target[] = ["gannet-bun", "gannet-deno", "mosquitto"];
+type Scenario = "qos0" | "qos1" | "qos1-batch";
+const ALL_SCENARIOS: Scenario[] = ["qos0", "qos1", "qos1-batch"];
 
 interface Options {
   duration: number;
   warmup: number;
   rounds: number;
   targets: Target[];
-  qos: Array<0 | 1>;
+  scenarios: Scenario[];
   mosquittoDefaults: boolean;
+  gannetSet: Record<string, string>;
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { duration: 10, warmup: 2, rounds: 1, targets: ALL_TARGETS, qos: [0, 1], mosquittoDefaults: false };
+  const o: Options = {
+    duration: 10, warmup: 2, rounds: 1, targets: ALL_TARGETS, scenarios: ALL_SCENARIOS, mosquittoDefaults: false, gannetSet: {},
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
@@ -52,11 +58,22 @@ function parseOptions(argv: string[]): Options {
       case "--rounds": o.rounds = Math.max(1, Number(value())); break;
       case "--targets": {
         const wanted = value().split(",").map((s) => s.trim()) as Target[];
-        for (const t of wanted) if (!ALL_TARGETS.includes(t)) throw new Error(`unknown target ${t}`);
+        for (const t of wanted) if (![...ALL_TARGETS, "floor-bun", "floor-deno"].includes(t)) throw new Error(`unknown target ${t}`);
         o.targets = wanted;
         break;
       }
-      case "--qos": o.qos = value().split(",").map((q) => (Number(q) === 1 ? 1 : 0)); break;
+      case "--scenarios": {
+        const wanted = value().split(",").map((s) => s.trim()) as Scenario[];
+        for (const s of wanted) if (!ALL_SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s} (${ALL_SCENARIOS.join(", ")})`);
+        o.scenarios = wanted;
+        break;
+      }
+      case "--qos": o.scenarios = value().split(",").map((q) => (Number(q) === 1 ? "qos1" : "qos0")); break;
+      case "--set": {
+        const [k, ...v] = value().split("=");
+        o.gannetSet[k] = v.join("=");
+        break;
+      }
       case "--mosquitto-defaults": o.mosquittoDefaults = true; break;
       default: throw new Error(`unknown argument ${flag}`);
     }
@@ -64,89 +81,18 @@ function parseOptions(argv: string[]): Options {
   return o;
 }
 
-interface Running {
-  port: number;
-  stop(): Promise<void>;
+interface Measured extends LoadResult {
+  /** Broker CPU during the whole load process (warm-up included), as % of one core. */
+  brokerCpuPercent: number;
 }
 
-/** Spawns a broker and resolves once `ready(output)` is true (rejects on exit or after 15 s). */
-function launch(cmd: string, args: string[], port: number, ready: (out: string) => boolean, cleanup = () => {}): Promise<Running> {
-  return new Promise((res, rej) => {
-    const child: ChildProcess = spawn(cmd, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let done = false;
-    const exited = new Promise<void>((r) => child.once("exit", () => r()));
-    const stop = async () => {
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-      await exited;
-      clearTimeout(timer);
-      cleanup();
-    };
-    const timer = setTimeout(() => fail(new Error(`${cmd} not ready within 15 s:\n${out}`)), 15_000);
-    const fail = (e: Error) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      child.kill("SIGKILL");
-      cleanup();
-      rej(e);
-    };
-    const onOut = (s: Buffer) => {
-      if (done) return;
-      out += s.toString();
-      if (out.length > 100_000) out = out.slice(-50_000);
-      if (ready(out)) {
-        done = true;
-        clearTimeout(timer);
-        res({ port, stop });
-      }
-    };
-    child.stdout!.on("data", onOut);
-    child.stderr!.on("data", onOut);
-    child.once("exit", (code) => fail(new Error(`${cmd} exited with ${code} before ready:\n${out}`)));
-    child.once("error", (e) => fail(e));
-  });
-}
-
-function mosquittoBinary(): string {
-  const found = ["/usr/sbin/mosquitto", "mosquitto"].find((c) => spawnSync(c, ["-h"]).error === undefined);
-  if (found) return found;
-  const prep = spawnSync("bash", [join(ROOT, "test", "prepare.sh")], { stdio: "inherit" });
-  if (prep.status !== 0) throw new Error("mosquitto is missing and test/prepare.sh could not install it");
-  return "/usr/sbin/mosquitto";
-}
-
-async function start(target: Target, o: Options): Promise<Running> {
-  const port = await freePort();
-  if (target === "mosquitto") {
-    const dir = mkdtempSync(join(tmpdir(), "gannet-bench-"));
-    const conf = join(dir, "mosquitto.conf");
-    const lines = [`listener ${port} 127.0.0.1`, "allow_anonymous true", "persistence false"];
-    if (!o.mosquittoDefaults) lines.push("max_queued_messages 0");
-    writeFileSync(conf, lines.join("\n") + "\n");
-    return await launch(mosquittoBinary(), ["-c", conf], port, (out) => / running/.test(out), () => {
-      rmSync(dir, { recursive: true, force: true });
-    });
-  }
-  // Fan-in to a clean subscriber writes nothing to disk; the memory store keeps the run free of files.
-  const common = [
-    "--host", "127.0.0.1", "--port", String(port), "--ws-port", "off", "--log-format", "json",
-    "--admin-port", "off", "--set", "persistence.store=memory",
+function runLoadProcess(port: number, scenario: Scenario, o: Options): LoadResult {
+  const qos = scenario === "qos0" ? "0" : "1";
+  const consumer = scenario === "qos1-batch" ? "batch" : "eager";
+  const args = [
+    "bench/load.ts", "--port", String(port), "--qos", qos, "--consumer", consumer,
+    "--duration", String(o.duration), "--warmup", String(o.warmup),
   ];
-  const isReady = (out: string) => /"msg":"ready"/.test(out);
-  if (target === "gannet-bun") return await launch(BIN("bun"), ["adapters/bun/main.ts", ...common], port, isReady);
-  // The Deno binary itself: node_modules/.bin/deno is a Node wrapper that does not pass signals on.
-  return await launch(
-    join(ROOT, "node_modules", "deno", "deno"),
-    ["run", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", "adapters/deno/main.ts", ...common],
-    port,
-    isReady,
-  );
-}
-
-function runLoadProcess(port: number, qos: 0 | 1, o: Options): LoadResult {
-  const args = ["bench/load.ts", "--port", String(port), "--qos", String(qos), "--duration", String(o.duration), "--warmup", String(o.warmup)];
   const r = spawnSync(BIN("bun"), args, { cwd: ROOT, encoding: "utf8", timeout: (o.duration + o.warmup + 30) * 1000 });
   const line = (r.stdout ?? "").trim().split("\n").pop() ?? "";
   if (r.status !== 0 || !line.startsWith("{")) {
@@ -155,27 +101,19 @@ function runLoadProcess(port: number, qos: 0 | 1, o: Options): LoadResult {
   return JSON.parse(line) as LoadResult;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : Math.round((s[m - 1] + s[m]) / 2);
-}
-
-function version(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: "utf8" });
-  return `${r.stdout ?? ""}${r.stderr ?? ""}`.trim().split("\n")[0] ?? "";
-}
-
 const o = parseOptions(process.argv.slice(2));
-const runs: Record<string, Record<string, LoadResult[]>> = {};
+const runs: Record<string, Record<string, Measured[]>> = {};
 for (let round = 1; round <= o.rounds; round++) {
   for (const target of o.targets) {
-    const broker = await start(target, o);
+    const broker = await start(target, { mosquittoDefaults: o.mosquittoDefaults, gannetSet: o.gannetSet });
     try {
-      for (const qos of o.qos) {
-        const r = runLoadProcess(broker.port, qos, o);
-        ((runs[target] ??= {})[`qos${qos}`] ??= []).push(r);
-        console.error(`round ${round}/${o.rounds} ${target} QoS ${qos}: ${r.msgsPerSec} msgs/s (lost ${r.lost})`);
+      for (const scenario of o.scenarios) {
+        const cpu0 = broker.cpuSeconds();
+        const t0 = performance.now();
+        const r = runLoadProcess(broker.port, scenario, o);
+        const brokerCpuPercent = Math.round(((broker.cpuSeconds() - cpu0) / ((performance.now() - t0) / 1000)) * 100);
+        ((runs[target] ??= {})[scenario] ??= []).push({ ...r, brokerCpuPercent });
+        console.error(`round ${round}/${o.rounds} ${target} ${scenario}: ${r.msgsPerSec} msgs/s (lost ${r.lost}), broker CPU ${brokerCpuPercent}%`);
       }
     } finally {
       await broker.stop();
@@ -183,34 +121,31 @@ for (let round = 1; round <= o.rounds; round++) {
   }
 }
 
-const summary: Record<string, Record<string, { msgsPerSec: number; ratioToMosquitto: number | null; lost: number }>> = {};
+const summary: Record<string, Record<string, { msgsPerSec: number; ratioToMosquitto: number | null; brokerCpuPercent: number; lost: number }>> = {};
 for (const target of o.targets) {
   summary[target] = {};
-  for (const qos of o.qos) {
-    const key = `qos${qos}`;
-    const mine = median(runs[target][key].map((r) => r.msgsPerSec));
-    const ref = runs.mosquitto?.[key] ? median(runs.mosquitto[key].map((r) => r.msgsPerSec)) : null;
-    summary[target][key] = {
+  for (const scenario of o.scenarios) {
+    const mine = Math.round(median(runs[target][scenario].map((r) => r.msgsPerSec)));
+    const ref = runs.mosquitto?.[scenario] ? median(runs.mosquitto[scenario].map((r) => r.msgsPerSec)) : null;
+    summary[target][scenario] = {
       msgsPerSec: mine,
       ratioToMosquitto: ref ? Math.round((mine / ref) * 100) / 100 : null,
-      lost: runs[target][key].reduce((n, r) => n + r.lost, 0),
+      brokerCpuPercent: Math.round(median(runs[target][scenario].map((r) => r.brokerCpuPercent))),
+      lost: runs[target][scenario].reduce((n, r) => n + r.lost, 0),
     };
   }
 }
 
-const pad = (s: string, n: number) => s.padEnd(n);
-const header = ["broker", ...o.qos.flatMap((q) => [`QoS ${q} msgs/s`, `QoS ${q} vs Mosquitto`])];
-const rows = o.targets.map((t) => [
-  t,
-  ...o.qos.flatMap((q) => {
-    const s = summary[t][`qos${q}`];
-    return [String(s.msgsPerSec), s.ratioToMosquitto === null ? "-" : `${s.ratioToMosquitto.toFixed(2)}x`];
-  }),
-]);
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-console.log(`| ${header.map((h, i) => pad(h, widths[i])).join(" | ")} |`);
-console.log(`| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`);
-for (const r of rows) console.log(`| ${r.map((c, i) => pad(c, widths[i])).join(" | ")} |`);
+console.log(table(
+  ["broker", ...o.scenarios.flatMap((s) => [`${s} msgs/s`, `${s} vs Mosquitto`, `${s} CPU`])],
+  o.targets.map((t) => [
+    t,
+    ...o.scenarios.flatMap((sc) => {
+      const s = summary[t][sc];
+      return [String(s.msgsPerSec), s.ratioToMosquitto === null ? "-" : `${s.ratioToMosquitto.toFixed(2)}x`, `${s.brokerCpuPercent}%`];
+    }),
+  ]),
+));
 
 const date = new Date().toISOString().slice(0, 10);
 const result = {
@@ -231,6 +166,7 @@ const result = {
     rounds: o.rounds,
     window: 1000,
     mosquittoConfig: o.mosquittoDefaults ? "defaults" : "max_queued_messages 0",
+    gannetSet: o.gannetSet,
   },
   summary,
   runs,

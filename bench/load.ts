@@ -4,6 +4,7 @@
  *
  *   bun bench/load.ts --port 1883 [--host 127.0.0.1] [--qos 0|1] [--duration 10] [--warmup 2]
  *                     [--publishers 8] [--payload 64] [--window 1000] [--pub-window 100]
+ *                     [--consumer eager|batch]
  *
  * Design note: mqtt.js spends more CPU per message than a fast broker, so this uses raw sockets.
  * PUBLISH packets are encoded once with mqtt-packet and copied into pipelined batches (QoS 1 patches the
@@ -19,6 +20,11 @@
  * publisher's index (1 byte) and a sequence number (4 bytes, big-endian): the subscriber sees a gap as
  * dropped messages (per publisher and topic the order is kept), so a broker that drops does not shrink
  * the window for good. "lost" in the output counts them, plus what never arrived by the end.
+ *
+ * Consumers: `eager` handles every chunk as the socket delivers it and answers with its PUBACKs at
+ * once. `batch` behaves like a busy application that drains its socket once per millisecond: chunks
+ * are only set aside as they arrive, and a 1 ms timer frames them all and sends all their PUBACKs in
+ * one write. A broker whose outbound window empties before the next batch of acks idles meanwhile.
  */
 import mqtt from "mqtt-packet";
 import type { Socket } from "bun";
@@ -35,10 +41,13 @@ export interface LoadOptions {
   pubWindow: number;
   /** Subscribe somewhere else than the publishers' broker (bridge benchmarks): host, port, filter. */
   subscriber?: { host: string; port: number; filter: string };
+  /** The subscriber's way of reading (see above); eager when absent. */
+  consumer?: "eager" | "batch";
 }
 
 export interface LoadResult {
   qos: 0 | 1;
+  consumer: "eager" | "batch";
   publishers: number;
   payloadBytes: number;
   durationSeconds: number;
@@ -51,6 +60,11 @@ export interface LoadResult {
   lostInGaps: number;
   /** Fairness check: fewest and most messages received from one publisher. */
   receivedPerPublisher: { min: number; max: number };
+  /**
+   * Batch consumer: reads (timer ticks that found data) per second, messages per read, the largest
+   * read, and the mean time from a batch of PUBACKs leaving to the next PUBLISH arriving (QoS 1).
+   */
+  batch?: { readsPerSec: number; messagesPerRead: number; biggestBatch: number; turnaroundMs: number };
 }
 
 const BATCH = 32; // most packets per write
@@ -209,14 +223,47 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     recv[i]++;
   });
   const pubs: Conn[] = [];
-  sub.onData = (chunk) => {
-    subFramer(chunk);
+  const consume = (chunks: Uint8Array[]) => {
+    for (const chunk of chunks) subFramer(chunk);
     if (acks.length) {
       send(sub, Uint8Array.from(acks));
       acks = [];
     }
     for (const p of pubs) pump(p);
   };
+  let batchTimer: ReturnType<typeof setInterval> | undefined;
+  let batches = 0; // ticks (while counting) that found something to read
+  let acksSentAt = 0;
+  let turnaroundTotal = 0;
+  let turnarounds = 0;
+  let biggestBatch = 0;
+  if (o.consumer === "batch") {
+    let waiting: Uint8Array[] = [];
+    // Bun may reuse the chunk's memory after the handler returns: keep a copy until the next tick.
+    sub.onData = (chunk) => {
+      if (acksSentAt > 0) {
+        // The broker's turnaround: our batch of PUBACKs left, the next PUBLISH arrives.
+        turnaroundTotal += performance.now() - acksSentAt;
+        turnarounds++;
+        acksSentAt = 0;
+      }
+      waiting.push(chunk.slice());
+    };
+    batchTimer = setInterval(() => {
+      if (waiting.length === 0) return;
+      const chunks = waiting;
+      waiting = [];
+      const before = counted;
+      consume(chunks);
+      if (o.qos === 1) acksSentAt = performance.now();
+      if (counting) {
+        batches++;
+        biggestBatch = Math.max(biggestBatch, counted - before);
+      }
+    }, 1);
+  } else {
+    sub.onData = (chunk) => consume([chunk]);
+  }
 
   // --- publishers ---
   let running = true;
@@ -296,6 +343,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   running = false;
   // Let what is in flight arrive, to report losses.
   for (let waited = 0; waited < 3000 && outstanding() > 0; waited += 50) await sleep(50);
+  if (batchTimer !== undefined) clearInterval(batchTimer);
 
   const disconnect = mqtt.generate({ cmd: "disconnect" });
   for (const c of [...pubs, sub]) {
@@ -306,6 +354,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   }
   return {
     qos: o.qos,
+    consumer: o.consumer ?? "eager",
     publishers: o.publishers,
     payloadBytes: o.payload,
     durationSeconds: Math.round(elapsed * 100) / 100,
@@ -315,6 +364,16 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     lost: sum(sent) - sum(recv),
     lostInGaps: sum(gaps),
     receivedPerPublisher: { min: Math.min(...recv), max: Math.max(...recv) },
+    ...(o.consumer === "batch"
+      ? {
+        batch: {
+          readsPerSec: Math.round(batches / elapsed),
+          messagesPerRead: Math.round(counted / Math.max(1, batches)),
+          biggestBatch,
+          turnaroundMs: Math.round((turnaroundTotal / Math.max(1, turnarounds)) * 1000) / 1000,
+        },
+      }
+      : {}),
   };
 }
 
@@ -329,6 +388,7 @@ function parseCli(argv: string[]): LoadOptions {
     payload: 64,
     window: 1000,
     pubWindow: 100,
+    consumer: "eager",
   };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
@@ -343,6 +403,10 @@ function parseCli(argv: string[]): LoadOptions {
       case "--payload": o.payload = Number(value); break;
       case "--window": o.window = Number(value); break;
       case "--pub-window": o.pubWindow = Number(value); break;
+      case "--consumer":
+        if (value !== "eager" && value !== "batch") throw new Error("--consumer must be eager or batch");
+        o.consumer = value;
+        break;
       default: throw new Error(`unknown flag ${flag}`);
     }
   }

@@ -74,6 +74,8 @@ export function listenWebSocket(
         const transport: Transport = {
           remote: { address: ws.data.address, port: ws.data.port, kind, certificate },
           write: (bytes) => outgoing.push(bytes),
+          sentBytes: () => outgoing.sentBytes,
+          backlogBytes: () => outgoing.backlogBytes,
           pauseReading: () => {},
           resumeReading: () => {},
           close: () => {

@@ -112,6 +112,8 @@ function attach(
   const transport: Transport = {
     remote,
     write: (bytes) => outgoing.push(bytes),
+    sentBytes: () => outgoing.sentBytes,
+    backlogBytes: () => outgoing.backlogBytes,
     // Deno's WebSocket pushes messages as events and cannot stop reading from the socket, so a
     // pause only holds frames back from the core (see `receive`), up to HELD_LIMIT_BYTES.
     pauseReading: () => {

@@ -53,6 +53,8 @@ function serveSocket(broker: Acceptor, socket: TLSSocket, tls: TlsOptions, logge
   const transport: Transport = {
     remote,
     write: (bytes) => outgoing.push(bytes),
+    sentBytes: () => outgoing.sentBytes,
+    backlogBytes: () => outgoing.backlogBytes,
     pauseReading: () => void socket.pause(),
     resumeReading: () => void socket.resume(),
     close: () => {

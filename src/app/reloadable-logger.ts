@@ -10,23 +10,49 @@ interface State {
   root: Logger;
 }
 
-function view(state: State, bound: LogFields | undefined): Logger {
-  let generation = -1;
-  let inner: Logger = state.root;
-  const current = (): Logger => {
-    if (generation !== state.generation) {
-      inner = bound ? state.root.child(bound) : state.root;
-      generation = state.generation;
+/**
+ * A class, not an object of closures: every connection holds one (two with its client id), and
+ * methods on the prototype cost nothing per instance (memory per idle connection, issue 14).
+ */
+class View implements Logger {
+  private generation = -1;
+  private inner: Logger;
+
+  constructor(private readonly state: State, private readonly bound: LogFields | undefined) {
+    this.inner = state.root;
+  }
+
+  private current(): Logger {
+    if (this.generation !== this.state.generation) {
+      this.inner = this.bound ? this.state.root.child(this.bound) : this.state.root;
+      this.generation = this.state.generation;
     }
-    return inner;
-  };
-  return {
-    debug: (msg, fields) => current().debug(msg, fields),
-    info: (msg, fields) => current().info(msg, fields),
-    warn: (msg, fields) => current().warn(msg, fields),
-    error: (msg, fields) => current().error(msg, fields),
-    child: (fields) => view(state, bound ? { ...bound, ...fields } : fields),
-  };
+    return this.inner;
+  }
+
+  debug(msg: string, fields?: LogFields): void {
+    this.current().debug(msg, fields);
+  }
+
+  info(msg: string, fields?: LogFields): void {
+    this.current().info(msg, fields);
+  }
+
+  warn(msg: string, fields?: LogFields): void {
+    this.current().warn(msg, fields);
+  }
+
+  error(msg: string, fields?: LogFields): void {
+    this.current().error(msg, fields);
+  }
+
+  child(fields: LogFields): Logger {
+    return new View(this.state, this.bound ? { ...this.bound, ...fields } : fields);
+  }
+}
+
+function view(state: State, bound: LogFields | undefined): Logger {
+  return new View(state, bound);
 }
 
 export interface ReloadableLogger {

@@ -15,13 +15,18 @@ import { LogRing } from "../admin/log-ring.ts";
 import { MetricsSeries } from "../admin/series.ts";
 import type { Broker } from "../core/broker.ts";
 
-/** What a listener needs of the broker: hand it each new connection. */
-export type Acceptor = Pick<Broker, "accept">;
+/**
+ * What a listener needs of the broker: hand it each new connection, and log listener-level trouble
+ * (a failed accept) under one process-wide bound, so a storm of failures cannot flood the journal. Optional so a test can pass a bare `accept`.
+ */
+export type Acceptor = Pick<Broker, "accept"> & {
+  logBounded?(level: "info" | "warn", msg: string, fields: LogFields): void;
+};
 import { createBroker } from "../core/broker.ts";
 import { type ConfigOptions, parseArgs, USAGE, VERSION } from "../config/cli.ts";
 import type { Config, PersistenceConfig } from "../config/schema.ts";
 import type { Store } from "../store/types.ts";
-import type { Logger } from "../ports/logger.ts";
+import type { LogFields, Logger } from "../ports/logger.ts";
 import { type CommandIo, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, reportProblems, runConfigCommand } from "./commands.ts";
 import { resolveConfig } from "./config-source.ts";
 import { runSecurityCommand } from "./security-commands.ts";

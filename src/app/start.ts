@@ -5,6 +5,8 @@ import { VERSION } from "../config/version.ts";
 import { LOOPBACK } from "../config/load.ts";
 import type { Config, PersistenceConfig } from "../config/schema.ts";
 import type { KeyPath } from "../config/schema-walk.ts";
+import { LogThrottle } from "../util/log-throttle.ts";
+import { systemClock } from "../ports/clock.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { Transport } from "../ports/transport.ts";
 import { MemoryStore } from "../store/memory.ts";
@@ -14,7 +16,7 @@ import { type DatabaseContext, explainOpenFailure, localDatabasePath, preflightD
 import { userName } from "./host.ts";
 import type { Readiness } from "./readiness.ts";
 import { ensureAdmin } from "../security/admin-accounts.ts";
-import type { Listener, RuntimeAdapter } from "./serve.ts";
+import type { Acceptor, Listener, RuntimeAdapter } from "./serve.ts";
 import { readAdminTls, readTls, type SecureListener, type TlsOptions } from "./tls.ts";
 import { errorText } from "../util/errors.ts";
 
@@ -154,6 +156,8 @@ export async function startListeners(
   secure: SecureListener[],
   logger: Logger,
 ): Promise<boolean> {
+  // One bound for all listeners' own lines (failed accepts), as the broker has one for connection lines.
+  const listenerLog = new LogThrottle(systemClock, 50);
   for (const l of config.listeners) {
     // Each listener hands its connections over with its own connection limit and MQTT overrides.
     const name = `${l.kind} ${l.host}:${l.port}`;
@@ -163,7 +167,10 @@ export async function startListeners(
       limits: l.mqtt,
       useCertificateCnAsUsername: l.useCertificateCnAsUsername || undefined,
     };
-    const acceptor = { accept: (transport: Transport) => broker.accept(transport, options) };
+    const acceptor: Acceptor = {
+      accept: (transport: Transport) => broker.accept(transport, options),
+      logBounded: (level, msg, fields) => listenerLog[level](logger, msg, { listener: name, ...fields }),
+    };
     let tls: TlsOptions | undefined;
     if (l.kind === "tls" || l.kind === "wss") {
       const read = readTls(runtime, l);

@@ -18,7 +18,11 @@ export const mqttSchema = z.object({
     .describe("largest packet accepted from a client, in bytes (larger: v5 reason 0x95, then close)"),
   receiveMaximum: z.number().int().min(1).max(65_535).default(1024)
     .describe("inbound QoS 1/2 publishes a client may have unacknowledged (v5 Receive Maximum)"),
-  maxInflight: z.number().int().min(1).max(65_535).default(64)
+  // 256, not 64: a consumer that reads its socket once per millisecond gets at most one window per
+  // read, so the window caps its rate (64 -> ~64k msg/s at best). Messages beyond the window wait in
+  // the session queue in memory anyway, and the send buffer's high-water mark still bounds what a
+  // slow socket is handed; the cost is up to 256 DUP resends after a reconnect. See README, Benchmarks.
+  maxInflight: z.number().int().min(1).max(65_535).default(256)
     .describe("outbound QoS 1/2 messages in flight per client (also capped by the client's Receive Maximum)"),
   topicAliasMaximum: z.number().int().min(0).max(65_535).default(64)
     .describe("topic aliases a v5 client may use towards the broker (0 disables)"),

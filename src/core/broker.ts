@@ -123,15 +123,10 @@ class BrokerImpl implements Broker, BrokerContext {
     this.connections.add(connection);
     this.connectionsPeak = Math.max(this.connectionsPeak, this.connections.size);
     this.perListener.set(key, onListener + 1);
-    const events = connection.events();
-    return {
-      onData: events.onData,
-      onDrain: events.onDrain,
-      onClose: () => {
-        events.onClose();
-        if (this.connections.delete(connection)) this.perListener.set(key, (this.perListener.get(key) ?? 1) - 1);
-      },
+    connection.afterClose = () => {
+      if (this.connections.delete(connection)) this.perListener.set(key, (this.perListener.get(key) ?? 1) - 1);
     };
+    return connection;
   }
 
   addHooks(hooks: Hooks): void {

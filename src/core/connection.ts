@@ -8,6 +8,7 @@
 import type { MqttLimits } from "../config/schema.ts";
 import type { ClientInfo, ProtocolVersion } from "../model/message.ts";
 import { LogThrottle } from "../util/log-throttle.ts";
+import type { Clock } from "../ports/clock.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { ConnectionEvents, Transport } from "../ports/transport.ts";
 import { encodePacket, type Packet, PacketDecoder } from "../protocol/codec.ts";
@@ -22,7 +23,8 @@ import { handleConnect, refuseUnsupportedLevel } from "./handlers/connect.ts";
 import { handlePuback, handlePubcomp, handlePubrec } from "./handlers/outbound-acks.ts";
 import { handlePublish, handlePubrel } from "./handlers/publish.ts";
 import { handleSubscribe, handleUnsubscribe } from "./handlers/subscribe.ts";
-import { InputGate } from "./input-gate.ts";
+import { InputGate, type InputGateOptions } from "./input-gate.ts";
+import { WriteProgress } from "./write-progress.ts";
 import { type AckSink, OrderedAcks } from "./ordered-acks.ts";
 import { Outbound } from "./outbound.ts";
 import type { Delivery, OwnerSnapshot, Session, SessionOwner } from "./session.ts";
@@ -49,7 +51,11 @@ export interface Traffic {
   bytesOut: number;
 }
 
-export class Connection implements SessionOwner, AckSink {
+/**
+ * The connection is its own ConnectionEvents (onData, onDrain, onClose): an object and closures fewer
+ * per connection than a separate events object (memory per idle connection, issue 14).
+ */
+export class Connection implements SessionOwner, AckSink, ConnectionEvents, InputGateOptions {
   state: State = "awaitingConnect";
   version: ProtocolVersion = 4;
   clientId = "";
@@ -83,12 +89,13 @@ export class Connection implements SessionOwner, AckSink {
   private keepaliveTimer: unknown = null;
   private connectTimer: unknown = null;
   private readonly framer: PacketFramer;
-  private readonly decoder = new PacketDecoder();
+  /** Shared by all connections of this protocol version (see PacketDecoder.forVersion). */
+  private decoder = PacketDecoder.forVersion(4);
   private readonly input: InputGate;
   private readonly acks: OrderedAcks;
   /** The client is not reading what we send (the transport's buffer is above its high-water mark). */
   congested = false;
-  /** QoS 0 messages dropped because the client is not reading what it was sent. */
+  /** QoS 0 messages dropped because the client stopped reading what it was sent (see stalled()). */
   readonly notReadingDrops = new DropEpisode(
     this,
     "client not reading: dropping QoS 0 messages until it catches up",
@@ -102,6 +109,8 @@ export class Connection implements SessionOwner, AckSink {
   );
   private writesWhileCongested = 0;
   private cachedInfo: ClientInfo | null = null;
+  /** While congested: is it still reading? (write-progress.ts) */
+  private readonly progress: WriteProgress;
   private willPending = true;
 
   /** Refusals of single packets (denied publishes, refused filters) share this bound on log lines. */
@@ -121,19 +130,9 @@ export class Connection implements SessionOwner, AckSink {
     this.refusals = new LogThrottle(ctx.clock);
     this.framer = new PacketFramer(this.limits.maxPacketSize);
     this.logger = ctx.logger.child(this.logFields());
-    this.input = new InputGate({
-      clock: ctx.clock,
-      transport,
-      messagesPerSecond: limits.maxPublishRate,
-      bytesPerSecond: limits.maxPublishBytesRate,
-      handle: (frame) => this.state === "closed" ? undefined : this.dispatch(frame),
-      fail: (e) => this.fail(e),
-      // 3.1.1 clients have no Receive Maximum to respect: bound the acks waiting for the store.
-      extraPause: () => this.congested || this.acks.count >= this.limits.receiveMaximum,
-      onThrottle: (ms) => this.logger.debug("publish rate exceeded: reading paused", { clientId: this.clientId, ms }),
-      // The client was sending all along: held input is activity for the keepalive.
-      onThrottleEnd: () => (this.lastActivity = this.ctx.clock.now()),
-    });
+    this.progress = new WriteProgress(transport, ctx.clock);
+    // The connection is the gate's options object (methods below): no closures per connection.
+    this.input = new InputGate(this);
     this.acks = new OrderedAcks(this);
     this.connectTimer = ctx.clock.setTimeout(() => {
       ctx.connectionLog.info(this.logger, "closing connection: no CONNECT in time", {
@@ -153,7 +152,7 @@ export class Connection implements SessionOwner, AckSink {
   }
 
   setDecoderVersion(version: number): void {
-    this.decoder.setVersion(version);
+    this.decoder = PacketDecoder.forVersion(version);
   }
 
   get connected(): boolean {
@@ -178,18 +177,46 @@ export class Connection implements SessionOwner, AckSink {
     return (this.cachedInfo = { clientId: this.clientId, username: this.username, protocolVersion: this.version, remote: this.transport.remote });
   }
 
-  /** The events the adapter drives. */
-  events(): ConnectionEvents {
-    return {
-      onData: (bytes) => this.onData(bytes),
-      onDrain: () => this.onDrain(),
-      onClose: () => this.onClose(),
-    };
+  // ---- InputGateOptions (see input-gate.ts) ----------------------------------------------
+
+  get clock(): Clock {
+    return this.ctx.clock;
   }
+
+  get messagesPerSecond(): number {
+    return this.limits.maxPublishRate;
+  }
+
+  get bytesPerSecond(): number {
+    return this.limits.maxPublishBytesRate;
+  }
+
+  /** InputGate: one whole frame, in arrival order. */
+  handle(frame: Uint8Array): void | Promise<void> {
+    return this.state === "closed" ? undefined : this.dispatch(frame);
+  }
+
+  /** InputGate: further reasons to pause reading. 3.1.1 clients have no Receive Maximum to respect: bound the acks waiting for the store. */
+  extraPause(): boolean {
+    return this.congested || this.acks.count >= this.limits.receiveMaximum;
+  }
+
+  onThrottle(ms: number): void {
+    this.logger.debug("publish rate exceeded: reading paused", { clientId: this.clientId, ms });
+  }
+
+  /** The client was sending all along: held input is activity for the keepalive. */
+  onThrottleEnd(): void {
+    this.lastActivity = this.ctx.clock.now();
+  }
+
+  /** Run once when the adapter reports the close (the broker's bookkeeping); set by the broker. */
+  afterClose: (() => void) | null = null;
 
   // ---- input ----------------------------------------------------------------------------
 
-  private onData(bytes: Uint8Array): void {
+  /** ConnectionEvents: bytes from the client. */
+  onData(bytes: Uint8Array): void {
     if (this.state === "closed") return;
     this.ctx.counters.bytesReceived += bytes.length;
     this.traffic.bytesIn += bytes.length;
@@ -292,20 +319,31 @@ export class Connection implements SessionOwner, AckSink {
     this.ctx.counters.bytesSent += bytes.length;
     this.traffic.bytesOut += bytes.length;
     if (this.congested && ++this.writesWhileCongested > MAX_WRITES_WHILE_CONGESTED) {
-      this.ctx.connectionLog.warn(this.logger, "disconnecting slow client: it stopped reading", {
-        clientId: this.clientId,
-      });
-      this.disconnect(ReasonCode.QuotaExceeded, "client is not reading");
-      return;
+      if (this.progress.readingLately()) {
+        this.writesWhileCongested = 0; // slow, but reading: not a client to cut off
+      } else {
+        this.ctx.connectionLog.warn(this.logger, "disconnecting slow client: it stopped reading", {
+          clientId: this.clientId,
+        });
+        this.disconnect(ReasonCode.QuotaExceeded, "client is not reading");
+        return;
+      }
     }
     if (!this.transport.write(bytes) && !this.congested) {
       this.congested = true;
       this.writesWhileCongested = 0;
+      this.progress.start();
       this.input.update();
     }
   }
 
-  private onDrain(): void {
+  /** Congested and no longer reading (see write-progress.ts): QoS 0 messages for it are dropped. */
+  stalled(): boolean {
+    return this.congested && this.progress.stalled(this.limits.maxPacketSize);
+  }
+
+  /** ConnectionEvents: the transport's buffer fell below its low-water mark. */
+  onDrain(): void {
     if (!this.congested) return;
     this.congested = false;
     this.notReadingDrops.end();
@@ -418,9 +456,12 @@ export class Connection implements SessionOwner, AckSink {
     this.transport.close();
   }
 
-  private onClose(): void {
-    if (this.state === "closed") return;
-    this.finish();
+  /** ConnectionEvents: the socket is gone (adapters may report it more than once). */
+  onClose(): void {
+    if (this.state !== "closed") this.finish();
+    const after = this.afterClose;
+    this.afterClose = null;
+    after?.();
   }
 
   private finish(): void {

@@ -3,8 +3,10 @@
  * broker's maxInflight), the session queue, topic aliases towards the client, its Maximum Packet
  * Size, message expiry on the way out, and resending after a reconnect.
  *
- * QoS 0 goes out at once, or is dropped (and counted) while the client is not reading. QoS 1/2
- * goes out while the window has room and nothing older waits, else it is queued in the session.
+ * QoS 0 goes out at once, or is dropped (and counted) once the client has stopped reading
+ * (Connection.stalled: congested, and nothing drained for a while or a backlog of several
+ * maximum-size packets); a client that is congested only while it reads a large packet gets it.
+ * QoS 1/2 goes out while the window has room and nothing older waits, else it is queued in the session.
  *
  * Write-ahead for persistent sessions: the packet id of a QoS 1/2 PUBLISH is stored before the
  * PUBLISH leaves, so after a crash the broker resends it with the same id and DUP set
@@ -31,7 +33,7 @@ export class Outbound {
     const { conn } = this;
     const session = conn.session!;
     if (delivery.qos === 0) {
-      if (conn.congested) conn.notReadingDrops.drop();
+      if (conn.stalled()) conn.notReadingDrops.drop();
       else this.sendPublish(delivery, 0);
       return;
     }

@@ -22,6 +22,7 @@ export function mergeTarget(
   sessions: ReadonlyMap<string, Session>,
 ): void {
   if (s.noLocal && s.clientId === message.origin) return; // [v5 MQTT-3.8.3-3]
+  if (s.mayRead !== undefined && !s.mayRead(message.topic)) return; // partly denied by the ACL (rare)
   const existing = targets.get(s.clientId);
   if (!existing) {
     const session = sessions.get(s.clientId);

@@ -95,8 +95,11 @@ export class HookRunner {
     return fallback;
   }
 
-  /** Allowed (at most at `maxQos` when a hook capped it) or denied. */
-  async authorizeSubscribe(client: ClientInfo, subscription: SubscriptionInfo): Promise<{ allowed: boolean; maxQos: QoS }> {
+  /** Allowed (at most at `maxQos` when a hook capped it; each message checked when it asked so) or denied. */
+  async authorizeSubscribe(
+    client: ClientInfo,
+    subscription: SubscriptionInfo,
+  ): Promise<{ allowed: boolean; maxQos: QoS; checkEachMessage: boolean }> {
     for (const hook of this.hooks) {
       if (!hook.authorizeSubscribe) continue;
       let decision: Decision | GrantAtMost;
@@ -104,13 +107,33 @@ export class HookRunner {
         decision = await hook.authorizeSubscribe(client, subscription);
       } catch (e: unknown) {
         this.failed(hook, "authorizeSubscribe", e, "subscription refused");
-        return { allowed: false, maxQos: 0 };
+        return { allowed: false, maxQos: 0, checkEachMessage: false };
       }
       if (decision === "defer") continue;
-      if (decision === "deny") return { allowed: false, maxQos: 0 };
-      return { allowed: true, maxQos: decision === "allow" ? 2 : decision.maxQos };
+      if (decision === "deny") return { allowed: false, maxQos: 0, checkEachMessage: false };
+      if (decision === "allow") return { allowed: true, maxQos: 2, checkEachMessage: false };
+      return { allowed: true, maxQos: decision.maxQos, checkEachMessage: decision.checkEachMessage === true };
     }
-    return { allowed: true, maxQos: 2 };
+    return { allowed: true, maxQos: 2, checkEachMessage: false };
+  }
+
+  /**
+   * Delivery-time read check (see Hooks.authorizeRead): the first hook that does not defer decides;
+   * allow when all defer (the subscription was granted); a hook that throws denies.
+   */
+  mayRead(client: ClientInfo, topic: string): boolean {
+    for (const hook of this.hooks) {
+      if (!hook.authorizeRead) continue;
+      try {
+        const decision = hook.authorizeRead(client, topic);
+        if (decision === "deny") return false;
+        if (decision === "allow") return true;
+      } catch (e: unknown) {
+        this.failed(hook, "authorizeRead", e, "message not delivered");
+        return false;
+      }
+    }
+    return true;
   }
 
   /** The first hook that does not defer decides; "defer" when all do (no hook knows the method: 0x8C on CONNECT). */

@@ -32,6 +32,11 @@ export interface Refusal {
 export interface GrantAtMost {
   decision: "allow";
   maxQos: QoS;
+  /**
+   * Granted although some topics the filter matches may not be read (a deny rule covers part of
+   * it): the broker then asks `authorizeRead` for each message this subscription would deliver.
+   */
+  checkEachMessage?: boolean;
 }
 
 /**
@@ -67,6 +72,11 @@ export interface Hooks {
     client: ClientInfo,
     subscription: SubscriptionInfo,
   ): Decision | GrantAtMost | Promise<Decision | GrantAtMost>;
+  /**
+   * At delivery, only for subscriptions granted with `checkEachMessage`: may this client receive a
+   * message on `topic`? Synchronous because it sits on the delivery path; "defer" means allow.
+   */
+  authorizeRead?(client: ClientInfo, topic: string): Decision;
   /**
    * Transform a message or return null to drop it. `client` is undefined for in-process publishes
    * and for wills (published once the client has gone, maybe after a restart; the will itself was

@@ -28,6 +28,11 @@ export interface Subscription extends SubscriptionOptions {
   /** The filter matched against topics (without the share prefix). */
   filter: string;
   shareName?: string;
+  /**
+   * Set only when the ACL granted the filter although a deny rule covers part of it: false for a
+   * topic this client may not read (checked per message at delivery). Never stored: see README.
+   */
+  mayRead?: (topic: string) => boolean;
 }
 
 /** The options of a 3.1.1 subscription or one with every v5 option at its default. */

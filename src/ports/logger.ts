@@ -31,25 +31,49 @@ function formatText(time: string, level: LogLevel, msg: string, fields: LogField
   return line;
 }
 
-export function createLogger(options: LoggerOptions, bound: LogFields = {}): Logger {
-  const min = rank[options.level];
-  const now = options.now ?? (() => Date.now());
-  const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
-    if (rank[level] < min) return;
-    const all = fields ? { ...bound, ...fields } : bound;
-    const time = new Date(now()).toISOString();
-    const line = options.format === "json"
+/** Prototype methods, not closures: a child per connection costs one small object (issue 14). */
+class LineLogger implements Logger {
+  private readonly min: number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: LoggerOptions, private readonly bound: LogFields) {
+    this.min = rank[options.level];
+    this.now = options.now ?? Date.now;
+  }
+
+  private emit(level: LogLevel, msg: string, fields?: LogFields): void {
+    if (rank[level] < this.min) return;
+    const all = fields ? { ...this.bound, ...fields } : this.bound;
+    const time = new Date(this.now()).toISOString();
+    const line = this.options.format === "json"
       ? JSON.stringify({ time, level, msg, ...all })
       : formatText(time, level, msg, all);
-    options.write(line, level);
-  };
-  return {
-    debug: (msg, fields) => emit("debug", msg, fields),
-    info: (msg, fields) => emit("info", msg, fields),
-    warn: (msg, fields) => emit("warn", msg, fields),
-    error: (msg, fields) => emit("error", msg, fields),
-    child: (fields) => createLogger(options, { ...bound, ...fields }),
-  };
+    this.options.write(line, level);
+  }
+
+  debug(msg: string, fields?: LogFields): void {
+    this.emit("debug", msg, fields);
+  }
+
+  info(msg: string, fields?: LogFields): void {
+    this.emit("info", msg, fields);
+  }
+
+  warn(msg: string, fields?: LogFields): void {
+    this.emit("warn", msg, fields);
+  }
+
+  error(msg: string, fields?: LogFields): void {
+    this.emit("error", msg, fields);
+  }
+
+  child(fields: LogFields): Logger {
+    return new LineLogger(this.options, { ...this.bound, ...fields });
+  }
+}
+
+export function createLogger(options: LoggerOptions, bound: LogFields = {}): Logger {
+  return new LineLogger(options, bound);
 }
 
 export const silentLogger: Logger = {

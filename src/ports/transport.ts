@@ -30,9 +30,19 @@ export interface Transport {
   resumeReading(): void;
   /** Close after flushing what was already written. Idempotent. */
   close(): void;
+  /**
+   * Bytes the socket has taken so far, and bytes accepted by `write` it has not taken yet. Optional:
+   * they tell a client that reads slowly (the count moves) from one that stopped; without them the
+   * core can only go by time.
+   */
+  sentBytes?(): number;
+  backlogBytes?(): number;
 }
 
-/** What the core gives back for a connection: the adapter calls these as events happen. */
+/**
+ * What the core gives back for a connection: the adapter calls these as events happen, as methods
+ * of this object (they are not bound: the core's connection object is its own events object).
+ */
 export interface ConnectionEvents {
   onData(bytes: Uint8Array): void;
   /** The outgoing buffer went below its low-water mark after `write` returned false. */

@@ -31,6 +31,19 @@ interface ParserLike {
 
 /** Decodes framed packets for one connection. The protocol version is set once CONNECT is read. */
 export class PacketDecoder {
+  private static readonly shared = new Map<number, PacketDecoder>();
+
+  /**
+   * One decoder per protocol version for every connection: decode() takes one whole frame and
+   * finishes synchronously (a failure resets the parser), so no state carries over between calls,
+   * and a parser per connection cost about a kilobyte each (memory per idle connection, issue 14).
+   */
+  static forVersion(version: number): PacketDecoder {
+    let decoder = PacketDecoder.shared.get(version);
+    if (!decoder) PacketDecoder.shared.set(version, decoder = new PacketDecoder(version));
+    return decoder;
+  }
+
   private parser!: ParserLike;
   private decoded: Packet | null = null;
   private failure: Error | null = null;
@@ -55,7 +68,9 @@ export class PacketDecoder {
   decode(frame: Uint8Array): Packet {
     this.decoded = null;
     this.failure = null;
-    this.parser.parse(frame);
+    // Bytes left in the parser would be read as the start of the next frame, which may come from
+    // another connection (the decoder is shared): never keep any.
+    if (this.parser.parse(frame) !== 0) this.reset();
     const failure = this.failure as Error | null;
     if (failure) {
       this.reset();

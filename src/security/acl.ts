@@ -2,11 +2,13 @@
  * ACL rules: checked in order, the first rule that applies to the client, covers the action and
  * matches the topic decides; when none does, the default does.
  *
- * Publishing: the rule's filter must match the topic name. Subscribing: an allow rule must cover
- * the whole requested filter (rule `a/#` covers `a/b/+`, rule `a/b` does not cover `a/#`), while a
- * deny rule applies as soon as the two filters could match one topic (subscribing to `#` is denied
- * by a deny rule for `secret/#`): a subscription is checked once, so it must not reach anything a
- * deny rule forbids.
+ * Publishing: the rule's filter must match the topic name. Subscribing works as in Mosquitto: the
+ * subscription is refused only when a deny rule covers the whole requested filter, or no allow rule
+ * (nor the default) covers it (rule `a/#` covers `a/b/+`, rule `a/b` does not cover `a/#`). A deny
+ * rule that covers only part of it (`secret/#` against a subscription to `#`) does not refuse it:
+ * the subscription is granted with `checkEachMessage`, and each message it matches is checked with
+ * `checkRead` at delivery, so `secret/x` is not delivered while everything else is. Subscriptions no
+ * deny rule can reach (the common case) are never checked again.
  *
  * `%u` and `%c` are replaced by the user name and client id. A rule whose placeholder has no value,
  * or a value with `/`, `+` or `#` (which would widen the filter), does not apply if it allows, and
@@ -27,6 +29,8 @@ export interface SubscribeVerdict {
   maxQos: QoS;
   /** The deciding rule's position in the list (undefined: the default decided). */
   rule?: number;
+  /** Granted, but an earlier deny rule matches part of the filter: check each message with checkRead. */
+  checkEachMessage?: boolean;
 }
 
 export interface PublishVerdict {
@@ -126,18 +130,44 @@ export class Acl {
     return { allowed: this.defaultPermission === "allow" };
   }
 
+  /**
+   * Rules are read in order as for a topic: a rule after an allow rule that covers the whole filter
+   * never decides for any topic the subscription matches, so only deny rules before it count.
+   */
   checkSubscribe(client: AclClient, requested: string): SubscribeVerdict {
+    let partlyDenied = false;
     for (let i = 0; i < this.rules.length; i++) {
       const rule = this.rules[i];
       if (rule.action === "publish" || !appliesTo(rule, client)) continue;
       const filter = filterFor(rule, client);
       if (filter === undefined) continue;
       if (rule.permission === "deny") {
-        if (filtersOverlap(filter, requested)) return { allowed: false, maxQos: 0, rule: i };
+        if (filterCovers(filter, requested)) return { allowed: false, maxQos: 0, rule: i };
+        if (filtersOverlap(filter, requested)) partlyDenied = true;
       } else if (filterCovers(filter, requested)) {
-        return { allowed: true, maxQos: rule.maxQos ?? 2, rule: i };
+        return this.granted(rule.maxQos ?? 2, i, partlyDenied);
       }
     }
-    return { allowed: this.defaultPermission === "allow", maxQos: 2 };
+    if (this.defaultPermission === "deny") return { allowed: false, maxQos: 0 };
+    return this.granted(2, undefined, partlyDenied);
+  }
+
+  private granted(maxQos: QoS, rule: number | undefined, checkEachMessage: boolean): SubscribeVerdict {
+    const verdict: SubscribeVerdict = { allowed: true, maxQos };
+    if (rule !== undefined) verdict.rule = rule;
+    if (checkEachMessage) verdict.checkEachMessage = true;
+    return verdict;
+  }
+
+  /** May the client receive a message on `topic` (the subscribe rules, read as for a topic)? */
+  checkRead(client: AclClient, topic: string): { allowed: boolean; rule?: number } {
+    for (let i = 0; i < this.rules.length; i++) {
+      const rule = this.rules[i];
+      if (rule.action === "publish" || !appliesTo(rule, client)) continue;
+      const filter = filterFor(rule, client);
+      if (filter === undefined || !topicMatches(filter, topic)) continue;
+      return { allowed: rule.permission === "allow", rule: i };
+    }
+    return { allowed: this.defaultPermission === "allow" };
   }
 }

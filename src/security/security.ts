@@ -125,6 +125,7 @@ export class Security {
     if (!active) {
       delete this.builtIn.authorizePublish;
       delete this.builtIn.authorizeSubscribe;
+      delete this.builtIn.authorizeRead;
       return;
     }
     const acl = this.acl;
@@ -162,7 +163,28 @@ export class Security {
         });
         return "deny";
       }
+      if (verdict.checkEachMessage) {
+        // A shared group picks its member before delivery, so a member that may not read a topic
+        // would lose the message for the whole group: shared subscriptions stay all-or-nothing.
+        if (subscription.shareName !== undefined) {
+          this.denials.info(this.options.logger, "subscription denied by the ACL", {
+            clientId: client.clientId,
+            username: client.username,
+            filter: subscription.filter.slice(0, 100),
+            rule: "a deny rule covers part of this shared subscription's filter",
+          });
+          return "deny";
+        }
+        return { decision: "allow", maxQos: verdict.maxQos, checkEachMessage: true };
+      }
       return verdict.maxQos < 2 ? { decision: "allow", maxQos: verdict.maxQos } : "allow";
+    };
+    // Replaced with the rules on every refresh, and granted subscriptions call it through the hook
+    // runner, so rules reloaded from the store apply to their deliveries at once.
+    this.builtIn.authorizeRead = (client: ClientInfo, topic: string): Decision => {
+      const verdict = acl.checkRead(client, topic);
+      if (verdict.rule === undefined && httpDecides) return "defer";
+      return verdict.allowed ? "allow" : "deny";
     };
   }
 }

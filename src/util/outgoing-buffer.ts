@@ -7,6 +7,11 @@
  * false once more than `highWaterMark` bytes wait, and `onWritable` is called once the queue
  * has fallen below the low-water mark again, whether that happened in the same tick (the socket
  * took everything) or later, when the adapter calls `flush` on the socket's drain event.
+ *
+ * `sentBytes` and `backlogBytes` tell the core whether a client above the high-water mark is still
+ * reading (the count of bytes the socket took moves) or has stopped: bytes a sink took with -1 count
+ * as sent at the next `flush` (the socket's drain), or earlier through `progress` from an adapter
+ * that sees its write go out piece by piece.
  */
 
 /**
@@ -23,6 +28,10 @@ export class OutgoingBuffer {
   private waitingForDrain = false;
   private signalledFull = false;
   private onEmpty: (() => void) | null = null;
+  /** Bytes the socket took, in total. */
+  private sent = 0;
+  /** Bytes handed to a sink that answered -1 and not yet reported sent. */
+  private inFlight = 0;
 
   constructor(
     private readonly sink: ByteSink,
@@ -34,6 +43,23 @@ export class OutgoingBuffer {
 
   get pendingBytes(): number {
     return this.queuedBytes;
+  }
+
+  /** Bytes the socket has taken since the start (moves while the peer reads). */
+  get sentBytes(): number {
+    return this.sent;
+  }
+
+  /** Bytes accepted and not yet taken by the socket: queued here plus a write still in flight. */
+  get backlogBytes(): number {
+    return this.queuedBytes + this.inFlight;
+  }
+
+  /** Part of the write in flight went out (for adapters whose sink answers -1 and writes in pieces). */
+  progress(bytes: number): void {
+    const n = Math.min(bytes, this.inFlight);
+    this.inFlight -= n;
+    this.sent += n;
   }
 
   /** Queue bytes; false means "above the high-water mark: stop producing until drain". */
@@ -53,6 +79,8 @@ export class OutgoingBuffer {
 
   /** The socket can take more (its drain event): write what waits. */
   flush(): void {
+    this.sent += this.inFlight; // the socket drained: what it held went out
+    this.inFlight = 0;
     this.waitingForDrain = false;
     this.writeOut();
   }
@@ -71,10 +99,14 @@ export class OutgoingBuffer {
       if (taken === -1 || taken >= bytes.length) {
         this.chunks = [];
         this.queuedBytes = 0;
-        if (taken === -1) this.waitingForDrain = true;
+        if (taken === -1) {
+          this.inFlight += bytes.length;
+          this.waitingForDrain = true;
+        } else this.sent += bytes.length;
       } else {
         this.chunks = [bytes.subarray(Math.max(0, taken))];
         this.queuedBytes = bytes.length - Math.max(0, taken);
+        this.sent += Math.max(0, taken);
         this.waitingForDrain = true;
       }
     }

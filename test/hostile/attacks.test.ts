@@ -753,7 +753,8 @@ for (const runtime of RUNTIMES) {
     const MAX_QUEUED = 100;
     const MAX_INFLIGHT = 64;
     const MESSAGE = 64 * KIB;
-    const b = useBroker(runtime, { set: { "mqtt.maxQueuedMessages": MAX_QUEUED, "sys.interval": 1 } });
+    // The window is set, not the default: the counts below depend on it.
+    const b = useBroker(runtime, { set: { "mqtt.maxQueuedMessages": MAX_QUEUED, "mqtt.maxInflight": MAX_INFLIGHT, "sys.interval": 1 } });
 
     test(
       "QoS 0: 1 GiB published to a subscriber whose socket is paused: broker memory grows by less than 400 MB, it logs the drops (and, once the client reads again, how many), another subscriber gets everything",

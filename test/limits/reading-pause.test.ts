@@ -50,7 +50,7 @@ async function setup(maxPublishRate: number) {
   const open = (clientId: string) => {
     const transport = new FakeTransport();
     const events = broker.accept(transport);
-    opened.push(events.onClose);
+    opened.push(() => events.onClose());
     events.onData(
       bytes({ cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clean: true, keepalive: 0, clientId }),
     );

@@ -64,7 +64,7 @@ describe("ACL", () => {
     expect(acl.checkSubscribe(alice, "t").allowed).toBe(false);
   });
 
-  test("subscriptions: an allow rule must cover the filter; a deny rule applies when they overlap", () => {
+  test("subscriptions (as Mosquitto): refused when a deny rule covers the whole filter or nothing allows it; a deny rule over part of it means each message is checked", () => {
     expect(filterCovers("a/#", "a/b/+")).toBe(true);
     expect(filterCovers("a/#", "a")).toBe(true); // a/# matches the parent level too
     expect(filterCovers("a/+", "a/b")).toBe(true);
@@ -79,8 +79,30 @@ describe("ACL", () => {
       { topic: "secret/#", action: "subscribe", permission: "deny" },
       { topic: "#", action: "subscribe", permission: "allow" },
     ], "deny");
-    expect(acl.checkSubscribe(alice, "#").allowed).toBe(false);
-    expect(acl.checkSubscribe(alice, "public/+").allowed).toBe(true);
+    expect(acl.checkSubscribe(alice, "#")).toEqual({ allowed: true, maxQos: 2, rule: 1, checkEachMessage: true });
+    expect(acl.checkSubscribe(alice, "+/+")).toEqual({ allowed: true, maxQos: 2, rule: 1, checkEachMessage: true });
+    expect(acl.checkSubscribe(alice, "public/+")).toEqual({ allowed: true, maxQos: 2, rule: 1 });
+    expect(acl.checkSubscribe(alice, "secret/#")).toEqual({ allowed: false, maxQos: 0, rule: 0 });
+    expect(acl.checkSubscribe(alice, "secret/+/x")).toEqual({ allowed: false, maxQos: 0, rule: 0 });
+    // At delivery: the first rule that matches the topic decides.
+    expect(acl.checkRead(alice, "secret/a")).toEqual({ allowed: false, rule: 0 });
+    expect(acl.checkRead(alice, "public/a")).toEqual({ allowed: true, rule: 1 });
+    // A deny rule after the covering allow rule never decides for any topic of the filter.
+    const later = new Acl([
+      { topic: "#", action: "subscribe", permission: "allow" },
+      { topic: "secret/#", action: "subscribe", permission: "deny" },
+    ], "deny");
+    expect(later.checkSubscribe(alice, "#")).toEqual({ allowed: true, maxQos: 2, rule: 0 });
+    // Default allow with one deny rule (the Paho suite's "refuse test/nosubscribe" setting).
+    const paho = new Acl([{ topic: "test/nosubscribe", action: "subscribe", permission: "deny" }], "allow");
+    expect(paho.checkSubscribe(alice, "#")).toEqual({ allowed: true, maxQos: 2, checkEachMessage: true });
+    expect(paho.checkSubscribe(alice, "test/nosubscribe")).toEqual({ allowed: false, maxQos: 0, rule: 0 });
+    expect(paho.checkSubscribe(alice, "other/#")).toEqual({ allowed: true, maxQos: 2 });
+    expect(paho.checkRead(alice, "test/nosubscribe")).toEqual({ allowed: false, rule: 0 });
+    expect(paho.checkRead(alice, "test/other")).toEqual({ allowed: true });
+    // Default deny: a filter no allow rule covers is refused even where no deny rule reaches.
+    const strict = new Acl([{ topic: "a/1", action: "subscribe", permission: "allow" }], "deny");
+    expect(strict.checkSubscribe(alice, "a/+").allowed).toBe(false);
   });
 });
 

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { argon2id } from "hash-wasm";
 import type { MqttClient } from "mqtt";
-import { RUNTIMES, type RunningBroker, startBroker } from "../helpers/broker.ts";
+import { RUNTIMES, type RunningBroker, startBroker, tempDatabase } from "../helpers/broker.ts";
 import { closeAll, collectMessages, connectClient, expectNoMessage, publish, subscribe } from "../helpers/clients.ts";
 import { connectOutcome, publishOutcome, startWithConfig } from "../helpers/security.ts";
 
@@ -106,6 +106,8 @@ for (const runtime of RUNTIMES) {
           "  default: deny",
           "  rules:",
           "    - { topic: secret/#, action: both, permission: deny }",
+          "    - { topic: test/+/nosubscribe, action: subscribe, permission: deny }",
+          "    - { anonymous: true, topic: test/#, action: publish, permission: allow }",
           "    - { username: alice, topic: sensors/%u/#, action: publish, permission: allow, maxQos: 1, retain: false }",
           "    - { topic: devices/%c/#, action: both, permission: allow }",
           "    - { username: bob, topic: sensors/#, action: subscribe, permission: allow, maxQos: 1 }",
@@ -172,17 +174,51 @@ for (const runtime of RUNTIMES) {
       }
     });
 
-    test("[v5 MQTT-3.9.3-2] [3.1.1 MQTT-3.9.3-2] denied subscriptions get SUBACK 0x87, v3.1.1 0x80; a deny rule overlapping the filter denies it", async () => {
+    test("[v5 MQTT-3.9.3-2] [3.1.1 MQTT-3.9.3-2] denied subscriptions get SUBACK 0x87, v3.1.1 0x80; a deny rule covering only part of a filter does not deny it", async () => {
       const v5 = await connectClient(b, { protocolVersion: 5, username: "bob", password: "pw-bob" });
       const v3 = await connectClient(b, { protocolVersion: 4, username: "bob", password: "pw-bob" });
       try {
-        expect(await subackCodes(v5, ["secret/x", "#", "sensors/a"], 1)).toEqual([0x87, 0x87, 1]);
+        expect(await subackCodes(v5, ["secret/x", "secret/+", "#", "sensors/a"], 1)).toEqual([0x87, 0x87, 1, 1]);
         expect(await subackCodes(v3, ["secret/x", "sensors/a"], 1)).toEqual([0x80, 1]);
         await b.waitForLog(/subscription denied.*secret\/x/);
       } finally {
         await closeAll(v5, v3);
       }
     });
+
+    for (const version of [4, 5] as const) {
+      const tag = version === 5 ? "v5" : "3.1.1";
+      test(`${tag}: '#' is granted despite a deny rule for part of it; the denied topic is not delivered (live or retained), the others are`, async () => {
+        const base = `test/acl${version}${Date.now().toString(36)}`;
+        const publisher = await connectClient(b, { protocolVersion: 5 });
+        const watcher = await connectClient(b, { protocolVersion: version });
+        try {
+          // Retained first: the subscription's retained messages go through the same check.
+          await publish(publisher, `${base}/nosubscribe`, "retained-denied", { qos: 1, retain: true });
+          await publish(publisher, `${base}/ok`, "retained-ok", { qos: 1, retain: true });
+          const refused = version === 5 ? 0x87 : 0x80;
+          // The deny rule covers these filters whole: refused at SUBSCRIBE.
+          expect(await subackCodes(watcher, [`${base}/nosubscribe`, "test/+/nosubscribe"], 1)).toEqual([refused, refused]);
+          const got = collectMessages(watcher);
+          expect(await subackCodes(watcher, ["#"], 1)).toEqual([1]);
+          await publish(publisher, `${base}/nosubscribe`, "live-denied", { qos: 1 });
+          await publish(publisher, `${base}/ok`, "live-ok", { qos: 0 });
+          await publish(publisher, `${base}/end`, "end", { qos: 1 });
+          const ours = () => got.messages.filter((m) => m.topic.startsWith(`${base}/`));
+          const deadline = Date.now() + 3_000;
+          while (!ours().some((m) => m.topic === `${base}/end`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+          expect(ours().map((m) => `${m.topic.slice(base.length + 1)}=${m.payload.toString()}`)).toEqual([
+            "ok=retained-ok",
+            "ok=live-ok",
+            "end=end",
+          ]);
+        } finally {
+          await publish(publisher, `${base}/nosubscribe`, "", { qos: 1, retain: true }).catch(() => undefined);
+          await publish(publisher, `${base}/ok`, "", { qos: 1, retain: true }).catch(() => undefined);
+          await closeAll(publisher, watcher);
+        }
+      });
+    }
 
     test("an allow rule's max QoS caps the granted QoS", async () => {
       const bob = await connectClient(b, { protocolVersion: 5, username: "bob", password: "pw-bob" });
@@ -207,5 +243,41 @@ for (const runtime of RUNTIMES) {
         await closeAll(anon, bob);
       }
     });
+  });
+
+  describe(`ACL after a restart (${runtime})`, () => {
+    test("a stored '#' subscription granted in part is checked per message once its client is back, without subscribing again", async () => {
+      const yaml = [
+        "mqtt:",
+        "  allowAnonymous: true",
+        "acl:",
+        "  rules:",
+        "    - { topic: test/nosubscribe, action: subscribe, permission: deny }",
+        "",
+      ].join("\n");
+      const database = tempDatabase("acl-restart");
+      let b = await startWithConfig(runtime, yaml, { database });
+      try {
+        const watcher = await connectClient(b, { protocolVersion: 4, clientId: "acl-watcher", clean: false });
+        expect(await subackCodes(watcher, ["#"], 1)).toEqual([1]);
+        await closeAll(watcher);
+        await b.stop();
+        b = await startWithConfig(runtime, yaml, { database });
+        const back = await connectClient(b, { protocolVersion: 4, clientId: "acl-watcher", clean: false, resubscribe: false });
+        const publisher = await connectClient(b, { protocolVersion: 5 });
+        try {
+          const got = collectMessages(back);
+          await publish(publisher, "test/nosubscribe", "denied", { qos: 1 });
+          await publish(publisher, "test/other", "allowed", { qos: 1 });
+          await got.waitFor(1);
+          await expectNoMessage(back, 300);
+          expect(got.messages.map((m) => m.topic)).toEqual(["test/other"]);
+        } finally {
+          await closeAll(back, publisher);
+        }
+      } finally {
+        await b.stop();
+      }
+    }, 60_000);
   });
 }

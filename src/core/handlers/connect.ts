@@ -3,7 +3,7 @@ import type { Message, ProtocolVersion } from "../../model/message.ts";
 import type { AuthenticateRequest, Refusal } from "../../hooks/types.ts";
 import { checkUtf8String, type IConnectPacket, orderedUserProperties, RawReader } from "../../protocol/codec.ts";
 import { ConnectReturnCode, ProtocolError, ReasonCode, toV3ConnectReturnCode } from "../../protocol/reason-codes.ts";
-import { isValidTopicName } from "../../protocol/topics.ts";
+import { hasWildcard, isValidTopicName } from "../../protocol/topics.ts";
 import type { Connection } from "../connection.ts";
 import type { WillMessage } from "../context.ts";
 import { checkTopicLimits, describeViolation } from "../topic-limits.ts";
@@ -186,7 +186,10 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
       username: conn.username,
     });
     conn.ctx.hooks.notify("onConnected", conn.info, present);
-    if (present) conn.resume();
+    if (present) {
+      checkReadsOfResumed(conn);
+      conn.resume();
+    }
   };
 
   // The will is published on the client's behalf: the client must be allowed to publish it. Asked
@@ -226,6 +229,23 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
   };
   if (!conn.ctx.hooks.has("authenticate")) return decided(fallback);
   return conn.ctx.hooks.authenticate(request, fallback).then(decided);
+}
+
+/**
+ * A resumed session's wildcard subscriptions may come from the store (after a restart) or from an
+ * earlier connection with another user name: neither says whether the ACL granted them only in
+ * part. While an ACL is active they are checked per message with this connection's identity (for a
+ * subscription the ACL covers whole, the check always allows; see acl.ts). Messages queued for the
+ * session before this point are not checked again.
+ */
+function checkReadsOfResumed(conn: Connection): void {
+  const { hooks } = conn.ctx;
+  if (!hooks.has("authorizeRead")) return;
+  const client = conn.info;
+  for (const subscription of conn.session!.subscriptions.values()) {
+    if (subscription.shareName !== undefined || !hasWildcard(subscription.filter)) continue;
+    subscription.mayRead = (topic) => hooks.mayRead(client, topic);
+  }
 }
 
 /** v5 enhanced authentication through the `enhancedAuthenticate` hook; refused when none is set. */

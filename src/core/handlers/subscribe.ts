@@ -108,13 +108,15 @@ export async function handleSubscribe(conn: Connection, packet: ISubscribePacket
       continue;
     }
     if (ctx.hooks.has("authorizeSubscribe")) {
-      const { allowed, maxQos } = await ctx.hooks.authorizeSubscribe(conn.info, toInfo(subscription));
+      const client = conn.info;
+      const { allowed, maxQos, checkEachMessage } = await ctx.hooks.authorizeSubscribe(client, toInfo(subscription));
       if (!allowed) {
         conn.refusals.info(conn.logger, "subscription denied", { filter: request.topic });
         granted.push(conn.version === 5 ? ReasonCode.NotAuthorized : 0x80);
         continue;
       }
       if (subscription.qos > maxQos) subscription.qos = maxQos; // granted at the QoS the ACL allows
+      if (checkEachMessage) subscription.mayRead = (topic) => ctx.hooks.mayRead(client, topic);
     }
     const existed = ctx.subscribe(session, subscription);
     added.push({ subscription, existed });
@@ -145,6 +147,7 @@ export function sendRetained(ctx: BrokerContext, session: Session, subscription:
   if (subscription.shareName !== undefined) return;
   if (subscription.retainHandling === 2 || (subscription.retainHandling === 1 && existed)) return;
   for (const message of ctx.retained.match(subscription.filter, ctx.clock.now())) {
+    if (subscription.mayRead !== undefined && !subscription.mayRead(message.topic)) continue;
     ctx.deliverTo(session, {
       message,
       qos: Math.min(message.qos, subscription.qos) as QoS,
