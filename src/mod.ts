@@ -36,10 +36,19 @@ export { loadConfig } from "./config/load.ts";
 export type { LoadOptions, LoadResult } from "./config/load.ts";
 export { serve } from "./app/serve.ts";
 export { parseProcLimits } from "./app/open-files.ts";
-export type { Acceptor, Fetch, Listener, RuntimeAdapter } from "./app/serve.ts";
-export type { TlsOptions } from "./app/tls.ts";
-export type { Host, PathStat } from "./app/host.ts";
+export type {
+  Acceptor,
+  AssetReader,
+  CommandIo,
+  Fetch,
+  FileSystem,
+  Host,
+  Listener,
+  PathStat,
+  ProcessStats,
+  RuntimeAdapter,
+  TlsOptions,
+} from "./ports/runtime.ts";
 export { Readiness } from "./app/readiness.ts";
-export type { AssetReader } from "./admin/mod.ts";
 export * from "./store/mod.ts";
 export type { Dial, DialedConnection, DialHandlers, DialKind, DialOptions } from "./ports/dial.ts";

@@ -2,9 +2,8 @@
  * Static files of the console (web/), read through a function the adapter injects: from the disk
  * when running from source, from inside the executable when compiled.
  */
+export type { AssetReader } from "../ports/runtime.ts";
 
-/** The bytes of `web/<path>` (path without a leading slash), or undefined when there is no such file. */
-export type AssetReader = (path: string) => Promise<Uint8Array | undefined>;
 
 const contentTypes: Record<string, string> = {
   html: "text/html; charset=utf-8",

@@ -5,11 +5,9 @@ import { loadConfig } from "../config/load.ts";
 import { type FileSystem, readConfigFile, resolveConfig } from "./config-source.ts";
 import { checkedAsNote, checkFiles } from "./config-check.ts";
 import type { Host } from "./host.ts";
+import type { CommandIo } from "../ports/runtime.ts";
+export type { CommandIo } from "../ports/runtime.ts";
 
-export interface CommandIo extends FileSystem, Host {
-  readonly env: Readonly<Record<string, string | undefined>>;
-  print(stream: "stdout" | "stderr", text: string): void;
-}
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;

@@ -2,11 +2,9 @@
 import { type ConfigOptions, DEFAULT_CONFIG_PATH } from "../config/cli.ts";
 import { type ConfigFile, loadConfig, type LoadResult } from "../config/load.ts";
 import { errorText } from "../util/errors.ts";
+import type { FileSystem } from "../ports/runtime.ts";
+export type { FileSystem } from "../ports/runtime.ts";
 
-export interface FileSystem {
-  /** The file's text, or undefined when it does not exist (other failures throw). */
-  readTextFile(path: string): string | undefined;
-}
 
 /** Files, and the directory relative paths given outside the file resolve against. */
 export interface ConfigFileSystem extends FileSystem {

@@ -15,13 +15,6 @@ import { LogRing } from "../admin/log-ring.ts";
 import { MetricsSeries } from "../admin/series.ts";
 import type { Broker } from "../core/broker.ts";
 
-/**
- * What a listener needs of the broker: hand it each new connection, and log listener-level trouble
- * (a failed accept) under one process-wide bound, so a storm of failures cannot flood the journal. Optional so a test can pass a bare `accept`.
- */
-export type Acceptor = Pick<Broker, "accept"> & {
-  logBounded?(level: "info" | "warn", msg: string, fields: LogFields): void;
-};
 import { createBroker } from "../core/broker.ts";
 import { type ConfigOptions, parseArgs, USAGE, VERSION } from "../config/cli.ts";
 import type { Config, PersistenceConfig } from "../config/schema.ts";
@@ -43,58 +36,11 @@ import { reloadCertificates, type SecureListener, type TlsOptions } from "./tls.
 import type { Dial } from "../ports/dial.ts";
 import type { Bridges } from "../bridge/bridges.ts";
 import { reloadBridges, startBridges } from "./bridges.ts";
+import type { RuntimeAdapter, Acceptor, Listener } from "../ports/runtime.ts";
+export type { Acceptor, Listener, Fetch, RuntimeAdapter } from "../ports/runtime.ts";
 
-export interface Listener {
-  /** The bound port (useful when 0 was asked for). */
-  readonly port: number;
-  /** Stop accepting new connections; connected clients stay until the broker closes them. */
-  stop(): void;
-  /** tls/wss: new connections get this certificate; connected clients keep theirs. Throws when unusable. */
-  reloadTls?(tls: TlsOptions): void;
-}
 
-/** Serves one HTTP request; `env.remoteAddress` is the peer's address (login rate limit, audit log). */
-export type Fetch = (request: Request, env?: { remoteAddress?: string }) => Response | Promise<Response>;
 
-export interface RuntimeAdapter extends CommandIo {
-  /** e.g. "bun 1.4.5", shown in logs and $SYS/broker/version. */
-  readonly name: string;
-  readonly args: readonly string[];
-  /** Write text completely and synchronously (log lines must not be lost at exit). */
-  print(stream: "stdout" | "stderr", text: string): void;
-  exit(code: number): never;
-  onSignal(signal: "SIGTERM" | "SIGINT" | "SIGHUP", handler: () => void): void;
-  /** MQTT over TCP, or over TLS when `tls` is given (throws when the runtime cannot do what `tls` asks). */
-  listenTcp(broker: Acceptor, host: string, port: number, logger: Logger, tls?: TlsOptions): Listener | Promise<Listener>;
-  /** MQTT over WebSocket, or over WSS when `tls` is given. */
-  listenWebSocket(
-    broker: Acceptor,
-    host: string,
-    port: number,
-    path: string,
-    logger: Logger,
-    tls?: TlsOptions,
-  ): Listener | Promise<Listener>;
-  /** Open the durable store (sqlite or libsql; "memory" is handled here). */
-  openStore(persistence: PersistenceConfig): Promise<Store>;
-  /** All of standard input as text (passwords for `gannet user add` and `user hash`). */
-  readStdin(): Promise<string>;
-  /** Serve the admin app over HTTP, or HTTPS with `tls` (PEM text). */
-  serveHttp(fetch: Fetch, host: string, port: number, tls?: { cert: string; key: string }): Listener;
-  /** The process's soft limit on open files (RLIMIT_NOFILE), when the runtime can tell; it bounds connections. */
-  openFilesLimit?(): number | undefined;
-  /** Outgoing connections for bridges (tcp, tls, ws, wss). */
-  dial?: Dial;
-  /** CPU time and memory of this process (the overview, /metrics). */
-  processStats?(): ProcessStats;
-  /** Reads the console's files (web/): from the disk from source, from inside the executable when compiled. */
-  readonly assets: AssetReader;
-  /**
-   * Tells systemd (Type=notify, $NOTIFY_SOCKET) the process's state, e.g. ["READY=1"]; absent when
-   * no service manager listens. Rejects with the reason when the message could not be sent.
-   */
-  notifyServiceManager?(fields: readonly string[]): Promise<void>;
-}
 
 export async function serve(runtime: RuntimeAdapter): Promise<void> {
   const cli = parseArgs(runtime.args);

@@ -7,17 +7,9 @@ import type { ListenerConfig } from "../config/schema.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { FileSystem } from "./config-source.ts";
 import { errorText } from "../util/errors.ts";
+import type { TlsOptions } from "../ports/runtime.ts";
+export type { TlsOptions } from "../ports/runtime.ts";
 
-/** PEM text, not paths: adapters never read files themselves. */
-export interface TlsOptions {
-  cert: string;
-  key: string;
-  /** The CAs that sign client certificates. */
-  ca?: string;
-  clientCertificate: "none" | "request" | "require";
-  /** useCertificateCnAsUsername: the adapter must read the client certificate's CN (or refuse to start). */
-  needsCommonName: boolean;
-}
 
 /** A listener that can take new certificates for the connections it accepts from now on. */
 export interface TlsReloadable {

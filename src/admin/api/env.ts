@@ -8,6 +8,8 @@ import type { LogRing } from "../log-ring.ts";
 import type { MetricsSeries } from "../series.ts";
 import type { AdminRole } from "../../security/admin-types.ts";
 import type { Store } from "../../store/types.ts";
+import type { ProcessStats } from "../../ports/runtime.ts";
+export type { ProcessStats } from "../../ports/runtime.ts";
 
 export interface Principal {
   /** Logged in through the console (cookie) or an API key (Bearer). */
@@ -22,15 +24,6 @@ export interface Principal {
   sessionId?: string;
 }
 
-export interface ProcessStats {
-  /** User + system CPU seconds since start. */
-  cpuSeconds: number;
-  /** Resident memory in bytes. */
-  residentBytes: number;
-  /** JavaScript heap in use, bytes. */
-  heapBytes?: number;
-  platform: string;
-}
 
 /** The result of a reload, as SIGHUP logs it. */
 export interface ReloadOutcome {
