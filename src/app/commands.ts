@@ -2,9 +2,8 @@
 import type { CliResult } from "../config/cli.ts";
 import { exampleYaml, jsonSchema, printableConfig } from "../config/describe.ts";
 import { loadConfig } from "../config/load.ts";
-import { type FileSystem, readConfigFile, resolveConfig } from "./config-source.ts";
+import { readConfigFile, resolveConfig } from "./config-source.ts";
 import { checkedAsNote, checkFiles } from "./config-check.ts";
-import type { Host } from "./host.ts";
 import type { CommandIo } from "../ports/runtime.ts";
 export type { CommandIo } from "../ports/runtime.ts";
 

@@ -10,17 +10,14 @@
  * connected clients keep the ones their CONNACK announced); other changes are logged as
  * "needs restart" (see planReload in reload.ts). tls/wss listeners re-read their certificate files.
  */
-import type { AssetReader, Management, ProcessStats, ReloadOutcome } from "../admin/mod.ts";
+import type { Management, ReloadOutcome } from "../admin/mod.ts";
 import { LogRing } from "../admin/log-ring.ts";
 import { MetricsSeries } from "../admin/series.ts";
 import type { Broker } from "../core/broker.ts";
-
 import { createBroker } from "../core/broker.ts";
 import { type ConfigOptions, parseArgs, USAGE, VERSION } from "../config/cli.ts";
-import type { Config, PersistenceConfig } from "../config/schema.ts";
-import type { Store } from "../store/types.ts";
-import type { LogFields, Logger } from "../ports/logger.ts";
-import { type CommandIo, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, reportProblems, runConfigCommand } from "./commands.ts";
+import type { Config } from "../config/schema.ts";
+import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, reportProblems, runConfigCommand } from "./commands.ts";
 import { resolveConfig } from "./config-source.ts";
 import { runSecurityCommand } from "./security-commands.ts";
 import { debugHooks } from "./debug-log.ts";
@@ -32,11 +29,10 @@ import { errorText } from "../util/errors.ts";
 import { boundConnections, logConnectionLimit } from "./open-files.ts";
 import { Security } from "../security/security.ts";
 import { systemClock } from "../ports/clock.ts";
-import { reloadCertificates, type SecureListener, type TlsOptions } from "./tls.ts";
-import type { Dial } from "../ports/dial.ts";
+import { reloadCertificates, type SecureListener } from "./tls.ts";
 import type { Bridges } from "../bridge/bridges.ts";
 import { reloadBridges, startBridges } from "./bridges.ts";
-import type { RuntimeAdapter, Acceptor, Listener } from "../ports/runtime.ts";
+import type { Listener, RuntimeAdapter } from "../ports/runtime.ts";
 export type { Acceptor, Listener, Fetch, RuntimeAdapter } from "../ports/runtime.ts";
 
 
