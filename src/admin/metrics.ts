@@ -2,7 +2,7 @@
  * /metrics in the Prometheus text format (version 0.0.4): the broker's counters and gauges and
  * connections per listener. Needs a login or an API key like the rest of the API (Prometheus:
  * `authorization: { credentials: gnt_... }`). Process CPU and memory come from the runtime adapter,
- * the commit latency histogram from the store. Drops by reason: only publishDropped exists so far.
+ * the commit latency histogram from the store. Bridges: one series per bridge (label `bridge`).
  */
 import type { ManagedBroker, ProcessStats } from "./api/env.ts";
 import type { LatencyHistogram } from "../store/histogram.ts";
@@ -29,7 +29,12 @@ export async function renderMetrics(
   metric("gannet_messages_sent_total", "counter", "PUBLISH packets sent.", [["", s.messagesSent]]);
   metric("gannet_bytes_received_total", "counter", "Bytes received from clients.", [["", s.bytesReceived]]);
   metric("gannet_bytes_sent_total", "counter", "Bytes sent to clients.", [["", s.bytesSent]]);
-  metric("gannet_messages_dropped_total", "counter", "Messages dropped, by reason.", [['{reason="publish"}', s.publishDropped]]);
+  metric(
+    "gannet_messages_dropped_total",
+    "counter",
+    "Messages not delivered to a subscriber, by reason (queueFull, notReading, tooLarge, expired, maxAge).",
+    Object.entries(s.droppedBy).map(([reason, n]) => [`{reason="${reason}"}`, n]),
+  );
   metric("gannet_sessions", "gauge", "Sessions (connected and offline).", [["", s.sessions]]);
   metric("gannet_subscriptions", "gauge", "Subscriptions.", [["", s.subscriptions]]);
   metric("gannet_retained_messages", "gauge", "Retained messages.", [["", s.retained]]);
@@ -50,6 +55,18 @@ export async function renderMetrics(
       lines.push(`${name}_bucket{le="${bound}"} ${cumulative}`);
     });
     lines.push(`${name}_bucket{le="+Inf"} ${commitLatency.count}`, `${name}_sum ${commitLatency.sum}`, `${name}_count ${commitLatency.count}`);
+  }
+  const bridges = broker.bridges();
+  if (bridges.length > 0) {
+    const per = (value: (b: (typeof bridges)[number]) => number): Array<[string, number]> =>
+      bridges.map((b) => [`{bridge="${escapeLabel(b.name)}"}`, value(b)]);
+    metric("gannet_bridge_up", "gauge", "1 while the bridge is connected to its upstream and delivering.", per((b) => (b.state === "connected" ? 1 : 0)));
+    metric("gannet_bridge_queued_messages", "gauge", "Messages waiting for the upstream.", per((b) => b.queued));
+    metric("gannet_bridge_queued_bytes", "gauge", "Payload bytes waiting for the upstream.", per((b) => b.queuedBytes));
+    metric("gannet_bridge_oldest_queued_seconds", "gauge", "Age of the oldest message waiting for the upstream.", per((b) => b.oldestQueuedAge));
+    metric("gannet_bridge_forwarded_total", "counter", "Messages the upstream acknowledged.", per((b) => b.forwarded));
+    metric("gannet_bridge_received_total", "counter", "Messages received from the upstream.", per((b) => b.received));
+    metric("gannet_bridge_dropped_total", "counter", "Messages the bridge dropped (queue bounds, QoS 0 while away).", per((b) => b.dropped));
   }
   metric("gannet_uptime_seconds", "gauge", "Seconds since the broker started.", [["", Math.round((now - s.startedAt) / 1000)]]);
   return lines.join("\n") + "\n";

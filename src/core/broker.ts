@@ -15,7 +15,7 @@ import { ReasonCode } from "../protocol/reason-codes.ts";
 import { MemoryStore } from "../store/memory.ts";
 import { LogThrottle } from "../util/log-throttle.ts";
 import { Connection } from "./connection.ts";
-import type { BrokerContext, Counters, WillMessage } from "./context.ts";
+import { type BrokerContext, countDrop, type Counters, type WillMessage } from "./context.ts";
 import { sendRetained } from "./handlers/subscribe.ts";
 import { LocalOwner, type LocalDelivery, type LocalSession, type LocalSessionOptions } from "./local-session.ts";
 import type { Broker, BrokerPorts, BrokerStats, ListenerOptions, PublishOptions } from "./broker-api.ts";
@@ -47,6 +47,7 @@ class BrokerImpl implements Broker, BrokerContext {
     bytesReceived: 0,
     bytesSent: 0,
     publishDropped: 0,
+    droppedBy: { queueFull: 0, notReading: 0, tooLarge: 0, expired: 0, maxAge: 0 },
   };
   private readonly sessions: Sessions;
   private readonly connections = new Set<Connection>();
@@ -81,6 +82,7 @@ class BrokerImpl implements Broker, BrokerContext {
     for (const session of this.sessions.values()) queued += session.queue.length;
     return {
       ...this.counters,
+      droppedBy: { ...this.counters.droppedBy }, // a snapshot, not the live counters
       startedAt: this.startedAt,
       clientsConnected: connected,
       connectionsPeak: this.connectionsPeak,
@@ -230,7 +232,7 @@ class BrokerImpl implements Broker, BrokerContext {
     }
     if (delivery.qos === 0 && !this.limits.queueQos0) return;
     if (!session.enqueue(delivery, this.limits, this.clock.now())) {
-      this.counters.publishDropped++;
+      countDrop(this.counters, "queueFull");
       // One line when an offline session starts losing messages; the count comes when it is back.
       if (session.droppedMessages !== 1) return;
       const { maxQueuedMessages, maxQueuedBytes } = session.queueLimits ?? this.limits;

@@ -98,12 +98,14 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
   /** QoS 0 messages dropped because the client stopped reading what it was sent (see stalled()). */
   readonly notReadingDrops = new DropEpisode(
     this,
+    "notReading",
     "client not reading: dropping QoS 0 messages until it catches up",
     "client reading again",
   );
   /** QoS 1/2 messages dropped because its session queue is full (maxQueuedMessages, maxQueuedBytes). */
   readonly fullQueueDrops = new DropEpisode(
     this,
+    "queueFull",
     "session queue full: dropping QoS 1/2 messages for this client",
     "session queue drained",
   );

@@ -11,6 +11,20 @@ import type { Connection } from "./connection.ts";
 import type { Persistence } from "./persistence.ts";
 import type { LogThrottle } from "../util/log-throttle.ts";
 
+/**
+ * Why a message did not reach a subscriber: its session queue was full (maxQueuedMessages/Bytes, or
+ * a bridge's queue bounds), the client stopped reading (QoS 0), it was larger than the client's
+ * Maximum Packet Size, it expired before it could be sent, or it waited longer than a bridge's
+ * queue.maxAge.
+ */
+export type DropReason = "queueFull" | "notReading" | "tooLarge" | "expired" | "maxAge";
+
+/** Count `n` drops: the total ($SYS publish/messages/dropped) and by reason (/metrics). */
+export function countDrop(counters: Counters, reason: DropReason, n = 1): void {
+  counters.publishDropped += n;
+  counters.droppedBy[reason] += n;
+}
+
 export interface Counters {
   clientsTotal: number;
   messagesReceived: number;
@@ -18,6 +32,7 @@ export interface Counters {
   bytesReceived: number;
   bytesSent: number;
   publishDropped: number;
+  droppedBy: Record<DropReason, number>;
 }
 
 export interface WillMessage {

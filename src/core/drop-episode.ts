@@ -4,15 +4,21 @@
  * the episode an info line with how many went. One line per message would flood the log.
  */
 import type { Connection } from "./connection.ts";
+import { countDrop, type DropReason } from "./context.ts";
 
 export class DropEpisode {
   private dropped = 0;
 
-  constructor(private readonly conn: Connection, private readonly started: string, private readonly ended: string) {}
+  constructor(
+    private readonly conn: Connection,
+    private readonly reason: DropReason,
+    private readonly started: string,
+    private readonly ended: string,
+  ) {}
 
   drop(fields: Record<string, unknown> = {}): void {
     const { ctx, logger, clientId } = this.conn;
-    ctx.counters.publishDropped++;
+    countDrop(ctx.counters, this.reason);
     if (this.dropped++ === 0) ctx.connectionLog.warn(logger, this.started, { clientId, ...fields });
   }
 

@@ -16,7 +16,7 @@ import type { Logger } from "../ports/logger.ts";
 import { parseSharedFilter } from "../protocol/topics.ts";
 import { ReasonCode } from "../protocol/reason-codes.ts";
 import { errorText } from "../util/errors.ts";
-import type { BrokerContext, WillMessage } from "./context.ts";
+import { type BrokerContext, countDrop, type DropReason, type WillMessage } from "./context.ts";
 import type { Delivery, InflightEntry, OwnerSnapshot, QueueLimits, Session, SessionOwner } from "./session.ts";
 import type { Subscription } from "./topic-index.ts";
 
@@ -129,7 +129,7 @@ export class LocalOwner implements SessionOwner, LocalSession {
       // An idle queue ages too (an uplink down for days): check a tenth of maxAge at a time.
       this.ageTimer = ctx.clock.setInterval(() => {
         const dropped = session.dropOlderThan(ctx.clock.now() - maxAge);
-        if (dropped > 0) this.counted(dropped, "too old");
+        if (dropped > 0) this.counted(dropped, "maxAge");
       }, Math.max(1000, Math.min(maxAge / 10, 60_000)));
     }
   }
@@ -274,12 +274,12 @@ export class LocalOwner implements SessionOwner, LocalSession {
     const before = this.session.droppedMessages;
     this.session.enqueue(delivery, ctx.limits, ctx.clock.now());
     const dropped = this.session.droppedMessages - before;
-    if (dropped > 0) this.counted(dropped, "queue full");
+    if (dropped > 0) this.counted(dropped, "queueFull");
   }
 
   /** Count drops; warn once per episode (until the queue runs empty). */
-  private counted(dropped: number, why: string): void {
-    this.host.ctx.counters.publishDropped += dropped;
+  private counted(dropped: number, why: DropReason): void {
+    countDrop(this.host.ctx.counters, why, dropped);
     if (this.episodeDrops === 0) {
       const limits: QueueLimits = this.session.queueLimits ?? this.host.ctx.limits;
       this.logger.warn("session queue: dropping messages", {
@@ -299,13 +299,14 @@ export class LocalOwner implements SessionOwner, LocalSession {
     const maxAge = session.queueLimits?.maxAgeMs ?? 0;
     if (maxAge > 0) {
       const dropped = session.dropOlderThan(this.host.ctx.clock.now() - maxAge);
-      if (dropped > 0) this.counted(dropped, "too old");
+      if (dropped > 0) this.counted(dropped, "maxAge");
     }
     while (!this.paused && session.queue.length > 0 && session.inflight.size < this.options.maxInflight) {
       const delivery = session.dequeue()!;
       const { expiresAt } = delivery.message;
       if (expiresAt !== undefined && expiresAt <= this.host.ctx.clock.now()) {
         session.discard(delivery); // expired while queued [v5 MQTT-3.3.2-5]
+        countDrop(this.host.ctx.counters, "expired");
         continue;
       }
       if (delivery.qos === 0) this.handOut(delivery, 0, "new");

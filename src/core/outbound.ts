@@ -15,6 +15,7 @@
  */
 import { encodePublish } from "../protocol/publish-encoder.ts";
 import type { Connection } from "./connection.ts";
+import { countDrop } from "./context.ts";
 import type { Delivery, InflightEntry } from "./session.ts";
 
 export class Outbound {
@@ -105,7 +106,10 @@ export class Outbound {
     let messageExpiryInterval: number | undefined;
     if (message.expiresAt !== undefined) {
       const left = message.expiresAt - conn.ctx.clock.now();
-      if (left <= 0 && !dup) return null;
+      if (left <= 0 && !dup) {
+        countDrop(conn.ctx.counters, "expired"); // [v5 MQTT-3.3.2-5]
+        return null;
+      }
       messageExpiryInterval = Math.max(0, Math.ceil(left / 1000));
     }
     // A known topic goes as its alias alone; a new one gets an alias while the client allows more.
@@ -128,7 +132,7 @@ export class Outbound {
     if (bytes.length > conn.negotiated.maximumPacketSize) {
       // Never send a client more than it allows; treat as delivered [v5 MQTT-3.1.2-25].
       conn.logger.debug("dropping message larger than the client's maximum packet size", { size: bytes.length });
-      conn.ctx.counters.publishDropped++;
+      countDrop(conn.ctx.counters, "tooLarge");
       return null;
     }
     if (newAlias !== undefined) this.aliases.set(message.topic, newAlias);

@@ -75,3 +75,22 @@ describe("/metrics", () => {
     expect({ status: check.status, output: check.stdout + check.stderr }).toEqual({ status: 0, output: "" });
   });
 });
+
+describe("drops by reason and bridges", () => {
+  test("/metrics and /overview count dropped messages by reason; /bridges lists the bridges (none here) for a viewer", async () => {
+    const { login, broker } = await apiSetup();
+    const root = await login("root", "root-password");
+    const local = broker.openLocalSession({ clientId: "full", cleanStart: true, sessionExpiryInterval: 60, maxInflight: 1, queue: { maxMessages: 1 } }, () => {});
+    local.subscribe("q", { qos: 1 }); // paused: everything queues, one place only
+    for (let i = 0; i < 3; i++) broker.publish({ topic: "q", payload: String(i), qos: 1 });
+    const text = await (await root.as("/metrics")).text();
+    expect(text).toContain('gannet_messages_dropped_total{reason="queueFull"} 2');
+    expect(text).toContain('gannet_messages_dropped_total{reason="notReading"} 0');
+    expect(text).not.toContain("gannet_bridge_up"); // no bridge configured
+    const overview = await (await root.as("/overview")).json() as { publishDropped: number; droppedBy: Record<string, number> };
+    expect(overview.publishDropped).toBe(2);
+    expect(overview.droppedBy).toMatchObject({ queueFull: 2, expired: 0, tooLarge: 0 });
+    const viewer = await login("watcher", "watcher-password");
+    expect(await (await viewer.as("/bridges")).json()).toEqual({ items: [] });
+  });
+});

@@ -52,6 +52,7 @@ export type ManagedBroker = Pick<
   | "deleteRetained"
   | "publish"
   | "openLocalSession"
+  | "bridges"
 >;
 
 /** The process's parts the admin API works through (all public seams; nothing of the broker's insides). */

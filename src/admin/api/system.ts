@@ -26,6 +26,8 @@ export const Overview = z.object({
   bytesReceived: z.number(),
   bytesSent: z.number(),
   publishDropped: z.number(),
+  /** publishDropped by reason: queueFull, notReading, tooLarge, expired, maxAge. */
+  droppedBy: z.record(z.string(), z.number()),
   /** Bytes of the database; null for the memory store. */
   storeSize: z.number().nullable(),
   listeners: z.array(z.object({ name: z.string(), connections: z.number() })),
@@ -80,6 +82,28 @@ const reload = doc({
   response: z.object({ ok: z.boolean(), applied: z.array(z.string()), restart: z.array(z.string()), problems: z.array(z.string()) }),
 });
 
+export const BridgeStatus = z.object({
+  name: z.string(),
+  url: z.string(),
+  state: z.enum(["connecting", "connected", "backingOff", "stalled", "stopped"]),
+  /** Clock time (ms) of the last state change. */
+  since: z.number(),
+  lastError: z.string().optional(),
+  queued: z.number(),
+  queuedBytes: z.number(),
+  inflight: z.number(),
+  oldestQueuedAge: z.number(),
+  forwarded: z.number(),
+  received: z.number(),
+  dropped: z.number(),
+});
+const bridges = doc({
+  method: "get",
+  path: "/bridges",
+  summary: "Bridges to upstream brokers: state, queue and counters",
+  access: "viewer",
+  response: z.object({ items: z.array(BridgeStatus) }),
+});
 const metrics = doc({ method: "get", path: "/metrics", summary: "Prometheus text format (also at /metrics)", access: "viewer" });
 
 /** The overview numbers now (also the SSE stream's). */
@@ -103,6 +127,7 @@ export async function overviewOf(mgmt: Management, info: { version: string; runt
     bytesReceived: s.bytesReceived,
     bytesSent: s.bytesSent,
     publishDropped: s.publishDropped,
+    droppedBy: s.droppedBy,
     rates: rates
       ? {
         connectsPerSecond: rates.connectsPerSecond,
@@ -122,6 +147,7 @@ export async function overviewOf(mgmt: Management, info: { version: string; runt
 export function systemRoutes(info: { version: string; runtime: string }) {
   return new Hono<AdminEnv>()
     .get(overview.path, async (c) => c.json(await overviewOf(c.var.mgmt, info), 200))
+    .get(bridges.path, (c) => c.json({ items: c.var.mgmt.broker.bridges() }, 200))
     .get(series.path, query(series.query), (c) => c.json(c.var.mgmt.series.columns(c.req.valid("query").resolution), 200))
     .get(logs.path, query(logs.query), (c) => c.json({ items: c.var.mgmt.logs.list(c.req.valid("query")) }, 200))
     .get(metrics.path, async (c) =>
