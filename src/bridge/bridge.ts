@@ -193,7 +193,9 @@ export class Bridge {
       sessionExpiry: config.sessionExpiry,
     }, this.deps.clock, {
       onAck: (kind, packetId, code) => this.onAck(kind, packetId, code),
-      onMessage: (message) => this.onInbound(message),
+      onMessage: (message, releaseId) => this.onInbound(message, releaseId),
+      isAwaitingRelease: (packetId) => this.session?.isAwaitingRelease(packetId) ?? false,
+      onRelease: (packetId) => this.session?.release(packetId),
       onWritable: () => {
         this.writable = true;
         this.pump();
@@ -214,6 +216,8 @@ export class Bridge {
   private async established(link: UpstreamLink, limits: UpstreamLimits): Promise<void> {
     if (this.link !== link) return link.close();
     this.limits = limits;
+    // A new upstream session reuses packet ids: QoS 2 ids kept from the old one must not hide its messages.
+    if (!limits.sessionPresent) this.session?.forgetReleases();
     if (this.inMappings.length > 0) {
       try {
         const granted = await link.subscribe(1, this.inMappings.map((m) => ({ topic: m.from, qos: m.qos, noLocal: true })));
@@ -405,7 +409,7 @@ export class Bridge {
   }
 
   /** A message from the upstream, published locally; resolves once it is durable (then the upstream gets its ack). */
-  private onInbound(message: InboundMessage): Promise<unknown> | void {
+  private onInbound(message: InboundMessage, releaseId?: number): Promise<unknown> | void {
     const match = firstMatch(this.inMappings, message.topic);
     if (!match || !this.session) return;
     if (this.echoes?.isEcho(message.topic, message.payload)) return;
@@ -419,7 +423,7 @@ export class Bridge {
       expiresAt: message.messageExpiryInterval === undefined
         ? undefined
         : this.deps.clock.now() + message.messageExpiryInterval * 1000,
-    }).catch((e: unknown) => {
+    }, releaseId).catch((e: unknown) => {
       this.logger.error("bridge: cannot store a message from the upstream, not acknowledged (it will be resent)", {
         bridge: this.config.name,
         topic: match.topic,

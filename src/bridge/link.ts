@@ -50,8 +50,15 @@ export interface InboundMessage {
 export interface LinkEvents {
   /** PUBACK, PUBREC or PUBCOMP for an outbound PUBLISH (reasonCode >= 0x80: refused). */
   onAck(kind: "puback" | "pubrec" | "pubcomp", packetId: number, reasonCode: number): void;
-  /** A message from the upstream; its PUBACK/PUBREC waits for the returned promise (durably stored locally). */
-  onMessage(message: InboundMessage): void | Promise<unknown>;
+  /**
+   * A message from the upstream; its PUBACK/PUBREC waits for the returned promise (durably stored
+   * locally). For QoS 2, `releaseId` is its packet id, to be recorded with it (until PUBREL).
+   */
+  onMessage(message: InboundMessage, releaseId?: number): void | Promise<unknown>;
+  /** QoS 2 from the upstream: whether `packetId` was stored and awaits PUBREL (a resent PUBLISH is not published again). */
+  isAwaitingRelease(packetId: number): boolean;
+  /** PUBREL from the upstream: forget `packetId`; PUBCOMP waits for the returned promise. */
+  onRelease(packetId: number): void | Promise<unknown>;
   /** The socket can take more after `send` returned false. */
   onWritable(): void;
   /** The link is gone (called once); `error` says why when it was not our own close. */
@@ -103,7 +110,6 @@ export class UpstreamLink {
   private connack: PromiseWithResolvers<UpstreamLimits> | null = null;
   private suback: PromiseWithResolvers<number[]> | null = null;
   /** Inbound QoS 2 packet ids whose PUBREC went out (a resend is not delivered again). */
-  private readonly awaitingRelease = new Set<number>();
 
   constructor(
     private readonly options: LinkOptions,
@@ -297,9 +303,7 @@ export class UpstreamLink {
       case "publish":
         return this.handlePublish(packet);
       case "pubrel":
-        this.awaitingRelease.delete(packet.messageId!);
-        this.write({ cmd: "pubcomp", messageId: packet.messageId } as Packet);
-        return;
+        return this.ackWhen(this.events.onRelease(packet.messageId!), { cmd: "pubcomp", messageId: packet.messageId } as Packet);
       case "disconnect": {
         const code = (packet as { reasonCode?: number }).reasonCode ?? 0;
         return this.finish(`the upstream disconnected us (reason 0x${code.toString(16).padStart(2, "0")})`);
@@ -353,17 +357,17 @@ export class UpstreamLink {
     };
     const id = packet.messageId!;
     if (packet.qos === 2) {
-      if (this.awaitingRelease.has(id)) return void this.write({ cmd: "pubrec", messageId: id } as Packet);
-      this.awaitingRelease.add(id);
-      return this.ackWhen(this.events.onMessage(message), { cmd: "pubrec", messageId: id } as Packet, () => this.awaitingRelease.delete(id));
+      // Exactly once across restarts: the id is stored with the message and kept until PUBREL.
+      if (this.events.isAwaitingRelease(id)) return void this.write({ cmd: "pubrec", messageId: id } as Packet);
+      return this.ackWhen(this.events.onMessage(message, id), { cmd: "pubrec", messageId: id } as Packet);
     }
     const stored = this.events.onMessage(message);
     if (packet.qos === 1) this.ackWhen(stored, { cmd: "puback", messageId: id } as Packet);
   }
 
   /** Acknowledge once the message is stored; when storing failed, no ack: the upstream resends it. */
-  private ackWhen(stored: void | Promise<unknown>, ack: Packet, failed?: () => void): void {
+  private ackWhen(stored: void | Promise<unknown>, ack: Packet): void {
     if (!stored) return void this.write(ack);
-    stored.then(() => this.write(ack), () => failed?.());
+    stored.then(() => this.write(ack), () => {});
   }
 }

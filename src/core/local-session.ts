@@ -68,7 +68,14 @@ export interface LocalSession {
    * The same, resolving once what the message caused is durable (queued for persistent sessions,
    * retained): a bridge acknowledges a message from its upstream only then, as the broker does for clients.
    */
-  publishDurable(message: LocalPublish): Promise<number>;
+  /** Publish and resolve once stored; with `releaseId` (upstream QoS 2) that id is stored with it until `release`. */
+  publishDurable(message: LocalPublish, releaseId?: number): Promise<number>;
+  /** Whether an upstream QoS 2 packet id was stored by publishDurable and not yet released. */
+  isAwaitingRelease(packetId: number): boolean;
+  /** PUBREL from the upstream: forget the id; resolves once that is durable. */
+  release(packetId: number): Promise<void>;
+  /** The upstream started a new session: forget every stored QoS 2 id (it will reuse them). */
+  forgetReleases(): void;
   acknowledge(packetId: number): void;
   /** QoS 2 PUBREC: record it; resolves once that is durable (send PUBREL only then). */
   received(packetId: number): Promise<void>;
@@ -179,13 +186,30 @@ export class LocalOwner implements SessionOwner, LocalSession {
     return this.host.ctx.route({ ...message, properties: message.properties ?? {}, origin: this.clientId });
   }
 
-  publishDurable(message: LocalPublish): Promise<number> {
+  publishDurable(message: LocalPublish, releaseId?: number): Promise<number> {
     const { persistence } = this.host.ctx;
     const before = persistence.writes;
     const reached = this.publish(message);
+    // The upstream QoS 2 id goes into the same commit as the message: a crash leaves both or neither.
+    if (releaseId !== undefined) this.session.addAwaitingRelease(releaseId);
     const durable = persistence.commitSince(before);
     return durable ? durable.then(() => reached) : Promise.resolve(reached);
   }
+  isAwaitingRelease(packetId: number): boolean {
+    return this.session.awaitingRelease.has(packetId);
+  }
+
+  release(packetId: number): Promise<void> {
+    const { persistence } = this.host.ctx;
+    const before = persistence.writes;
+    this.session.release(packetId);
+    return persistence.commitSince(before) ?? Promise.resolve();
+  }
+
+  forgetReleases(): void {
+    for (const packetId of [...this.session.awaitingRelease]) this.session.release(packetId);
+  }
+
 
   // ---- SessionOwner ---------------------------------------------------------------------
 

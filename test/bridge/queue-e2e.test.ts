@@ -62,7 +62,7 @@ for (const runtime of RUNTIMES) {
       await publish(local, "aged/x", "old", { qos: 1 });
       await sleep(2_500); // "old" passes maxAge while the upstream is away
       await publish(local, "aged/x", "fresh", { qos: 1 });
-      await gannet.waitForLog(/"session queue: dropping messages".*"why":"queue full".*"policy":"dropOldest"/, 5_000);
+      await gannet.waitForLog(/"session queue: dropping messages".*"why":"queueFull".*"policy":"dropOldest"/, 5_000);
 
       const watcher = await connectClient(gannet, { protocolVersion: 5 });
       const sys = new Map<string, string>();

@@ -189,4 +189,25 @@ describe("in-process sessions", () => {
     await b.settle();
     expect(after.slice(2).map((d) => [text(d), d.state])).toEqual([["m3", "new"]]);
   });
+
+  test("upstream QoS 2 ids: stored in the same commit as the message, kept across a restart until released; forgetReleases clears them", async () => {
+    const dir = tempDir();
+    b = await inProcessBroker({ store: await sqlite(dir) });
+    const { client } = await b.connect({ version: 4, clientId: "sub", clean: false });
+    await client.subscribe("cmd/#", { qos: 2 });
+    const local = b.broker.openLocalSession(options(), () => {});
+    const message = { topic: "cmd/1", payload: new TextEncoder().encode("go"), qos: 2 as const, retain: false };
+    expect(await local.publishDurable(message, 17)).toBe(1);
+    await local.publishDurable({ ...message, topic: "cmd/2" }, 18);
+    expect([local.isAwaitingRelease(17), local.isAwaitingRelease(18), local.isAwaitingRelease(19)]).toEqual([true, true, false]);
+    await local.release(18);
+    await b.close();
+
+    b = await inProcessBroker({ store: await sqlite(dir) });
+    const again = b.broker.openLocalSession(options(), () => {});
+    // 17 survived the restart: a resent upstream PUBLISH 17 is recognised and not published twice.
+    expect([again.isAwaitingRelease(17), again.isAwaitingRelease(18)]).toEqual([true, false]);
+    again.forgetReleases();
+    expect(again.isAwaitingRelease(17)).toBe(false);
+  });
 });
