@@ -52,3 +52,4 @@ export type {
 export { Readiness } from "./app/readiness.ts";
 export * from "./store/mod.ts";
 export type { Dial, DialedConnection, DialHandlers, DialKind, DialOptions } from "./ports/dial.ts";
+export { connectWebSocket, withTimeout } from "./util/websocket-dial.ts";

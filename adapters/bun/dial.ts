@@ -4,7 +4,7 @@
  */
 import type { Socket } from "bun";
 import type { DialedConnection, DialHandlers, DialOptions } from "../../src/mod.ts";
-import { OutgoingBuffer } from "../../src/mod.ts";
+import { connectWebSocket, OutgoingBuffer, withTimeout } from "../../src/mod.ts";
 
 function tlsOptions(tls: NonNullable<DialOptions["tls"]>, host: string) {
   return {
@@ -14,17 +14,6 @@ function tlsOptions(tls: NonNullable<DialOptions["tls"]>, host: string) {
     serverName: tls.servername ?? host,
     rejectUnauthorized: tls.verify,
   };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      onTimeout();
-      reject(new Error(`timed out after ${ms} ms`));
-    }, ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 interface State {
@@ -104,8 +93,6 @@ function dialSocket(options: DialOptions, handlers: DialHandlers): Promise<Diale
   return withTimeout(connected, options.timeoutMs, () => socketRef?.terminate());
 }
 
-const WS_HIGH_WATER = 1 << 20;
-
 function dialWebSocket(options: DialOptions, handlers: DialHandlers): Promise<DialedConnection> {
   const scheme = options.kind === "wss" ? "wss" : "ws";
   const url = `${scheme}://${options.host}:${options.port}${options.path}`;
@@ -113,50 +100,7 @@ function dialWebSocket(options: DialOptions, handlers: DialHandlers): Promise<Di
     protocols: ["mqtt"],
     tls: options.kind === "wss" && options.tls ? tlsOptions(options.tls, options.host) : undefined,
   } as unknown as string[]);
-  ws.binaryType = "arraybuffer";
-  let open = false;
-  let closed = false;
-  let drainTimer: ReturnType<typeof setInterval> | undefined;
-  const connected = new Promise<DialedConnection>((resolve, reject) => {
-    ws.onopen = () => {
-      open = true;
-      resolve({
-        write: (bytes) => {
-          ws.send(bytes);
-          if (ws.bufferedAmount <= WS_HIGH_WATER) return true;
-          // WebSocket has no drain event: poll bufferedAmount until it is low again.
-          drainTimer ??= setInterval(() => {
-            if (ws.bufferedAmount > WS_HIGH_WATER / 4) return;
-            clearInterval(drainTimer);
-            drainTimer = undefined;
-            handlers.onDrain();
-          }, 10);
-          return false;
-        },
-        get pendingBytes() {
-          return ws.bufferedAmount;
-        },
-        close: () => {
-          closed = true;
-          clearInterval(drainTimer);
-          ws.close();
-        },
-      });
-    };
-    ws.onmessage = (event) => handlers.onData(new Uint8Array(event.data as ArrayBuffer));
-    ws.onerror = (event) => {
-      const why = (event as ErrorEvent).message || "WebSocket error";
-      if (!open) reject(new Error(`cannot connect: ${why}`));
-    };
-    ws.onclose = (event) => {
-      clearInterval(drainTimer);
-      if (!open) return reject(new Error(`cannot connect: WebSocket closed (${event.code} ${event.reason})`.trim()));
-      if (closed) return;
-      closed = true;
-      handlers.onClose(event.code === 1000 ? undefined : `WebSocket closed (${event.code})`);
-    };
-  });
-  return withTimeout(connected, options.timeoutMs, () => ws.close());
+  return connectWebSocket(ws, handlers, { timeoutMs: options.timeoutMs });
 }
 
 export function dial(options: DialOptions, handlers: DialHandlers): Promise<DialedConnection> {

@@ -7,28 +7,15 @@
  * refused with a message instead of being ignored.
  */
 import type { DialedConnection, DialHandlers, DialOptions } from "../../src/mod.ts";
-import { OutgoingBuffer } from "../../src/mod.ts";
+import { connectWebSocket, OutgoingBuffer, withTimeout } from "../../src/mod.ts";
 
 const READ_BUFFER_BYTES = 64 * 1024;
-const WS_HIGH_WATER = 1 << 20;
-
 function unsupported(tls: DialOptions["tls"], host: string): string | undefined {
   if (tls?.verify === false) return "tls.verify false is not supported on Deno: give tls.ca (the upstream's CA) instead";
   if (tls?.servername && tls.servername !== host) {
     return "tls.servername other than the URL's host is not supported on Deno: put that name in the url";
   }
   return undefined;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      onTimeout();
-      reject(new Error(`timed out after ${ms} ms`));
-    }, ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function describe(e: unknown): string {
@@ -119,51 +106,7 @@ function dialWebSocket(options: DialOptions, handlers: DialHandlers): Promise<Di
     })
     : undefined;
   const ws = new WebSocket(url, { protocols: ["mqtt"], client });
-  ws.binaryType = "arraybuffer";
-  let open = false;
-  let closed = false;
-  let drainTimer: ReturnType<typeof setInterval> | undefined;
-  const connected = new Promise<DialedConnection>((resolve, reject) => {
-    ws.onopen = () => {
-      open = true;
-      resolve({
-        write: (bytes) => {
-          ws.send(bytes);
-          if (ws.bufferedAmount <= WS_HIGH_WATER) return true;
-          // WebSocket has no drain event: poll bufferedAmount until it is low again.
-          drainTimer ??= setInterval(() => {
-            if (ws.bufferedAmount > WS_HIGH_WATER / 4) return;
-            clearInterval(drainTimer);
-            drainTimer = undefined;
-            handlers.onDrain();
-          }, 10);
-          return false;
-        },
-        get pendingBytes() {
-          return ws.bufferedAmount;
-        },
-        close: () => {
-          closed = true;
-          clearInterval(drainTimer);
-          ws.close();
-          client?.close();
-        },
-      });
-    };
-    ws.onmessage = (event) => handlers.onData(new Uint8Array(event.data as ArrayBuffer));
-    ws.onerror = (event) => {
-      if (!open) reject(new Error(`cannot connect: ${describe((event as ErrorEvent).message || "WebSocket error")}`));
-    };
-    ws.onclose = (event) => {
-      clearInterval(drainTimer);
-      if (!open) return reject(new Error(`cannot connect: WebSocket closed (${event.code})`));
-      if (closed) return;
-      closed = true;
-      client?.close();
-      handlers.onClose(event.code === 1000 ? undefined : `WebSocket closed (${event.code})`);
-    };
-  });
-  return withTimeout(connected, options.timeoutMs, () => ws.close());
+  return connectWebSocket(ws, handlers, { timeoutMs: options.timeoutMs, describeError: describe, onClosed: () => client?.close() });
 }
 
 export function dial(options: DialOptions, handlers: DialHandlers): Promise<DialedConnection> {
