@@ -10,6 +10,7 @@
  *   bun bench/floor-server.ts --port 1883
  *   node_modules/deno/deno run --allow-net bench/floor-server.ts --port 1883
  */
+import { framer } from "./framer.ts";
 // deno-lint-ignore no-explicit-any
 declare const Deno: any;
 // deno-lint-ignore no-explicit-any
@@ -50,39 +51,14 @@ function relay(packet: Uint8Array): void {
 
 /** Cuts a byte stream into packets and answers or relays each. */
 function connection(peer: Peer): (chunk: Uint8Array) => void {
-  let rest: Uint8Array | null = null;
-  return (chunk) => {
-    let buf = chunk;
-    if (rest) {
-      buf = new Uint8Array(rest.length + chunk.length);
-      buf.set(rest);
-      buf.set(chunk, rest.length);
-      rest = null;
-    }
-    let i = 0;
-    while (i < buf.length) {
-      let len = 0, mul = 1, j = i + 1, complete = false;
-      while (j < buf.length && j < i + 5) {
-        const b = buf[j++];
-        len += (b & 127) * mul;
-        mul *= 128;
-        if ((b & 128) === 0) {
-          complete = true;
-          break;
-        }
-      }
-      if (!complete || j + len > buf.length) break;
-      const type = buf[i] >> 4;
-      if (type === 1) peer.write(CONNACK);
-      else if (type === 12) peer.write(PINGRESP);
-      else if (type === 8) {
-        subscriber = peer;
-        peer.write(new Uint8Array([0x90, 3, buf[j], buf[j + 1], 0]));
-      } else if (type === 3) relay(buf.slice(i, j + len));
-      i = j + len;
-    }
-    if (i < buf.length) rest = buf.slice(i);
-  };
+  return framer((type, buf, body, end, start) => {
+    if (type === 1) peer.write(CONNACK);
+    else if (type === 12) peer.write(PINGRESP);
+    else if (type === 8) {
+      subscriber = peer;
+      peer.write(new Uint8Array([0x90, 3, buf[body], buf[body + 1], 0]));
+    } else if (type === 3) relay(buf.slice(start, end));
+  });
 }
 
 if (typeof Bun !== "undefined") {

@@ -28,6 +28,7 @@
  */
 import mqtt from "mqtt-packet";
 import type { Socket } from "bun";
+import { framer } from "./framer.ts";
 
 export interface LoadOptions {
   host: string;
@@ -126,43 +127,6 @@ function flush(conn: Conn): void {
   if (!conn.pending || !conn.socket) return;
   const n = conn.socket.write(conn.pending);
   conn.pending = n >= conn.pending.length ? null : conn.pending.subarray(Math.max(n, 0));
-}
-
-/**
- * Calls `onPacket(type, bytes, bodyStart, end)` for every complete packet in the stream, keeping a
- * partial packet for the next chunk.
- */
-function framer(onPacket: (type: number, buf: Uint8Array, body: number, end: number) => void) {
-  let rest: Uint8Array | null = null;
-  return (chunk: Uint8Array) => {
-    let buf = chunk;
-    if (rest) {
-      buf = new Uint8Array(rest.length + chunk.length);
-      buf.set(rest);
-      buf.set(chunk, rest.length);
-      rest = null;
-    }
-    let i = 0;
-    while (i < buf.length) {
-      let len = 0;
-      let mul = 1;
-      let j = i + 1;
-      let complete = false;
-      while (j < buf.length && j < i + 5) {
-        const b = buf[j++];
-        len += (b & 127) * mul;
-        mul *= 128;
-        if ((b & 128) === 0) {
-          complete = true;
-          break;
-        }
-      }
-      if (!complete || j + len > buf.length) break;
-      onPacket(buf[i] >> 4, buf, j, j + len);
-      i = j + len;
-    }
-    if (i < buf.length) rest = buf.slice(i);
-  };
 }
 
 function waitFor(conn: Conn, type: number, what: string, ms = 5000): Promise<Uint8Array> {

@@ -15,6 +15,7 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import type { Socket } from "bun";
 import { ALL_TARGETS, ROOT, start, table, type Target } from "./brokers.ts";
+import { framer } from "./framer.ts";
 
 const argv = process.argv.slice(2);
 const flag = (name: string, fallback: string) => {
@@ -49,7 +50,8 @@ const connect = (id: string) => packet(0x10, [...str("MQTT"), 4, 0x02, 0, 0, ...
 async function client(port: number, id: string) {
   const counts = new Map<number, number>();
   let waiters: Array<() => void> = [];
-  let rest: Uint8Array | null = null;
+  // Counts packets by type, PUBLISH included, without decoding them.
+  const count = framer((type) => counts.set(type, (counts.get(type) ?? 0) + 1));
   const socket = await new Promise<Socket<undefined>>((resolve, reject) => {
     Bun.connect({
       hostname: "127.0.0.1",
@@ -57,31 +59,7 @@ async function client(port: number, id: string) {
       socket: {
         open: (s) => resolve(s),
         data(_s, chunk) {
-          let buf = chunk;
-          if (rest) {
-            buf = new Uint8Array(rest.length + chunk.length);
-            buf.set(rest);
-            buf.set(chunk, rest.length);
-            rest = null;
-          }
-          let i = 0;
-          while (i < buf.length) {
-            let len = 0, mul = 1, j = i + 1, complete = false;
-            while (j < buf.length && j < i + 5) {
-              const b = buf[j++];
-              len += (b & 127) * mul;
-              mul *= 128;
-              if ((b & 128) === 0) {
-                complete = true;
-                break;
-              }
-            }
-            if (!complete || j + len > buf.length) break;
-            const type = buf[i] >> 4;
-            counts.set(type, (counts.get(type) ?? 0) + 1);
-            i = j + len;
-          }
-          if (i < buf.length) rest = buf.slice(i);
+          count(chunk);
           const w = waiters;
           waiters = [];
           for (const f of w) f();
