@@ -10,9 +10,9 @@ import { copyBytes } from "../../util/bytes.ts";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** The v5 properties a message carries from publisher to subscribers. */
 const NO_PROPERTIES: MessageProperties = Object.freeze({});
 
+/** The v5 properties a message carries from publisher to subscribers. */
 export function messageProperties(props: {
   payloadFormatIndicator?: boolean;
   contentType?: string;
