@@ -23,7 +23,7 @@ import * as management from "./management.ts";
 import { Persistence } from "./persistence.ts";
 import { RetainedStore } from "./retained.ts";
 import { mergeTarget, pickMember, type Target } from "./routing.ts";
-import type { Delivery, Session, SessionOwner } from "./session.ts";
+import type { Delivery, QueueDropReport, Session, SessionOwner } from "./session.ts";
 import { Sessions } from "./sessions.ts";
 import { SysTopics } from "./sys-topics.ts";
 import { type SharedGroup, type Subscription, TopicIndex } from "./topic-index.ts";
@@ -225,13 +225,16 @@ class BrokerImpl implements Broker, BrokerContext {
     return count;
   }
 
+  /** Messages an offline session's queue drops to make room or for their age (bridge queue policies). */
+  private readonly countQueueDrops: QueueDropReport = (why, dropped) => countDrop(this.counters, why, dropped);
+
   deliverTo(session: Session, delivery: Delivery): void {
     if (session.owner) {
       session.owner.deliver(delivery);
       return;
     }
     if (delivery.qos === 0 && !this.limits.queueQos0) return;
-    if (!session.enqueue(delivery, this.limits, this.clock.now())) {
+    if (!session.enqueue(delivery, this.limits, this.clock.now(), this.countQueueDrops)) {
       countDrop(this.counters, "queueFull");
       // One line when an offline session starts losing messages; the count comes when it is back.
       if (session.droppedMessages !== 1) return;

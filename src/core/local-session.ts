@@ -17,7 +17,7 @@ import { parseSharedFilter } from "../protocol/topics.ts";
 import { ReasonCode } from "../protocol/reason-codes.ts";
 import { errorText } from "../util/errors.ts";
 import { type BrokerContext, countDrop, type DropReason, type WillMessage } from "./context.ts";
-import type { Delivery, InflightEntry, OwnerSnapshot, QueueLimits, Session, SessionOwner } from "./session.ts";
+import type { Delivery, InflightEntry, OwnerSnapshot, QueueDropReport, QueueLimits, Session, SessionOwner } from "./session.ts";
 import type { Subscription } from "./topic-index.ts";
 
 export interface LocalSessionOptions {
@@ -295,11 +295,10 @@ export class LocalOwner implements SessionOwner, LocalSession {
 
   private enqueue(delivery: Delivery): void {
     const { ctx } = this.host;
-    const before = this.session.droppedMessages;
-    this.session.enqueue(delivery, ctx.limits, ctx.clock.now());
-    const dropped = this.session.droppedMessages - before;
-    if (dropped > 0) this.counted(dropped, "queueFull");
+    if (!this.session.enqueue(delivery, ctx.limits, ctx.clock.now(), this.reportDrops)) this.counted(1, "queueFull");
   }
+
+  private readonly reportDrops: QueueDropReport = (why, dropped) => this.counted(dropped, why);
 
   /** Count drops; warn once per episode (until the queue runs empty). */
   private counted(dropped: number, why: DropReason): void {

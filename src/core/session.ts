@@ -35,6 +35,9 @@ export interface InflightEntry {
   state: "awaitingAck" | "awaitingComp";
 }
 
+/** Told how many queued messages were dropped to make room (queueFull) or for their age (maxAge). */
+export type QueueDropReport = (reason: "queueFull" | "maxAge", count: number) => void;
+
 export interface QueueLimits {
   maxQueuedMessages: number;
   maxQueuedBytes: number;
@@ -122,17 +125,26 @@ export class Session {
     return null;
   }
 
-  /** Queue a delivery; false (and a counted drop) when the queue is full. */
-  enqueue(delivery: Delivery, brokerLimits: QueueLimits, now?: number): boolean {
+  /**
+   * Queue a delivery; false when the queue is full and it is refused (counted in droppedMessages).
+   * Older messages this drops on the way (maxAgeMs, dropOldest) go to `report`, so that whoever
+   * holds the broker's counters counts them by reason whether an owner is attached or not.
+   */
+  enqueue(delivery: Delivery, brokerLimits: QueueLimits, now?: number, report?: QueueDropReport): boolean {
     const limits = this.queueLimits ?? brokerLimits;
-    if (now !== undefined && limits.maxAgeMs) this.dropOlderThan(now - limits.maxAgeMs);
+    if (now !== undefined && limits.maxAgeMs) {
+      const aged = this.dropOlderThan(now - limits.maxAgeMs);
+      if (aged > 0) report?.("maxAge", aged);
+    }
     const size = delivery.message.payload.length;
     const full = () =>
       this.queue.length >= limits.maxQueuedMessages ||
       (limits.maxQueuedBytes > 0 && this.queuedBytes + size > limits.maxQueuedBytes);
     // dropOldest: the newest data wins (telemetry); a message larger than the byte bound never fits.
     if (limits.dropOldest && !(limits.maxQueuedBytes > 0 && size > limits.maxQueuedBytes)) {
-      while (full() && this.queue.length > 0) this.dropQueued(this.dequeue()!);
+      let evicted = 0;
+      for (; full() && this.queue.length > 0; evicted++) this.dropQueued(this.dequeue()!);
+      if (evicted > 0) report?.("queueFull", evicted);
     }
     if (full()) {
       this.droppedMessages++;

@@ -33,7 +33,6 @@ type ObserverHook =
 
 export class HookRunner {
   private readonly failures: LogThrottle;
-
   constructor(private readonly hooks: Hooks[], private readonly logger: Logger, clock: Clock) {
     this.failures = new LogThrottle(clock, 20);
   }
@@ -42,13 +41,18 @@ export class HookRunner {
     this.hooks.push(hook);
   }
 
-  /** Whether any hook implements `name` (callers skip the work of asking when none does). */
+  /**
+   * Whether any hook implements `name` (callers skip the work of asking when none does). Not
+   * remembered: hooks gain and lose points at run time (the ACL hooks on a reload), and the list is
+   * a handful of objects.
+   */
   has(name: keyof Hooks): boolean {
     return this.hooks.some((hook) => hook[name] !== undefined);
   }
 
-  private failed(hook: Hooks, point: keyof Hooks, e: unknown, outcome: string): void {
-    this.failures.error(this.logger, "hook failed", { hook: hook.id, point, error: errorText(e), outcome });
+  /** One bounded log line; `clientId` tells the operator whose request the failure touched. */
+  private failed(hook: Hooks, point: keyof Hooks, e: unknown, outcome: string, clientId?: string): void {
+    this.failures.error(this.logger, "hook failed", { hook: hook.id, point, clientId, error: errorText(e), outcome });
   }
 
   /** Every hook may refuse a new socket; the first deny (or a hook that throws) wins. */
@@ -73,7 +77,7 @@ export class HookRunner {
         const decision = await hook.authenticate(request);
         if (decision !== "defer") return decision;
       } catch (e: unknown) {
-        this.failed(hook, "authenticate", e, "connection refused");
+        this.failed(hook, "authenticate", e, "connection refused", request.clientId);
         return "deny";
       }
     }
@@ -88,7 +92,7 @@ export class HookRunner {
         const decision = await hook.authorizePublish(client, message);
         if (decision !== "defer") return decision;
       } catch (e: unknown) {
-        this.failed(hook, "authorizePublish", e, "publish denied");
+        this.failed(hook, "authorizePublish", e, "publish denied", client.clientId);
         return "deny";
       }
     }
@@ -106,7 +110,7 @@ export class HookRunner {
       try {
         decision = await hook.authorizeSubscribe(client, subscription);
       } catch (e: unknown) {
-        this.failed(hook, "authorizeSubscribe", e, "subscription refused");
+        this.failed(hook, "authorizeSubscribe", e, "subscription refused", client.clientId);
         return { allowed: false, maxQos: 0, checkEachMessage: false };
       }
       if (decision === "defer") continue;
@@ -129,7 +133,7 @@ export class HookRunner {
         if (decision === "deny") return false;
         if (decision === "allow") return true;
       } catch (e: unknown) {
-        this.failed(hook, "authorizeRead", e, "message not delivered");
+        this.failed(hook, "authorizeRead", e, "message not delivered", client.clientId);
         return false;
       }
     }
@@ -144,7 +148,7 @@ export class HookRunner {
         const result = await hook.enhancedAuthenticate(request);
         if (result.result !== "defer") return result;
       } catch (e: unknown) {
-        this.failed(hook, "enhancedAuthenticate", e, "connection refused");
+        this.failed(hook, "enhancedAuthenticate", e, "connection refused", request.clientId);
         return { result: "deny" };
       }
     }
@@ -159,22 +163,24 @@ export class HookRunner {
       try {
         current = hook.beforePublish(client, current);
       } catch (e: unknown) {
-        this.failed(hook, "beforePublish", e, "skipped, message unchanged");
+        this.failed(hook, "beforePublish", e, "skipped, message unchanged", client?.clientId);
       }
     }
     return current;
   }
 
   notify<K extends ObserverHook>(name: K, ...args: Parameters<NonNullable<Hooks[K]>>): void {
+    // Every observer's first argument is the client (ClientInfo) or the refused request: both name the client id.
+    const clientId = (args[0] as { clientId?: string } | undefined)?.clientId;
     for (const hook of this.hooks) {
       const fn = hook[name] as ((...a: unknown[]) => unknown) | undefined;
       if (!fn) continue;
       try {
         const result = fn.apply(hook, args);
         // An async observer's rejection is a failure too, never an unhandled rejection.
-        if (result instanceof Promise) result.catch((e: unknown) => this.failed(hook, name, e, "ignored"));
+        if (result instanceof Promise) result.catch((e: unknown) => this.failed(hook, name, e, "ignored", clientId));
       } catch (e: unknown) {
-        this.failed(hook, name, e, "ignored");
+        this.failed(hook, name, e, "ignored", clientId);
       }
     }
   }

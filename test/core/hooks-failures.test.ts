@@ -2,7 +2,7 @@
  * Hooks that fail (src/hooks/runner.ts): a decision hook that throws or rejects counts as deny for
  * that request, with the protocol's reaction to a deny; an observer or beforePublish that throws
  * (or an async observer that rejects) is skipped, and routing, $SYS and the connection go on.
- * Every failure is one error line "hook failed" {hook, point, error, outcome}, at most 20 lines
+ * Every failure is one error line "hook failed" {hook, point, clientId, error, outcome}, at most 20 lines
  * per 10 s, the next line carrying the count of those left out (`suppressed`).
  */
 import { afterEach, describe, expect, test } from "bun:test";
@@ -94,6 +94,7 @@ describe("a decision hook that fails counts as deny", () => {
           level: "error",
           hook: "ldap",
           point: "authenticate",
+          clientId: "dev",
           error: error("authenticate"),
           outcome: "connection refused",
         }]);
@@ -144,14 +145,15 @@ describe("a decision hook that fails counts as deny", () => {
       expect((await reauth.expectPacket("disconnect")).reasonCode).toBe(0x87);
       expect(reauth.closed).toBe(true);
 
-      const line = {
+      const line = (clientId: string) => ({
         level: "error",
         hook: "scram",
         point: "enhancedAuthenticate",
+        clientId,
         error: error("enhancedAuthenticate"),
         outcome: "connection refused",
-      };
-      expect(failures()).toEqual([line, line, line]);
+      });
+      expect(failures()).toEqual([line("at-connect"), line("at-auth"), line("reauth")]);
     });
 
     for (const { version, name } of VERSIONS) {
@@ -178,6 +180,7 @@ describe("a decision hook that fails counts as deny", () => {
           level: "error",
           hook: "acl",
           point: "authorizePublish",
+          clientId: "pub",
           error: error("authorizePublish"),
           outcome: "publish denied",
         }]);
@@ -194,6 +197,7 @@ describe("a decision hook that fails counts as deny", () => {
         level: "error",
         hook: "acl",
         point: "authorizePublish",
+        clientId: "dev",
         error: error("authorizePublish"),
         outcome: "publish denied",
       }]);
@@ -218,6 +222,7 @@ describe("a decision hook that fails counts as deny", () => {
           level: "error",
           hook: "acl",
           point: "authorizeSubscribe",
+          clientId: "sub",
           error: error("authorizeSubscribe"),
           outcome: "subscription refused",
         }]);
@@ -257,6 +262,7 @@ describe("beforePublish or an observer that fails is skipped", () => {
       level: "error",
       hook: "broken",
       point: "beforePublish",
+      clientId: "pub",
       error: "enricher down",
       outcome: "skipped, message unchanged",
     }]);
@@ -271,6 +277,16 @@ describe("beforePublish or an observer that fails is skipped", () => {
     "onPublished",
     "onDelivered",
   ] as const;
+  /** Whose call each observer's failure line names, in order (the failure line carries the client id). */
+  const OBSERVER_CLIENTS: Record<(typeof OBSERVERS)[number], string[]> = {
+    onConnected: ["sub", "pub"],
+    onAuthenticationFailed: ["intruder"],
+    onDisconnected: ["pub"],
+    onSubscribed: ["sub"],
+    onUnsubscribed: ["sub"],
+    onPublished: ["pub"],
+    onDelivered: ["sub"],
+  };
   for (const { how, fail, error } of FAILURES) {
     for (const point of OBSERVERS) {
       test(`${point} ${how}: delivery, the connections and the next hook's ${point} go on; one line per call`, async () => {
@@ -310,8 +326,8 @@ describe("beforePublish or an observer that fails is skipped", () => {
           const times = point === "onConnected" ? 2 : 1;
           expect(calls.filter((c) => c === point).length).toBe(times);
           expect(calls.length).toBe(OBSERVERS.length + 1);
-          const line = { level: "error", hook: "bad", point, error: error(point), outcome: "ignored" };
-          expect(failures()).toEqual(Array(times).fill(line));
+          const line = (clientId: string) => ({ level: "error", hook: "bad", point, clientId, error: error(point), outcome: "ignored" });
+          expect(failures()).toEqual(OBSERVER_CLIENTS[point].map(line));
           expect(unhandled).toEqual([]);
         } finally {
           process.off("unhandledRejection", onUnhandled);
@@ -362,6 +378,7 @@ describe("the bound on failure lines", () => {
       level: "error",
       hook: "acl",
       point: "authorizePublish",
+      clientId: "chatty",
       error: "acl service down",
       outcome: "publish denied",
       suppressed: 30,

@@ -116,6 +116,41 @@ describe("in-process sessions", () => {
     expect(b.logs.some((l) => l.msg === "session queue: dropping messages" && l.fields.clientId === "bridge:cloud")).toBe(true);
   });
 
+  test("an attached local session counts its own queue drops by reason in the broker's stats: dropOldest as queueFull, age as maxAge", async () => {
+    b = await inProcessBroker();
+    const local = b.broker.openLocalSession(
+      options({ queue: { maxMessages: 2, maxAgeMs: 60_000, whenFull: "dropOldest" } }),
+      () => {},
+    );
+    local.subscribe("t", { qos: 1 });
+    for (let i = 0; i < 5; i++) b.broker.publish({ topic: "t", payload: `${i}`, qos: 1 });
+    await b.settle();
+    expect(b.broker.stats.droppedBy).toMatchObject({ queueFull: 3, maxAge: 0 });
+    await b.advance(61_000);
+    b.broker.publish({ topic: "t", payload: "fresh", qos: 1 });
+    await b.settle();
+    expect(b.broker.stats.droppedBy).toMatchObject({ queueFull: 3, maxAge: 2 });
+    expect(local.stats).toMatchObject({ queued: 1, dropped: 5 });
+  });
+
+  test("a detached local session's queue policy still counts in the broker's stats (dropOldest as queueFull, age as maxAge)", async () => {
+    b = await inProcessBroker();
+    const queue = { maxMessages: 2, maxAgeMs: 60_000, whenFull: "dropOldest" as const };
+    const first = b.broker.openLocalSession(options({ queue }), () => {});
+    first.subscribe("t", { qos: 1 });
+    first.close();
+    for (let i = 0; i < 5; i++) b.broker.publish({ topic: "t", payload: `${i}`, qos: 1 });
+    expect(b.broker.stats.droppedBy).toMatchObject({ queueFull: 3, maxAge: 0 });
+    await b.advance(61_000);
+    b.broker.publish({ topic: "t", payload: "fresh", qos: 1 });
+    expect(b.broker.stats.droppedBy).toMatchObject({ queueFull: 3, maxAge: 2 });
+    const got: LocalDelivery[] = [];
+    const second = b.broker.openLocalSession(options({ queue }), (d) => got.push(d));
+    second.resume();
+    await b.settle();
+    expect(got.map(text)).toEqual(["fresh"]);
+  });
+
   test("No Local: what the local session publishes does not come back to it; other subscribers get it", async () => {
     b = await inProcessBroker();
     const got: LocalDelivery[] = [];
