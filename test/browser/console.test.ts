@@ -204,6 +204,11 @@ for (const runtime of RUNTIMES) describe(`console in chromium (broker on ${runti
       await page.waitForLoadState("networkidle").catch(() => undefined);
       await shot(route);
     }
+    // No bridges configured here: the page says how to add one.
+    await page.goto(`${base}/#/bridges`);
+    await page.getByRole("heading", { name: "Bridges", exact: true }).waitFor();
+    await page.getByText("No bridges are configured").waitFor();
+    await shot("bridges-none");
     await page.emulateMedia({ colorScheme: "dark" });
     await page.goto(`${base}/#/dashboard`);
     await page.getByRole("heading", { name: "Dashboard" }).waitFor();

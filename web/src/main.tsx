@@ -15,6 +15,7 @@ import { TopicTree, TopicViewer } from "./pages/topics.tsx";
 import { Publish, Retained } from "./pages/messages.tsx";
 import { AclPage, Bans, Users } from "./pages/security.tsx";
 import { About, Accounts, Audit, Config, Logs } from "./pages/system.tsx";
+import { Bridges } from "./pages/bridges.tsx";
 
 interface Me {
   account: string;
@@ -29,6 +30,7 @@ const NAV: Array<[string, string]> = [
   ["viewer", "Live viewer"],
   ["publish", "Publish"],
   ["retained", "Retained"],
+  ["bridges", "Bridges"],
   ["users", "MQTT users"],
   ["acl", "ACL rules"],
   ["bans", "Bans"],
@@ -85,6 +87,8 @@ function Route({ route, me }: { route: string[]; me: Me }) {
       return <Publish canChange={canChange} />;
     case "retained":
       return <Retained canChange={canChange} />;
+    case "bridges":
+      return <Bridges />;
     case "users":
       return <Users canChange={canChange} />;
     case "acl":
