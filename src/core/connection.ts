@@ -26,6 +26,8 @@ import { handleSubscribe, handleUnsubscribe } from "./handlers/subscribe.ts";
 import { InputGate, type InputGateOptions } from "./input-gate.ts";
 import { WriteProgress } from "./write-progress.ts";
 import { type AckSink, OrderedAcks } from "./ordered-acks.ts";
+import { ConnectionLogger } from "./connection-logger.ts";
+import { type Deadline, deadlinesFor } from "./deadlines.ts";
 import { Outbound } from "./outbound.ts";
 import type { Delivery, OwnerSnapshot, Session, SessionOwner } from "./session.ts";
 import { errorText } from "../util/errors.ts";
@@ -37,11 +39,19 @@ const MAX_WRITES_WHILE_CONGESTED = 10_000;
 
 /** What the client announced in its v5 CONNECT; 3.1.1 clients announce nothing and get these defaults. */
 export interface Negotiated {
-  receiveMaximum: number;
-  maximumPacketSize: number;
-  topicAliasMaximum: number;
-  requestProblemInformation: boolean;
+  readonly receiveMaximum: number;
+  readonly maximumPacketSize: number;
+  readonly topicAliasMaximum: number;
+  readonly requestProblemInformation: boolean;
 }
+
+/** Shared by every connection until a v5 CONNECT says otherwise (one object fewer per connection). */
+export const DEFAULT_NEGOTIATED: Negotiated = Object.freeze({
+  receiveMaximum: 65_535,
+  maximumPacketSize: 268_435_460,
+  topicAliasMaximum: 0,
+  requestProblemInformation: true,
+});
 
 /** This connection's traffic, for the management queries. */
 export interface Traffic {
@@ -53,25 +63,26 @@ export interface Traffic {
 
 /**
  * The connection is its own ConnectionEvents (onData, onDrain, onClose): an object and closures fewer
- * per connection than a separate events object (memory per idle connection, issue 14).
+ * per connection than a separate events object (memory per idle connection, issue 14). For the same
+ * reason, what only some connections need (topic aliases, acks waiting for the store, drop
+ * episodes, congestion tracking, the refusal log bound) is made on first use, and its connect and
+ * keepalive deadlines live in one heap shared by all connections (deadlines.ts).
  */
-export class Connection implements SessionOwner, AckSink, ConnectionEvents, InputGateOptions {
+export class Connection implements SessionOwner, AckSink, ConnectionEvents, InputGateOptions, Deadline {
   state: State = "awaitingConnect";
   version: ProtocolVersion = 4;
   clientId = "";
   username?: string;
   session: Session | null = null;
   will: WillMessage | null = null;
-  logger: Logger;
-  readonly negotiated: Negotiated = {
-    receiveMaximum: 65_535,
-    maximumPacketSize: 268_435_460,
-    topicAliasMaximum: 0,
-    requestProblemInformation: true,
-  };
-  readonly traffic: Traffic = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 };
-  /** Inbound topic aliases (v5): alias -> topic, set by the client. */
-  readonly topicAliases = new Map<number, string>();
+  /** Set from a v5 CONNECT's properties. */
+  negotiated: Negotiated = DEFAULT_NEGOTIATED;
+  /** Traffic counters (see `traffic`), kept as fields: one object fewer per connection. */
+  messagesIn = 0;
+  messagesOut = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  private aliasesIn: Map<number, string> | null = null;
   readonly outbound: Outbound = new Outbound(this);
   /** Session Expiry Interval given in CONNECT (v5: a DISCONNECT may not raise it from 0). */
   connectSessionExpiry = 0;
@@ -86,37 +97,24 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
   /** Clock times: CONNACK sent, last whole Control Packet received. */
   connectedAt = 0;
   lastActivity = 0;
-  private keepaliveTimer: unknown = null;
-  private connectTimer: unknown = null;
+  /** Deadline (deadlines.ts): the connect timeout until CONNECT arrives, then the keepalive check. */
+  dueAt = 0;
+  heapIndex = -1;
   private readonly framer: PacketFramer;
   /** Shared by all connections of this protocol version (see PacketDecoder.forVersion). */
   private decoder = PacketDecoder.forVersion(4);
   private readonly input: InputGate;
-  private readonly acks: OrderedAcks;
+  private acksWaiting: OrderedAcks | null = null;
   /** The client is not reading what we send (the transport's buffer is above its high-water mark). */
   congested = false;
-  /** QoS 0 messages dropped because the client stopped reading what it was sent (see stalled()). */
-  readonly notReadingDrops = new DropEpisode(
-    this,
-    "notReading",
-    "client not reading: dropping QoS 0 messages until it catches up",
-    "client reading again",
-  );
-  /** QoS 1/2 messages dropped because its session queue is full (maxQueuedMessages, maxQueuedBytes). */
-  readonly fullQueueDrops = new DropEpisode(
-    this,
-    "queueFull",
-    "session queue full: dropping QoS 1/2 messages for this client",
-    "session queue drained",
-  );
+  private notReading: DropEpisode | null = null;
+  private queueFull: DropEpisode | null = null;
   private writesWhileCongested = 0;
   private cachedInfo: ClientInfo | null = null;
   /** While congested: is it still reading? (write-progress.ts) */
-  private readonly progress: WriteProgress;
+  private progress: WriteProgress | null = null;
   private willPending = true;
-
-  /** Refusals of single packets (denied publishes, refused filters) share this bound on log lines. */
-  readonly refusals: LogThrottle;
+  private refusalLog: LogThrottle | null = null;
 
   /** The limits when this connection arrived, with its listener's overrides (SIGHUP changes apply to new connections). */
   readonly limits: MqttLimits;
@@ -129,19 +127,80 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
     readonly listener = "",
   ) {
     this.limits = limits;
-    this.refusals = new LogThrottle(ctx.clock);
     this.framer = new PacketFramer(this.limits.maxPacketSize);
-    this.logger = ctx.logger.child(this.logFields());
-    this.progress = new WriteProgress(transport, ctx.clock);
     // The connection is the gate's options object (methods below): no closures per connection.
     this.input = new InputGate(this);
-    this.acks = new OrderedAcks(this);
-    this.connectTimer = ctx.clock.setTimeout(() => {
-      ctx.connectionLog.info(this.logger, "closing connection: no CONNECT in time", {
+    deadlinesFor(ctx.clock).schedule(this, ctx.clock.now() + this.limits.connectTimeout * 1000);
+  }
+
+  /** This connection's log: its fields on every line (connection-logger.ts); made per use, kept by none. */
+  get logger(): Logger {
+    return new ConnectionLogger(this);
+  }
+
+  /** This connection's traffic, for the management queries. */
+  get traffic(): Traffic {
+    return { messagesIn: this.messagesIn, messagesOut: this.messagesOut, bytesIn: this.bytesIn, bytesOut: this.bytesOut };
+  }
+
+  /** Inbound topic aliases (v5): alias -> topic, set by the client. */
+  get topicAliases(): Map<number, string> {
+    return (this.aliasesIn ??= new Map());
+  }
+
+  /** Refusals of single packets (denied publishes, refused filters) share this bound on log lines. */
+  get refusals(): LogThrottle {
+    return (this.refusalLog ??= new LogThrottle(this.ctx.clock));
+  }
+
+  /** QoS 0 messages dropped because the client stopped reading what it was sent (see stalled()). */
+  get notReadingDrops(): DropEpisode {
+    return (this.notReading ??= new DropEpisode(
+      this,
+      "notReading",
+      "client not reading: dropping QoS 0 messages until it catches up",
+      "client reading again",
+    ));
+  }
+
+  /** QoS 1/2 messages dropped because its session queue is full (maxQueuedMessages, maxQueuedBytes). */
+  get fullQueueDrops(): DropEpisode {
+    return (this.queueFull ??= new DropEpisode(
+      this,
+      "queueFull",
+      "session queue full: dropping QoS 1/2 messages for this client",
+      "session queue drained",
+    ));
+  }
+
+  /** The session queue is empty: a full-queue episode, if one ran, ends. */
+  queueDrained(): void {
+    this.queueFull?.end();
+  }
+
+  private get acks(): OrderedAcks {
+    return (this.acksWaiting ??= new OrderedAcks(this));
+  }
+
+  /** Deadline: the connect timeout, or the keepalive check; returns when to look again (0: never). */
+  onDeadline(now: number): number {
+    if (this.state === "closed") return 0;
+    if (this.state === "awaitingConnect") {
+      this.ctx.connectionLog.info(this.logger, "closing connection: no CONNECT in time", {
         timeout: this.limits.connectTimeout,
       });
       this.closeTransport();
-    }, this.limits.connectTimeout * 1000);
+      return 0;
+    }
+    if (this.keepalive === 0) return 0;
+    const limit = this.keepalive * 1500; // 1.5 times the keepalive [3.1.1 MQTT-3.1.2-24]
+    const idle = now - this.lastActivity;
+    if (idle >= limit) {
+      this.logger.info("keepalive timeout", { clientId: this.clientId, keepalive: this.keepalive });
+      this.disconnect(ReasonCode.KeepAliveTimeout, "keepalive timeout");
+      return 0;
+    }
+    return now + (limit - idle);
   }
 
   /** Fields on every log line of this connection (the client id once CONNECT named it). */
@@ -200,7 +259,7 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
 
   /** InputGate: further reasons to pause reading. 3.1.1 clients have no Receive Maximum to respect: bound the acks waiting for the store. */
   extraPause(): boolean {
-    return this.congested || this.acks.count >= this.limits.receiveMaximum;
+    return this.congested || (this.acksWaiting?.count ?? 0) >= this.limits.receiveMaximum;
   }
 
   onThrottle(ms: number): void {
@@ -212,8 +271,8 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
     this.lastActivity = this.ctx.clock.now();
   }
 
-  /** Run once when the adapter reports the close (the broker's bookkeeping); set by the broker. */
-  afterClose: (() => void) | null = null;
+  /** Run once when the adapter reports the close (the broker's bookkeeping); set by the broker, shared by its connections. */
+  afterClose: ((connection: Connection) => void) | null = null;
 
   // ---- input ----------------------------------------------------------------------------
 
@@ -221,7 +280,7 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
   onData(bytes: Uint8Array): void {
     if (this.state === "closed") return;
     this.ctx.counters.bytesReceived += bytes.length;
-    this.traffic.bytesIn += bytes.length;
+    this.bytesIn += bytes.length;
     let packets = 0;
     try {
       this.framer.push(bytes, (frame) => {
@@ -243,13 +302,13 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
         throw new ProtocolError(ReasonCode.ProtocolError, `first packet must be CONNECT, got type ${type}`);
       }
       if (refuseUnsupportedLevel(this, frame)) return;
-      this.ctx.clock.clearTimeout(this.connectTimer);
+      deadlinesFor(this.ctx.clock).cancel(this); // the connect timeout
       const packet = this.decoder.decode(frame);
       return handleConnect(this, packet as Extract<Packet, { cmd: "connect" }>, frame);
     }
     if (type === 3 && this.state === "connected") {
       this.ctx.counters.messagesReceived++;
-      this.traffic.messagesIn++;
+      this.messagesIn++;
       this.input.countPublish(frame.length);
       return handlePublish(this, decodePublish(frame, this.version));
     }
@@ -319,9 +378,9 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
 
   writeBytes(bytes: Uint8Array): void {
     this.ctx.counters.bytesSent += bytes.length;
-    this.traffic.bytesOut += bytes.length;
+    this.bytesOut += bytes.length;
     if (this.congested && ++this.writesWhileCongested > MAX_WRITES_WHILE_CONGESTED) {
-      if (this.progress.readingLately()) {
+      if (this.progress!.readingLately()) {
         this.writesWhileCongested = 0; // slow, but reading: not a client to cut off
       } else {
         this.ctx.connectionLog.warn(this.logger, "disconnecting slow client: it stopped reading", {
@@ -334,21 +393,21 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
     if (!this.transport.write(bytes) && !this.congested) {
       this.congested = true;
       this.writesWhileCongested = 0;
-      this.progress.start();
+      (this.progress ??= new WriteProgress(this.transport, this.ctx.clock)).start();
       this.input.update();
     }
   }
 
   /** Congested and no longer reading (see write-progress.ts): QoS 0 messages for it are dropped. */
   stalled(): boolean {
-    return this.congested && this.progress.stalled(this.limits.maxPacketSize);
+    return this.congested && this.progress!.stalled(this.limits.maxPacketSize);
   }
 
   /** ConnectionEvents: the transport's buffer fell below its low-water mark. */
   onDrain(): void {
     if (!this.congested) return;
     this.congested = false;
-    this.notReadingDrops.end();
+    this.notReading?.end();
     this.input.update();
     this.outbound.pump();
   }
@@ -395,7 +454,10 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
       lastPacketAt: this.lastActivity,
       keepalive: this.keepalive,
       cleanStart: this.cleanStart,
-      ...this.traffic,
+      messagesIn: this.messagesIn,
+      messagesOut: this.messagesOut,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
       will: will
         ? { topic: will.message.topic, qos: will.message.qos, retain: will.message.retain, delayInterval: will.delayInterval }
         : undefined,
@@ -404,21 +466,11 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
 
   // ---- lifecycle ------------------------------------------------------------------------
 
+  /** Checked in onDeadline, first 1.5 times the keepalive from now. */
   startKeepalive(seconds: number): void {
     this.keepalive = seconds;
     if (seconds === 0) return;
-    const limit = seconds * 1500; // 1.5 times the keepalive [3.1.1 MQTT-3.1.2-24]
-    const check = () => {
-      if (this.state === "closed") return;
-      const idle = this.ctx.clock.now() - this.lastActivity;
-      if (idle >= limit) {
-        this.logger.info("keepalive timeout", { clientId: this.clientId, keepalive: seconds });
-        this.disconnect(ReasonCode.KeepAliveTimeout, "keepalive timeout");
-        return;
-      }
-      this.keepaliveTimer = this.ctx.clock.setTimeout(check, limit - idle);
-    };
-    this.keepaliveTimer = this.ctx.clock.setTimeout(check, limit);
+    deadlinesFor(this.ctx.clock).schedule(this, this.ctx.clock.now() + seconds * 1500);
   }
 
   /** A normal DISCONNECT (reason 0x00) removes the will [v5 MQTT-3.14.4-3]. */
@@ -463,14 +515,13 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
     if (this.state !== "closed") this.finish();
     const after = this.afterClose;
     this.afterClose = null;
-    after?.();
+    after?.(this);
   }
 
   private finish(): void {
     const wasConnected = this.state === "connected";
     this.state = "closed";
-    this.ctx.clock.clearTimeout(this.connectTimer);
-    this.ctx.clock.clearTimeout(this.keepaliveTimer);
+    deadlinesFor(this.ctx.clock).cancel(this);
     this.input.close();
     if (!wasConnected) return;
     this.ctx.connectionClosed(this, this.willPending ? this.will : null);

@@ -43,8 +43,8 @@ export interface InputGateOptions {
 }
 
 export class InputGate {
-  /** A Deque: a throttled client can have thousands of frames waiting, shifted one by one. */
-  private backlog = new Deque<Uint8Array>();
+  /** A Deque: a throttled client can have thousands of frames waiting, shifted one by one. Made on first hold. */
+  private backlog: Deque<Uint8Array> | null = null;
   private backlogBytes = 0;
   private busy = false;
   /** Over the publish rate: input is held until `throttleTimer` fires. */
@@ -64,11 +64,12 @@ export class InputGate {
   /** A whole frame arrived: handle it now, or hold it behind what is running. */
   push(frame: Uint8Array): void {
     if (!this.busy && !this.throttled) return this.handleFrame(frame);
-    if (this.backlogBytes + frame.length > MAX_BACKLOG_BYTES && this.backlog.length > 0) {
+    const backlog = (this.backlog ??= new Deque());
+    if (this.backlogBytes + frame.length > MAX_BACKLOG_BYTES && backlog.length > 0) {
       throw new ProtocolError(ReasonCode.MessageRateTooHigh, "client keeps sending while its packets wait");
     }
     this.backlogBytes += frame.length;
-    this.backlog.push(frame);
+    backlog.push(frame);
   }
 
   /** Count a PUBLISH against the rate limit; over it, hold input until the bucket has refilled. */
@@ -101,7 +102,7 @@ export class InputGate {
   close(): void {
     this.closed = true;
     this.options.clock.clearTimeout(this.throttleTimer);
-    this.backlog = new Deque();
+    this.backlog = null;
     this.backlogBytes = 0;
   }
 
@@ -133,11 +134,13 @@ export class InputGate {
 
   /** Handle held frames until another hold starts, then pause or resume reading to match. */
   private drain(): void {
-    while (this.backlog.length > 0 && !this.busy && !this.throttled && !this.closed) {
-      const frame = this.backlog.shift()!;
+    const backlog = this.backlog;
+    while (backlog && backlog.length > 0 && !this.busy && !this.throttled && !this.closed) {
+      const frame = backlog.shift()!;
       this.backlogBytes -= frame.length;
       this.handleFrame(frame);
     }
+    if (backlog && backlog.length === 0 && this.backlog === backlog) this.backlog = null; // nothing held: none kept
     this.update();
   }
 }

@@ -92,10 +92,12 @@ export interface SessionJournal {
 }
 
 export class Session {
-  readonly subscriptions = new Map<string, Subscription>();
-  readonly inflight = new Map<number, InflightEntry>();
-  readonly awaitingRelease = new Set<number>();
-  readonly queue = new Deque<Delivery>();
+  // The collections below are made on first use: a session with no subscriptions and nothing in
+  // flight (most idle connections) holds none of them (issue 14: memory per idle connection).
+  private subscriptionMap: Map<string, Subscription> | null = null;
+  private inflightMap: Map<number, InflightEntry> | null = null;
+  private awaitingReleaseSet: Set<number> | null = null;
+  private queued: Deque<Delivery> | null = null;
   queuedBytes = 0;
   /** Messages refused by a full queue since the client went offline (reported when it is back). */
   droppedMessages = 0;
@@ -112,6 +114,27 @@ export class Session {
   private lastPacketId = 0;
 
   constructor(readonly clientId: string) {}
+
+  get subscriptions(): Map<string, Subscription> {
+    return (this.subscriptionMap ??= new Map());
+  }
+
+  get inflight(): Map<number, InflightEntry> {
+    return (this.inflightMap ??= new Map());
+  }
+
+  get awaitingRelease(): Set<number> {
+    return (this.awaitingReleaseSet ??= new Set());
+  }
+
+  get queue(): Deque<Delivery> {
+    return (this.queued ??= new Deque());
+  }
+
+  /** Messages queued (without making the queue). */
+  get queueLength(): number {
+    return this.queued?.length ?? 0;
+  }
 
   /** A free packet id for an outbound QoS 1/2 PUBLISH, or null when all 65,535 are in use. */
   allocatePacketId(): number | null {

@@ -87,10 +87,12 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
   const v5 = conn.version === 5;
   const props = packet.properties ?? {};
   if (v5) {
-    conn.negotiated.requestProblemInformation = props.requestProblemInformation ?? true;
-    conn.negotiated.receiveMaximum = props.receiveMaximum ?? 65_535;
-    conn.negotiated.maximumPacketSize = props.maximumPacketSize ?? 268_435_460;
-    conn.negotiated.topicAliasMaximum = props.topicAliasMaximum ?? 0;
+    conn.negotiated = {
+      requestProblemInformation: props.requestProblemInformation ?? true,
+      receiveMaximum: props.receiveMaximum ?? 65_535,
+      maximumPacketSize: props.maximumPacketSize ?? 268_435_460,
+      topicAliasMaximum: props.topicAliasMaximum ?? 0,
+    };
     if (props.authenticationData !== undefined && props.authenticationMethod === undefined) {
       throw new ProtocolError(ReasonCode.ProtocolError, "Authentication Data without an Authentication Method");
     }
@@ -120,8 +122,7 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
     clientId = assigned = conn.ctx.assignClientId();
   }
   conn.clientId = clientId;
-  conn.username = packet.username;
-  conn.logger = conn.ctx.logger.child(conn.logFields());
+  conn.username = packet.username; // conn.logger's lines carry the client id from now on
 
   if (packet.will) {
     if (!isValidTopicName(packet.will.topic)) return refuse(conn, ReasonCode.TopicNameInvalid, "invalid will topic");
