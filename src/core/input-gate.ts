@@ -8,8 +8,9 @@
  * limit uses the same hold: a client over its rate has its further frames wait (never dropped)
  * and its transport paused until a Clock timer says the bucket has refilled.
  *
- * Reading is paused while any reason holds: a handler runs, the client is over its publish rate,
- * or the connection says so (`extraPause`: the client is not reading what we send, or too many of
+ * Reading is paused while any reason holds: a frame waits behind a running handler (pausing when
+ * the handler starts instead cost a pause and a resume per CONNECT, issue 14: connect CPU), the
+ * client is over its publish rate, or the connection says so (`extraPause`: the client is not reading what we send, or too many of
  * its acks wait for the store); it resumes only when none holds.
  */
 import type { Clock } from "../ports/clock.ts";
@@ -70,6 +71,7 @@ export class InputGate {
     }
     this.backlogBytes += frame.length;
     backlog.push(frame);
+    if (backlog.length === 1) this.update();
   }
 
   /** Count a PUBLISH against the rate limit; over it, hold input until the bucket has refilled. */
@@ -91,7 +93,8 @@ export class InputGate {
   /** Pause or resume reading to match the reasons that hold now. */
   update(): void {
     if (this.closed) return;
-    const pause = this.busy || this.throttled || this.options.extraPause();
+    const held = this.busy && this.backlog !== null && this.backlog.length > 0;
+    const pause = held || this.throttled || this.options.extraPause();
     if (pause === this.readingPaused) return;
     this.readingPaused = pause;
     if (pause) this.options.transport.pauseReading();

@@ -186,7 +186,8 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
       keepalive,
       username: conn.username,
     });
-    conn.ctx.hooks.notify("onConnected", conn.info, present);
+    // conn.info is an object the connection keeps: made only when a hook will see it.
+    if (conn.ctx.hooks.has("onConnected")) conn.ctx.hooks.notify("onConnected", conn.info, present);
     if (present) {
       checkReadsOfResumed(conn);
       conn.resume();
