@@ -53,6 +53,27 @@ export const DEFAULT_NEGOTIATED: Negotiated = Object.freeze({
   requestProblemInformation: true,
 });
 
+/**
+ * What only some connections need: enhanced authentication, topic aliases from the client, acks
+ * waiting for the store, congestion and drop episodes, the refusal log bound, the hooks' view of
+ * the client. One object made on first use instead of eleven fields on every connection.
+ */
+class Occasional {
+  authMethod?: string;
+  authStep = 0;
+  /** Completes CONNECT once enhanced authentication succeeds. */
+  pendingConnect?: (authData?: Uint8Array) => void | Promise<void>;
+  aliasesIn: Map<number, string> | null = null;
+  acks: OrderedAcks | null = null;
+  notReading: DropEpisode | null = null;
+  queueFull: DropEpisode | null = null;
+  /** While congested: is it still reading? (write-progress.ts) */
+  progress: WriteProgress | null = null;
+  writesWhileCongested = 0;
+  refusals: LogThrottle | null = null;
+  info: ClientInfo | null = null;
+}
+
 /** This connection's traffic, for the management queries. */
 export interface Traffic {
   messagesIn: number;
@@ -82,17 +103,12 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
   messagesOut = 0;
   bytesIn = 0;
   bytesOut = 0;
-  private aliasesIn: Map<number, string> | null = null;
   readonly outbound: Outbound = new Outbound(this);
   /** Session Expiry Interval given in CONNECT (v5: a DISCONNECT may not raise it from 0). */
   connectSessionExpiry = 0;
   cleanStart = true;
-  authMethod?: string;
-  authStep = 0;
   /** Set by the listener (tls/wss): a verified client certificate authenticates, its CN is the user name. */
   useCertificateCnAsUsername = false;
-  /** Completes CONNECT once enhanced authentication succeeds. */
-  pendingConnect?: (authData?: Uint8Array) => void | Promise<void>;
   keepalive = 0;
   /** Clock times: CONNACK sent, last whole Control Packet received. */
   connectedAt = 0;
@@ -101,20 +117,10 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
   dueAt = 0;
   heapIndex = -1;
   private readonly framer: PacketFramer;
-  /** Shared by all connections of this protocol version (see PacketDecoder.forVersion). */
-  private decoder = PacketDecoder.forVersion(4);
   private readonly input: InputGate;
-  private acksWaiting: OrderedAcks | null = null;
+  private more: Occasional | null = null;
   /** The client is not reading what we send (the transport's buffer is above its high-water mark). */
   congested = false;
-  private notReading: DropEpisode | null = null;
-  private queueFull: DropEpisode | null = null;
-  private writesWhileCongested = 0;
-  private cachedInfo: ClientInfo | null = null;
-  /** While congested: is it still reading? (write-progress.ts) */
-  private progress: WriteProgress | null = null;
-  private willPending = true;
-  private refusalLog: LogThrottle | null = null;
 
   /** The limits when this connection arrived, with its listener's overrides (SIGHUP changes apply to new connections). */
   readonly limits: MqttLimits;
@@ -143,19 +149,49 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
     return { messagesIn: this.messagesIn, messagesOut: this.messagesOut, bytesIn: this.bytesIn, bytesOut: this.bytesOut };
   }
 
+  private get occasional(): Occasional {
+    return (this.more ??= new Occasional());
+  }
+
+  get authMethod(): string | undefined {
+    return this.more?.authMethod;
+  }
+
+  set authMethod(method: string | undefined) {
+    this.occasional.authMethod = method;
+  }
+
+  /** Enhanced authentication: the step the next AUTH exchange is at. */
+  get authStep(): number {
+    return this.more?.authStep ?? 0;
+  }
+
+  set authStep(step: number) {
+    this.occasional.authStep = step;
+  }
+
+  /** Completes CONNECT once enhanced authentication succeeds. */
+  get pendingConnect(): ((authData?: Uint8Array) => void | Promise<void>) | undefined {
+    return this.more?.pendingConnect;
+  }
+
+  set pendingConnect(finish: ((authData?: Uint8Array) => void | Promise<void>) | undefined) {
+    this.occasional.pendingConnect = finish;
+  }
+
   /** Inbound topic aliases (v5): alias -> topic, set by the client. */
   get topicAliases(): Map<number, string> {
-    return (this.aliasesIn ??= new Map());
+    return (this.occasional.aliasesIn ??= new Map());
   }
 
   /** Refusals of single packets (denied publishes, refused filters) share this bound on log lines. */
   get refusals(): LogThrottle {
-    return (this.refusalLog ??= new LogThrottle(this.ctx.clock));
+    return (this.occasional.refusals ??= new LogThrottle(this.ctx.clock));
   }
 
   /** QoS 0 messages dropped because the client stopped reading what it was sent (see stalled()). */
   get notReadingDrops(): DropEpisode {
-    return (this.notReading ??= new DropEpisode(
+    return (this.occasional.notReading ??= new DropEpisode(
       this,
       "notReading",
       "client not reading: dropping QoS 0 messages until it catches up",
@@ -165,7 +201,7 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
 
   /** QoS 1/2 messages dropped because its session queue is full (maxQueuedMessages, maxQueuedBytes). */
   get fullQueueDrops(): DropEpisode {
-    return (this.queueFull ??= new DropEpisode(
+    return (this.occasional.queueFull ??= new DropEpisode(
       this,
       "queueFull",
       "session queue full: dropping QoS 1/2 messages for this client",
@@ -175,11 +211,11 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
 
   /** The session queue is empty: a full-queue episode, if one ran, ends. */
   queueDrained(): void {
-    this.queueFull?.end();
+    this.more?.queueFull?.end();
   }
 
   private get acks(): OrderedAcks {
-    return (this.acksWaiting ??= new OrderedAcks(this));
+    return (this.occasional.acks ??= new OrderedAcks(this));
   }
 
   /** Deadline: the connect timeout, or the keepalive check; returns when to look again (0: never). */
@@ -212,8 +248,9 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
     return fields;
   }
 
-  setDecoderVersion(version: number): void {
-    this.decoder = PacketDecoder.forVersion(version);
+  /** Shared by all connections of this protocol version (see PacketDecoder.forVersion). */
+  private get decoder(): PacketDecoder {
+    return PacketDecoder.forVersion(this.version);
   }
 
   get connected(): boolean {
@@ -231,11 +268,11 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
 
   /** Who this client is, for hooks: one object per identity, not one per publish. */
   get info(): ClientInfo {
-    const cached = this.cachedInfo;
+    const cached = this.more?.info;
     if (cached && cached.clientId === this.clientId && cached.username === this.username && cached.protocolVersion === this.version) {
       return cached;
     }
-    return (this.cachedInfo = { clientId: this.clientId, username: this.username, protocolVersion: this.version, remote: this.transport.remote });
+    return (this.occasional.info = { clientId: this.clientId, username: this.username, protocolVersion: this.version, remote: this.transport.remote });
   }
 
   // ---- InputGateOptions (see input-gate.ts) ----------------------------------------------
@@ -259,7 +296,7 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
 
   /** InputGate: further reasons to pause reading. 3.1.1 clients have no Receive Maximum to respect: bound the acks waiting for the store. */
   extraPause(): boolean {
-    return this.congested || (this.acksWaiting?.count ?? 0) >= this.limits.receiveMaximum;
+    return this.congested || (this.more?.acks?.count ?? 0) >= this.limits.receiveMaximum;
   }
 
   onThrottle(ms: number): void {
@@ -379,9 +416,9 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
   writeBytes(bytes: Uint8Array): void {
     this.ctx.counters.bytesSent += bytes.length;
     this.bytesOut += bytes.length;
-    if (this.congested && ++this.writesWhileCongested > MAX_WRITES_WHILE_CONGESTED) {
-      if (this.progress!.readingLately()) {
-        this.writesWhileCongested = 0; // slow, but reading: not a client to cut off
+    if (this.congested && ++this.occasional.writesWhileCongested > MAX_WRITES_WHILE_CONGESTED) {
+      if (this.occasional.progress!.readingLately()) {
+        this.occasional.writesWhileCongested = 0; // slow, but reading: not a client to cut off
       } else {
         this.ctx.connectionLog.warn(this.logger, "disconnecting slow client: it stopped reading", {
           clientId: this.clientId,
@@ -392,22 +429,23 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
     }
     if (!this.transport.write(bytes) && !this.congested) {
       this.congested = true;
-      this.writesWhileCongested = 0;
-      (this.progress ??= new WriteProgress(this.transport, this.ctx.clock)).start();
+      const occasional = this.occasional;
+      occasional.writesWhileCongested = 0;
+      (occasional.progress ??= new WriteProgress(this.transport, this.ctx.clock)).start();
       this.input.update();
     }
   }
 
   /** Congested and no longer reading (see write-progress.ts): QoS 0 messages for it are dropped. */
   stalled(): boolean {
-    return this.congested && this.progress!.stalled(this.limits.maxPacketSize);
+    return this.congested && this.more!.progress!.stalled(this.limits.maxPacketSize);
   }
 
   /** ConnectionEvents: the transport's buffer fell below its low-water mark. */
   onDrain(): void {
     if (!this.congested) return;
     this.congested = false;
-    this.notReading?.end();
+    this.more?.notReading?.end();
     this.input.update();
     this.outbound.pump();
   }
@@ -435,7 +473,7 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
     this.logger.info(reasonCode === ReasonCode.SessionTakenOver ? "session taken over by a new connection" : reasonString, {
       clientId: this.clientId,
     });
-    const will = this.willPending ? this.will : null;
+    const will = this.will;
     this.discardWill();
     this.disconnect(reasonCode, reasonString);
     return will && (will.delayInterval === 0 || cleanStart) ? will : null;
@@ -444,7 +482,7 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
   /** SessionOwner: plain data for the management queries. */
   describe(): OwnerSnapshot {
     const { remote } = this.transport;
-    const will = this.willPending ? this.will : null;
+    const will = this.will;
     return {
       username: this.username,
       protocolVersion: this.version,
@@ -475,7 +513,7 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
 
   /** A normal DISCONNECT (reason 0x00) removes the will [v5 MQTT-3.14.4-3]. */
   discardWill(): void {
-    this.willPending = false;
+    this.will = null;
   }
 
   /** Server-side end: DISCONNECT with a reason for v5 clients past CONNACK, then close. */
@@ -524,6 +562,6 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
     deadlinesFor(this.ctx.clock).cancel(this);
     this.input.close();
     if (!wasConnected) return;
-    this.ctx.connectionClosed(this, this.willPending ? this.will : null);
+    this.ctx.connectionClosed(this, this.will);
   }
 }

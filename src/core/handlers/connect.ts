@@ -100,7 +100,6 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
       throw new ProtocolError(ReasonCode.ProtocolError, "Receive Maximum and Maximum Packet Size must not be 0");
     }
   }
-  conn.setDecoderVersion(conn.version);
   if (!v5 && packet.password !== undefined && packet.username === undefined) {
     throw new ProtocolError(ReasonCode.MalformedPacket, "password without user name [3.1.1 MQTT-3.1.2-22]");
   }
