@@ -7,14 +7,14 @@
  */
 import type { MqttLimits } from "../config/schema.ts";
 import type { ClientInfo, ProtocolVersion } from "../model/message.ts";
-import { LogThrottle } from "../util/log-throttle.ts";
+import type { LogThrottle } from "../util/log-throttle.ts";
 import type { Clock } from "../ports/clock.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { ConnectionEvents, Transport } from "../ports/transport.ts";
 import { encodePacket, type Packet, PacketDecoder } from "../protocol/codec.ts";
 import { type AckCmd, decodeShortAck, encodeAck, isAckCmd } from "../protocol/acks.ts";
 import { PacketFramer } from "../protocol/framer.ts";
-import { DropEpisode } from "./drop-episode.ts";
+import type { DropEpisode } from "./drop-episode.ts";
 import { decodePublish } from "../protocol/publish-decoder.ts";
 import { ProtocolError, ReasonCode } from "../protocol/reason-codes.ts";
 import type { BrokerContext, WillMessage } from "./context.ts";
@@ -25,7 +25,8 @@ import { handlePublish, handlePubrel } from "./handlers/publish.ts";
 import { handleSubscribe, handleUnsubscribe } from "./handlers/subscribe.ts";
 import { InputGate, type InputGateOptions } from "./input-gate.ts";
 import { WriteProgress } from "./write-progress.ts";
-import { type AckSink, OrderedAcks } from "./ordered-acks.ts";
+import type { AckSink } from "./ordered-acks.ts";
+import { Occasional } from "./occasional.ts";
 import { ConnectionLogger } from "./connection-logger.ts";
 import { type Deadline, deadlinesFor } from "./deadlines.ts";
 import { Outbound } from "./outbound.ts";
@@ -52,27 +53,6 @@ export const DEFAULT_NEGOTIATED: Negotiated = Object.freeze({
   topicAliasMaximum: 0,
   requestProblemInformation: true,
 });
-
-/**
- * What only some connections need: enhanced authentication, topic aliases from the client, acks
- * waiting for the store, congestion and drop episodes, the refusal log bound, the hooks' view of
- * the client. One object made on first use instead of eleven fields on every connection.
- */
-class Occasional {
-  authMethod?: string;
-  authStep = 0;
-  /** Completes CONNECT once enhanced authentication succeeds. */
-  pendingConnect?: (authData?: Uint8Array) => void | Promise<void>;
-  aliasesIn: Map<number, string> | null = null;
-  acks: OrderedAcks | null = null;
-  notReading: DropEpisode | null = null;
-  queueFull: DropEpisode | null = null;
-  /** While congested: is it still reading? (write-progress.ts) */
-  progress: WriteProgress | null = null;
-  writesWhileCongested = 0;
-  refusals: LogThrottle | null = null;
-  info: ClientInfo | null = null;
-}
 
 /** This connection's traffic, for the management queries. */
 export interface Traffic {
@@ -149,73 +129,34 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
     return { messagesIn: this.messagesIn, messagesOut: this.messagesOut, bytesIn: this.bytesIn, bytesOut: this.bytesOut };
   }
 
-  private get occasional(): Occasional {
-    return (this.more ??= new Occasional());
+  /** What only some connections need, made on first use (occasional.ts). */
+  get occasional(): Occasional {
+    return (this.more ??= new Occasional(this));
   }
 
+  /** Enhanced authentication: the method CONNECT named (set through `occasional`). */
   get authMethod(): string | undefined {
     return this.more?.authMethod;
   }
 
-  set authMethod(method: string | undefined) {
-    this.occasional.authMethod = method;
-  }
-
-  /** Enhanced authentication: the step the next AUTH exchange is at. */
-  get authStep(): number {
-    return this.more?.authStep ?? 0;
-  }
-
-  set authStep(step: number) {
-    this.occasional.authStep = step;
-  }
-
-  /** Completes CONNECT once enhanced authentication succeeds. */
-  get pendingConnect(): ((authData?: Uint8Array) => void | Promise<void>) | undefined {
-    return this.more?.pendingConnect;
-  }
-
-  set pendingConnect(finish: ((authData?: Uint8Array) => void | Promise<void>) | undefined) {
-    this.occasional.pendingConnect = finish;
-  }
-
-  /** Inbound topic aliases (v5): alias -> topic, set by the client. */
   get topicAliases(): Map<number, string> {
-    return (this.occasional.aliasesIn ??= new Map());
+    return this.occasional.topicAliases;
   }
 
-  /** Refusals of single packets (denied publishes, refused filters) share this bound on log lines. */
   get refusals(): LogThrottle {
-    return (this.occasional.refusals ??= new LogThrottle(this.ctx.clock));
+    return this.occasional.refusals;
   }
 
-  /** QoS 0 messages dropped because the client stopped reading what it was sent (see stalled()). */
   get notReadingDrops(): DropEpisode {
-    return (this.occasional.notReading ??= new DropEpisode(
-      this,
-      "notReading",
-      "client not reading: dropping QoS 0 messages until it catches up",
-      "client reading again",
-    ));
+    return this.occasional.notReadingDrops;
   }
 
-  /** QoS 1/2 messages dropped because its session queue is full (maxQueuedMessages, maxQueuedBytes). */
   get fullQueueDrops(): DropEpisode {
-    return (this.occasional.queueFull ??= new DropEpisode(
-      this,
-      "queueFull",
-      "session queue full: dropping QoS 1/2 messages for this client",
-      "session queue drained",
-    ));
+    return this.occasional.fullQueueDrops;
   }
 
-  /** The session queue is empty: a full-queue episode, if one ran, ends. */
   queueDrained(): void {
-    this.more?.queueFull?.end();
-  }
-
-  private get acks(): OrderedAcks {
-    return (this.occasional.acks ??= new OrderedAcks(this));
+    this.more?.queueDrained();
   }
 
   /** Deadline: the connect timeout, or the keepalive check; returns when to look again (0: never). */
@@ -296,7 +237,7 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
 
   /** InputGate: further reasons to pause reading. 3.1.1 clients have no Receive Maximum to respect: bound the acks waiting for the store. */
   extraPause(): boolean {
-    return this.congested || (this.more?.acks?.count ?? 0) >= this.limits.receiveMaximum;
+    return this.congested || (this.more?.acksWaiting ?? 0) >= this.limits.receiveMaximum;
   }
 
   onThrottle(ms: number): void {
@@ -445,14 +386,14 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
   onDrain(): void {
     if (!this.congested) return;
     this.congested = false;
-    this.more?.notReading?.end();
+    this.more?.readingAgain();
     this.input.update();
     this.outbound.pump();
   }
 
   /** Send `ack` once `durable` (a store commit) resolves, in order (see ordered-acks.ts). */
   sendAfter(ack: Packet | Uint8Array, durable: Promise<void> | null, refusal?: (reasonCode: number) => Packet): void {
-    this.acks.send(ack, durable, refusal);
+    this.occasional.acks.send(ack, durable, refusal);
   }
 
   /** SessionOwner: a message for this client. */

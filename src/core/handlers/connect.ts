@@ -259,12 +259,12 @@ async function enhancedAuthentication(
   if (!conn.ctx.hooks.has("enhancedAuthenticate")) {
     return refuse(conn, ReasonCode.BadAuthenticationMethod, `authentication method "${method}" not supported`);
   }
-  conn.authMethod = method;
+  conn.occasional.authMethod = method;
   const result = await conn.ctx.hooks.enhancedAuth({ clientId: conn.clientId, method, data, step: 0, reauthenticate: false });
   if (result.result === "allow") return finish(result.data);
   if (result.result === "continue") {
-    conn.authStep = 1;
-    conn.pendingConnect = finish;
+    conn.occasional.authStep = 1;
+    conn.occasional.pendingConnect = finish;
     conn.send({ cmd: "auth", reasonCode: ReasonCode.ContinueAuthentication, properties: { authenticationMethod: method, authenticationData: result.data as never } });
     return;
   }
