@@ -290,6 +290,11 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
       this.input.countPublish(frame.length);
       return handlePublish(this, decodePublish(frame, this.version));
     }
+    if (this.state === "connected" && frame.length === 2 && frame[1] === 0) {
+      // The two packets an idle client sends, read without the generic decoder (CPU per connection, issue 14).
+      if (frame[0] === 0xc0) return this.writeBytes(Uint8Array.of(0xd0, 0)); // PINGREQ -> PINGRESP
+      if (frame[0] === 0xe0) return handleDisconnect(this, { cmd: "disconnect" }); // reason 0, no properties
+    }
     const ack = this.state === "connected" ? decodeShortAck(frame) : null;
     if (ack) return this.handleAck(ack as Extract<Packet, { cmd: typeof ack.cmd }>);
     const packet = this.decoder.decode(frame);
