@@ -54,5 +54,8 @@ export async function handleAuth(conn: Connection, packet: IAuthPacket): Promise
     conn.send({ cmd: "auth", reasonCode: ReasonCode.Success, properties });
     return;
   }
-  await conn.occasional.pendingConnect?.(result.data);
+  // Once: the closure holds the CONNECT packet, which the connection need not keep after the handshake.
+  const finish = conn.occasional.pendingConnect;
+  conn.occasional.pendingConnect = undefined;
+  await finish?.(result.data);
 }
