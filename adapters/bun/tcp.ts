@@ -10,6 +10,25 @@ import { OutgoingBuffer } from "../../src/mod.ts";
 import { bunTlsOptions } from "./tls.ts";
 
 /**
+ * The socket's outgoing buffer. Its sink and drain callbacks are shared functions that reach the
+ * socket through `state` (OutgoingBuffer calls them as its methods): two closures and their scope
+ * fewer per connection than arrow functions (about 110 bytes, issue 14).
+ */
+class SocketBuffer extends OutgoingBuffer {
+  constructor(readonly state: SocketState) {
+    super(writeToSocket, socketWritable);
+  }
+}
+
+function writeToSocket(this: SocketBuffer, bytes: Uint8Array): number {
+  return this.state.socket.write(bytes);
+}
+
+function socketWritable(this: SocketBuffer): void {
+  this.state.events?.onDrain();
+}
+
+/**
  * One connection's state, kept as the socket's `data` and handed to the core as its Transport: a
  * class, so its methods cost nothing per connection (an object of closures cost about a kilobyte
  * of each idle connection, issue 14).
@@ -18,8 +37,8 @@ class SocketState implements Transport {
   events?: ConnectionEvents;
   readonly outgoing: OutgoingBuffer;
 
-  constructor(private readonly socket: Socket<SocketState | undefined>, readonly remote: RemoteInfo) {
-    this.outgoing = new OutgoingBuffer((bytes) => socket.write(bytes), () => this.events?.onDrain());
+  constructor(readonly socket: Socket<SocketState | undefined>, readonly remote: RemoteInfo) {
+    this.outgoing = new SocketBuffer(this);
   }
 
   write(bytes: Uint8Array): boolean {

@@ -53,6 +53,11 @@ class BrokerImpl implements Broker, BrokerContext {
   private readonly connections = new Set<Connection>();
   private readonly perListener = new Map<string, number>();
   private connectionsPeak = 0;
+  /** Every connection's afterClose (one function, not a closure per connection). */
+  private readonly connectionGone = (connection: Connection): void => {
+    const key = connection.listener;
+    if (this.connections.delete(connection)) this.perListener.set(key, (this.perListener.get(key) ?? 1) - 1);
+  };
   private readonly sys: SysTopics;
   private readonly startedAt: number;
   private bridgeStatus: (() => management.BridgeSnapshot[]) | null = null;
@@ -79,7 +84,7 @@ class BrokerImpl implements Broker, BrokerContext {
     let connected = 0;
     for (const c of this.connections) if (c.connected) connected++;
     let queued = 0;
-    for (const session of this.sessions.values()) queued += session.queue.length;
+    for (const session of this.sessions.values()) queued += session.queueLength;
     return {
       ...this.counters,
       droppedBy: { ...this.counters.droppedBy }, // a snapshot, not the live counters
@@ -125,9 +130,7 @@ class BrokerImpl implements Broker, BrokerContext {
     this.connections.add(connection);
     this.connectionsPeak = Math.max(this.connectionsPeak, this.connections.size);
     this.perListener.set(key, onListener + 1);
-    connection.afterClose = () => {
-      if (this.connections.delete(connection)) this.perListener.set(key, (this.perListener.get(key) ?? 1) - 1);
-    };
+    connection.afterClose = this.connectionGone;
     return connection;
   }
 

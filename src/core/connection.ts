@@ -7,14 +7,14 @@
  */
 import type { MqttLimits } from "../config/schema.ts";
 import type { ClientInfo, ProtocolVersion } from "../model/message.ts";
-import { LogThrottle } from "../util/log-throttle.ts";
+import type { LogThrottle } from "../util/log-throttle.ts";
 import type { Clock } from "../ports/clock.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { ConnectionEvents, Transport } from "../ports/transport.ts";
 import { encodePacket, type Packet, PacketDecoder } from "../protocol/codec.ts";
 import { type AckCmd, decodeShortAck, encodeAck, isAckCmd } from "../protocol/acks.ts";
 import { PacketFramer } from "../protocol/framer.ts";
-import { DropEpisode } from "./drop-episode.ts";
+import type { DropEpisode } from "./drop-episode.ts";
 import { decodePublish } from "../protocol/publish-decoder.ts";
 import { ProtocolError, ReasonCode } from "../protocol/reason-codes.ts";
 import type { BrokerContext, WillMessage } from "./context.ts";
@@ -25,7 +25,10 @@ import { handlePublish, handlePubrel } from "./handlers/publish.ts";
 import { handleSubscribe, handleUnsubscribe } from "./handlers/subscribe.ts";
 import { InputGate, type InputGateOptions } from "./input-gate.ts";
 import { WriteProgress } from "./write-progress.ts";
-import { type AckSink, OrderedAcks } from "./ordered-acks.ts";
+import type { AckSink } from "./ordered-acks.ts";
+import { Occasional } from "./occasional.ts";
+import { ConnectionLogger } from "./connection-logger.ts";
+import { type Deadline, deadlinesFor } from "./deadlines.ts";
 import { Outbound } from "./outbound.ts";
 import type { Delivery, OwnerSnapshot, Session, SessionOwner } from "./session.ts";
 import { errorText } from "../util/errors.ts";
@@ -37,11 +40,19 @@ const MAX_WRITES_WHILE_CONGESTED = 10_000;
 
 /** What the client announced in its v5 CONNECT; 3.1.1 clients announce nothing and get these defaults. */
 export interface Negotiated {
-  receiveMaximum: number;
-  maximumPacketSize: number;
-  topicAliasMaximum: number;
-  requestProblemInformation: boolean;
+  readonly receiveMaximum: number;
+  readonly maximumPacketSize: number;
+  readonly topicAliasMaximum: number;
+  readonly requestProblemInformation: boolean;
 }
+
+/** Shared by every connection until a v5 CONNECT says otherwise (one object fewer per connection). */
+export const DEFAULT_NEGOTIATED: Negotiated = Object.freeze({
+  receiveMaximum: 65_535,
+  maximumPacketSize: 268_435_460,
+  topicAliasMaximum: 0,
+  requestProblemInformation: true,
+});
 
 /** This connection's traffic, for the management queries. */
 export interface Traffic {
@@ -53,70 +64,43 @@ export interface Traffic {
 
 /**
  * The connection is its own ConnectionEvents (onData, onDrain, onClose): an object and closures fewer
- * per connection than a separate events object (memory per idle connection, issue 14).
+ * per connection than a separate events object (memory per idle connection, issue 14). For the same
+ * reason, what only some connections need (topic aliases, acks waiting for the store, drop
+ * episodes, congestion tracking, the refusal log bound) is made on first use, and its connect and
+ * keepalive deadlines live in one heap shared by all connections (deadlines.ts).
  */
-export class Connection implements SessionOwner, AckSink, ConnectionEvents, InputGateOptions {
+export class Connection implements SessionOwner, AckSink, ConnectionEvents, InputGateOptions, Deadline {
   state: State = "awaitingConnect";
   version: ProtocolVersion = 4;
   clientId = "";
   username?: string;
   session: Session | null = null;
   will: WillMessage | null = null;
-  logger: Logger;
-  readonly negotiated: Negotiated = {
-    receiveMaximum: 65_535,
-    maximumPacketSize: 268_435_460,
-    topicAliasMaximum: 0,
-    requestProblemInformation: true,
-  };
-  readonly traffic: Traffic = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 };
-  /** Inbound topic aliases (v5): alias -> topic, set by the client. */
-  readonly topicAliases = new Map<number, string>();
+  /** Set from a v5 CONNECT's properties. */
+  negotiated: Negotiated = DEFAULT_NEGOTIATED;
+  /** Traffic counters (see `traffic`), kept as fields: one object fewer per connection. */
+  messagesIn = 0;
+  messagesOut = 0;
+  bytesIn = 0;
+  bytesOut = 0;
   readonly outbound: Outbound = new Outbound(this);
   /** Session Expiry Interval given in CONNECT (v5: a DISCONNECT may not raise it from 0). */
   connectSessionExpiry = 0;
   cleanStart = true;
-  authMethod?: string;
-  authStep = 0;
   /** Set by the listener (tls/wss): a verified client certificate authenticates, its CN is the user name. */
   useCertificateCnAsUsername = false;
-  /** Completes CONNECT once enhanced authentication succeeds. */
-  pendingConnect?: (authData?: Uint8Array) => void | Promise<void>;
   keepalive = 0;
   /** Clock times: CONNACK sent, last whole Control Packet received. */
   connectedAt = 0;
   lastActivity = 0;
-  private keepaliveTimer: unknown = null;
-  private connectTimer: unknown = null;
+  /** Deadline (deadlines.ts): the connect timeout until CONNECT arrives, then the keepalive check. */
+  dueAt = 0;
+  heapIndex = -1;
   private readonly framer: PacketFramer;
-  /** Shared by all connections of this protocol version (see PacketDecoder.forVersion). */
-  private decoder = PacketDecoder.forVersion(4);
   private readonly input: InputGate;
-  private readonly acks: OrderedAcks;
+  private more: Occasional | null = null;
   /** The client is not reading what we send (the transport's buffer is above its high-water mark). */
   congested = false;
-  /** QoS 0 messages dropped because the client stopped reading what it was sent (see stalled()). */
-  readonly notReadingDrops = new DropEpisode(
-    this,
-    "notReading",
-    "client not reading: dropping QoS 0 messages until it catches up",
-    "client reading again",
-  );
-  /** QoS 1/2 messages dropped because its session queue is full (maxQueuedMessages, maxQueuedBytes). */
-  readonly fullQueueDrops = new DropEpisode(
-    this,
-    "queueFull",
-    "session queue full: dropping QoS 1/2 messages for this client",
-    "session queue drained",
-  );
-  private writesWhileCongested = 0;
-  private cachedInfo: ClientInfo | null = null;
-  /** While congested: is it still reading? (write-progress.ts) */
-  private readonly progress: WriteProgress;
-  private willPending = true;
-
-  /** Refusals of single packets (denied publishes, refused filters) share this bound on log lines. */
-  readonly refusals: LogThrottle;
 
   /** The limits when this connection arrived, with its listener's overrides (SIGHUP changes apply to new connections). */
   readonly limits: MqttLimits;
@@ -129,19 +113,71 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
     readonly listener = "",
   ) {
     this.limits = limits;
-    this.refusals = new LogThrottle(ctx.clock);
     this.framer = new PacketFramer(this.limits.maxPacketSize);
-    this.logger = ctx.logger.child(this.logFields());
-    this.progress = new WriteProgress(transport, ctx.clock);
     // The connection is the gate's options object (methods below): no closures per connection.
     this.input = new InputGate(this);
-    this.acks = new OrderedAcks(this);
-    this.connectTimer = ctx.clock.setTimeout(() => {
-      ctx.connectionLog.info(this.logger, "closing connection: no CONNECT in time", {
+    deadlinesFor(ctx.clock).schedule(this, ctx.clock.now() + this.limits.connectTimeout * 1000);
+  }
+
+  /** This connection's log: its fields on every line (connection-logger.ts); made per use, kept by none. */
+  get logger(): Logger {
+    return new ConnectionLogger(this);
+  }
+
+  /** This connection's traffic, for the management queries. */
+  get traffic(): Traffic {
+    return { messagesIn: this.messagesIn, messagesOut: this.messagesOut, bytesIn: this.bytesIn, bytesOut: this.bytesOut };
+  }
+
+  /** What only some connections need, made on first use (occasional.ts). */
+  get occasional(): Occasional {
+    return (this.more ??= new Occasional(this));
+  }
+
+  /** Enhanced authentication: the method CONNECT named (set through `occasional`). */
+  get authMethod(): string | undefined {
+    return this.more?.authMethod;
+  }
+
+  get topicAliases(): Map<number, string> {
+    return this.occasional.topicAliases;
+  }
+
+  get refusals(): LogThrottle {
+    return this.occasional.refusals;
+  }
+
+  get notReadingDrops(): DropEpisode {
+    return this.occasional.notReadingDrops;
+  }
+
+  get fullQueueDrops(): DropEpisode {
+    return this.occasional.fullQueueDrops;
+  }
+
+  queueDrained(): void {
+    this.more?.queueDrained();
+  }
+
+  /** Deadline: the connect timeout, or the keepalive check; returns when to look again (0: never). */
+  onDeadline(now: number): number {
+    if (this.state === "closed") return 0;
+    if (this.state === "awaitingConnect") {
+      this.ctx.connectionLog.info(this.logger, "closing connection: no CONNECT in time", {
         timeout: this.limits.connectTimeout,
       });
       this.closeTransport();
-    }, this.limits.connectTimeout * 1000);
+      return 0;
+    }
+    if (this.keepalive === 0) return 0;
+    const limit = this.keepalive * 1500; // 1.5 times the keepalive [3.1.1 MQTT-3.1.2-24]
+    const idle = now - this.lastActivity;
+    if (idle >= limit) {
+      this.logger.info("keepalive timeout", { clientId: this.clientId, keepalive: this.keepalive });
+      this.disconnect(ReasonCode.KeepAliveTimeout, "keepalive timeout");
+      return 0;
+    }
+    return now + (limit - idle);
   }
 
   /** Fields on every log line of this connection (the client id once CONNECT named it). */
@@ -153,8 +189,9 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
     return fields;
   }
 
-  setDecoderVersion(version: number): void {
-    this.decoder = PacketDecoder.forVersion(version);
+  /** Shared by all connections of this protocol version (see PacketDecoder.forVersion). */
+  private get decoder(): PacketDecoder {
+    return PacketDecoder.forVersion(this.version);
   }
 
   get connected(): boolean {
@@ -172,11 +209,11 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
 
   /** Who this client is, for hooks: one object per identity, not one per publish. */
   get info(): ClientInfo {
-    const cached = this.cachedInfo;
+    const cached = this.more?.info;
     if (cached && cached.clientId === this.clientId && cached.username === this.username && cached.protocolVersion === this.version) {
       return cached;
     }
-    return (this.cachedInfo = { clientId: this.clientId, username: this.username, protocolVersion: this.version, remote: this.transport.remote });
+    return (this.occasional.info = { clientId: this.clientId, username: this.username, protocolVersion: this.version, remote: this.transport.remote });
   }
 
   // ---- InputGateOptions (see input-gate.ts) ----------------------------------------------
@@ -200,7 +237,7 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
 
   /** InputGate: further reasons to pause reading. 3.1.1 clients have no Receive Maximum to respect: bound the acks waiting for the store. */
   extraPause(): boolean {
-    return this.congested || this.acks.count >= this.limits.receiveMaximum;
+    return this.congested || (this.more?.acksWaiting ?? 0) >= this.limits.receiveMaximum;
   }
 
   onThrottle(ms: number): void {
@@ -212,8 +249,8 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
     this.lastActivity = this.ctx.clock.now();
   }
 
-  /** Run once when the adapter reports the close (the broker's bookkeeping); set by the broker. */
-  afterClose: (() => void) | null = null;
+  /** Run once when the adapter reports the close (the broker's bookkeeping); set by the broker, shared by its connections. */
+  afterClose: ((connection: Connection) => void) | null = null;
 
   // ---- input ----------------------------------------------------------------------------
 
@@ -221,7 +258,7 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
   onData(bytes: Uint8Array): void {
     if (this.state === "closed") return;
     this.ctx.counters.bytesReceived += bytes.length;
-    this.traffic.bytesIn += bytes.length;
+    this.bytesIn += bytes.length;
     let packets = 0;
     try {
       this.framer.push(bytes, (frame) => {
@@ -243,15 +280,20 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
         throw new ProtocolError(ReasonCode.ProtocolError, `first packet must be CONNECT, got type ${type}`);
       }
       if (refuseUnsupportedLevel(this, frame)) return;
-      this.ctx.clock.clearTimeout(this.connectTimer);
+      deadlinesFor(this.ctx.clock).cancel(this); // the connect timeout
       const packet = this.decoder.decode(frame);
       return handleConnect(this, packet as Extract<Packet, { cmd: "connect" }>, frame);
     }
     if (type === 3 && this.state === "connected") {
       this.ctx.counters.messagesReceived++;
-      this.traffic.messagesIn++;
+      this.messagesIn++;
       this.input.countPublish(frame.length);
       return handlePublish(this, decodePublish(frame, this.version));
+    }
+    if (this.state === "connected" && frame.length === 2 && frame[1] === 0) {
+      // The two packets an idle client sends, read without the generic decoder (CPU per connection, issue 14).
+      if (frame[0] === 0xc0) return this.writeBytes(Uint8Array.of(0xd0, 0)); // PINGREQ -> PINGRESP
+      if (frame[0] === 0xe0) return handleDisconnect(this, { cmd: "disconnect" }); // reason 0, no properties
     }
     const ack = this.state === "connected" ? decodeShortAck(frame) : null;
     if (ack) return this.handleAck(ack as Extract<Packet, { cmd: typeof ack.cmd }>);
@@ -319,10 +361,10 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
 
   writeBytes(bytes: Uint8Array): void {
     this.ctx.counters.bytesSent += bytes.length;
-    this.traffic.bytesOut += bytes.length;
-    if (this.congested && ++this.writesWhileCongested > MAX_WRITES_WHILE_CONGESTED) {
-      if (this.progress.readingLately()) {
-        this.writesWhileCongested = 0; // slow, but reading: not a client to cut off
+    this.bytesOut += bytes.length;
+    if (this.congested && ++this.occasional.writesWhileCongested > MAX_WRITES_WHILE_CONGESTED) {
+      if (this.occasional.progress!.readingLately()) {
+        this.occasional.writesWhileCongested = 0; // slow, but reading: not a client to cut off
       } else {
         this.ctx.connectionLog.warn(this.logger, "disconnecting slow client: it stopped reading", {
           clientId: this.clientId,
@@ -333,29 +375,30 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
     }
     if (!this.transport.write(bytes) && !this.congested) {
       this.congested = true;
-      this.writesWhileCongested = 0;
-      this.progress.start();
+      const occasional = this.occasional;
+      occasional.writesWhileCongested = 0;
+      (occasional.progress ??= new WriteProgress(this.transport, this.ctx.clock)).start();
       this.input.update();
     }
   }
 
   /** Congested and no longer reading (see write-progress.ts): QoS 0 messages for it are dropped. */
   stalled(): boolean {
-    return this.congested && this.progress.stalled(this.limits.maxPacketSize);
+    return this.congested && this.more!.progress!.stalled(this.limits.maxPacketSize);
   }
 
   /** ConnectionEvents: the transport's buffer fell below its low-water mark. */
   onDrain(): void {
     if (!this.congested) return;
     this.congested = false;
-    this.notReadingDrops.end();
+    this.more?.readingAgain();
     this.input.update();
     this.outbound.pump();
   }
 
   /** Send `ack` once `durable` (a store commit) resolves, in order (see ordered-acks.ts). */
   sendAfter(ack: Packet | Uint8Array, durable: Promise<void> | null, refusal?: (reasonCode: number) => Packet): void {
-    this.acks.send(ack, durable, refusal);
+    this.occasional.acks.send(ack, durable, refusal);
   }
 
   /** SessionOwner: a message for this client. */
@@ -376,7 +419,7 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
     this.logger.info(reasonCode === ReasonCode.SessionTakenOver ? "session taken over by a new connection" : reasonString, {
       clientId: this.clientId,
     });
-    const will = this.willPending ? this.will : null;
+    const will = this.will;
     this.discardWill();
     this.disconnect(reasonCode, reasonString);
     return will && (will.delayInterval === 0 || cleanStart) ? will : null;
@@ -385,7 +428,7 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
   /** SessionOwner: plain data for the management queries. */
   describe(): OwnerSnapshot {
     const { remote } = this.transport;
-    const will = this.willPending ? this.will : null;
+    const will = this.will;
     return {
       username: this.username,
       protocolVersion: this.version,
@@ -395,7 +438,10 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
       lastPacketAt: this.lastActivity,
       keepalive: this.keepalive,
       cleanStart: this.cleanStart,
-      ...this.traffic,
+      messagesIn: this.messagesIn,
+      messagesOut: this.messagesOut,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
       will: will
         ? { topic: will.message.topic, qos: will.message.qos, retain: will.message.retain, delayInterval: will.delayInterval }
         : undefined,
@@ -404,26 +450,16 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
 
   // ---- lifecycle ------------------------------------------------------------------------
 
+  /** Checked in onDeadline, first 1.5 times the keepalive from now. */
   startKeepalive(seconds: number): void {
     this.keepalive = seconds;
     if (seconds === 0) return;
-    const limit = seconds * 1500; // 1.5 times the keepalive [3.1.1 MQTT-3.1.2-24]
-    const check = () => {
-      if (this.state === "closed") return;
-      const idle = this.ctx.clock.now() - this.lastActivity;
-      if (idle >= limit) {
-        this.logger.info("keepalive timeout", { clientId: this.clientId, keepalive: seconds });
-        this.disconnect(ReasonCode.KeepAliveTimeout, "keepalive timeout");
-        return;
-      }
-      this.keepaliveTimer = this.ctx.clock.setTimeout(check, limit - idle);
-    };
-    this.keepaliveTimer = this.ctx.clock.setTimeout(check, limit);
+    deadlinesFor(this.ctx.clock).schedule(this, this.ctx.clock.now() + seconds * 1500);
   }
 
   /** A normal DISCONNECT (reason 0x00) removes the will [v5 MQTT-3.14.4-3]. */
   discardWill(): void {
-    this.willPending = false;
+    this.will = null;
   }
 
   /** Server-side end: DISCONNECT with a reason for v5 clients past CONNACK, then close. */
@@ -463,16 +499,15 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
     if (this.state !== "closed") this.finish();
     const after = this.afterClose;
     this.afterClose = null;
-    after?.();
+    after?.(this);
   }
 
   private finish(): void {
     const wasConnected = this.state === "connected";
     this.state = "closed";
-    this.ctx.clock.clearTimeout(this.connectTimer);
-    this.ctx.clock.clearTimeout(this.keepaliveTimer);
+    deadlinesFor(this.ctx.clock).cancel(this);
     this.input.close();
     if (!wasConnected) return;
-    this.ctx.connectionClosed(this, this.willPending ? this.will : null);
+    this.ctx.connectionClosed(this, this.will);
   }
 }

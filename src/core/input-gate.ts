@@ -8,8 +8,9 @@
  * limit uses the same hold: a client over its rate has its further frames wait (never dropped)
  * and its transport paused until a Clock timer says the bucket has refilled.
  *
- * Reading is paused while any reason holds: a handler runs, the client is over its publish rate,
- * or the connection says so (`extraPause`: the client is not reading what we send, or too many of
+ * Reading is paused while any reason holds: a frame waits behind a running handler (pausing when
+ * the handler starts instead cost a pause and a resume per CONNECT, issue 14: connect CPU), the
+ * client is over its publish rate, or the connection says so (`extraPause`: the client is not reading what we send, or too many of
  * its acks wait for the store); it resumes only when none holds.
  */
 import type { Clock } from "../ports/clock.ts";
@@ -43,8 +44,8 @@ export interface InputGateOptions {
 }
 
 export class InputGate {
-  /** A Deque: a throttled client can have thousands of frames waiting, shifted one by one. */
-  private backlog = new Deque<Uint8Array>();
+  /** A Deque: a throttled client can have thousands of frames waiting, shifted one by one. Made on first hold. */
+  private backlog: Deque<Uint8Array> | null = null;
   private backlogBytes = 0;
   private busy = false;
   /** Over the publish rate: input is held until `throttleTimer` fires. */
@@ -64,11 +65,13 @@ export class InputGate {
   /** A whole frame arrived: handle it now, or hold it behind what is running. */
   push(frame: Uint8Array): void {
     if (!this.busy && !this.throttled) return this.handleFrame(frame);
-    if (this.backlogBytes + frame.length > MAX_BACKLOG_BYTES && this.backlog.length > 0) {
+    const backlog = (this.backlog ??= new Deque());
+    if (this.backlogBytes + frame.length > MAX_BACKLOG_BYTES && backlog.length > 0) {
       throw new ProtocolError(ReasonCode.MessageRateTooHigh, "client keeps sending while its packets wait");
     }
     this.backlogBytes += frame.length;
-    this.backlog.push(frame);
+    backlog.push(frame);
+    if (backlog.length === 1) this.update();
   }
 
   /** Count a PUBLISH against the rate limit; over it, hold input until the bucket has refilled. */
@@ -90,7 +93,8 @@ export class InputGate {
   /** Pause or resume reading to match the reasons that hold now. */
   update(): void {
     if (this.closed) return;
-    const pause = this.busy || this.throttled || this.options.extraPause();
+    const held = this.busy && this.backlog !== null && this.backlog.length > 0;
+    const pause = held || this.throttled || this.options.extraPause();
     if (pause === this.readingPaused) return;
     this.readingPaused = pause;
     if (pause) this.options.transport.pauseReading();
@@ -101,7 +105,7 @@ export class InputGate {
   close(): void {
     this.closed = true;
     this.options.clock.clearTimeout(this.throttleTimer);
-    this.backlog = new Deque();
+    this.backlog = null;
     this.backlogBytes = 0;
   }
 
@@ -133,11 +137,13 @@ export class InputGate {
 
   /** Handle held frames until another hold starts, then pause or resume reading to match. */
   private drain(): void {
-    while (this.backlog.length > 0 && !this.busy && !this.throttled && !this.closed) {
-      const frame = this.backlog.shift()!;
+    const backlog = this.backlog;
+    while (backlog && backlog.length > 0 && !this.busy && !this.throttled && !this.closed) {
+      const frame = backlog.shift()!;
       this.backlogBytes -= frame.length;
       this.handleFrame(frame);
     }
+    if (backlog && backlog.length === 0 && this.backlog === backlog) this.backlog = null; // nothing held: none kept
     this.update();
   }
 }

@@ -19,8 +19,8 @@ import { countDrop } from "./context.ts";
 import type { Delivery, InflightEntry } from "./session.ts";
 
 export class Outbound {
-  /** Topic -> alias, up to the client's Topic Alias Maximum (v5). */
-  private readonly aliases = new Map<string, number>();
+  /** Topic -> alias, up to the client's Topic Alias Maximum (v5); made when the first alias is. */
+  private aliases: Map<string, number> | null = null;
 
   constructor(private readonly conn: Connection) {}
 
@@ -38,7 +38,7 @@ export class Outbound {
       else this.sendPublish(delivery, 0);
       return;
     }
-    if (conn.congested || session.queue.length > 0 || this.quota <= 0) {
+    if (conn.congested || session.queueLength > 0 || this.quota <= 0) {
       if (!session.enqueue(delivery, conn.limits)) this.dropFromFullQueue();
       return;
     }
@@ -50,12 +50,12 @@ export class Outbound {
     const { conn } = this;
     const session = conn.session;
     if (!session || !conn.connected) return;
-    while (!conn.congested && this.quota > 0 && session.queue.length > 0) {
+    while (!conn.congested && this.quota > 0 && session.queueLength > 0) {
       const delivery = session.dequeue()!;
       if (delivery.qos > 0) this.sendInflight(delivery);
       else this.sendPublish(delivery, 0);
     }
-    if (session.queue.length === 0) conn.fullQueueDrops.end();
+    if (session.queueLength === 0) conn.queueDrained();
   }
 
   private dropFromFullQueue(): void {
@@ -113,10 +113,9 @@ export class Outbound {
       messageExpiryInterval = Math.max(0, Math.ceil(left / 1000));
     }
     // A known topic goes as its alias alone; a new one gets an alias while the client allows more.
-    const knownAlias = this.aliases.get(message.topic);
-    const newAlias = knownAlias === undefined && this.aliases.size < conn.negotiated.topicAliasMaximum
-      ? this.aliases.size + 1
-      : undefined;
+    const knownAlias = this.aliases?.get(message.topic);
+    const aliasCount = this.aliases?.size ?? 0;
+    const newAlias = knownAlias === undefined && aliasCount < conn.negotiated.topicAliasMaximum ? aliasCount + 1 : undefined;
     const bytes = encodePublish({
       topic: knownAlias === undefined ? message.topic : "",
       topicAlias: knownAlias ?? newAlias,
@@ -135,9 +134,9 @@ export class Outbound {
       countDrop(conn.ctx.counters, "tooLarge");
       return null;
     }
-    if (newAlias !== undefined) this.aliases.set(message.topic, newAlias);
+    if (newAlias !== undefined) (this.aliases ??= new Map()).set(message.topic, newAlias);
     conn.ctx.counters.messagesSent++;
-    conn.traffic.messagesOut++;
+    conn.messagesOut++;
     if (conn.ctx.hooks.has("onDelivered")) conn.ctx.hooks.notify("onDelivered", conn.info, message);
     return bytes;
   }

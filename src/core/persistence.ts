@@ -136,19 +136,18 @@ export class Persistence {
       const session = new Session(stored.clientId);
       session.expiryInterval = stored.expiryInterval;
       session.disconnectedAt = stored.disconnectedAt ?? 0;
-      for (const s of stored.subscriptions) session.subscriptions.set(s.key, fromStoredSubscription(stored.clientId, s));
+      for (const s of stored.subscriptions) session.restoreSubscription(fromStoredSubscription(stored.clientId, s));
       for (const d of [...stored.deliveries].sort((a, b) => a.id - b.id)) {
         this.nextDeliveryId = Math.max(this.nextDeliveryId, d.id + 1);
         const delivery: Delivery = { message: d.message, qos: d.qos, retain: d.retain, id: d.id };
         if (d.subscriptionIdentifiers) delivery.subscriptionIdentifiers = d.subscriptionIdentifiers;
         if (d.packetId !== undefined) {
-          session.inflight.set(d.packetId, { packetId: d.packetId, delivery, state: d.state ?? "awaitingAck" });
+          session.restoreInflight({ packetId: d.packetId, delivery, state: d.state ?? "awaitingAck" });
         } else {
-          session.queue.push(delivery);
-          session.queuedBytes += d.message.payload.length;
+          session.restoreQueued(delivery);
         }
       }
-      for (const packetId of stored.awaitingRelease) session.awaitingRelease.add(packetId);
+      for (const packetId of stored.awaitingRelease) session.restoreAwaitingRelease(packetId);
       session.journal = this.journalFor(stored.clientId);
       return { session, will: stored.will };
     });

@@ -94,11 +94,27 @@ export interface SessionJournal {
   deleteSubscription(key: string): void;
 }
 
+/** What a session's queue shows outside: its length, its oldest entry, its entries in order. */
+export interface QueueView<T> extends Iterable<T> {
+  readonly length: number;
+  peek(): T | undefined;
+}
+
+// Shown for a session that has none of these yet; read only by type, so nothing can add to them.
+const NO_SUBSCRIPTIONS: ReadonlyMap<string, Subscription> = new Map();
+const NOTHING_IN_FLIGHT: ReadonlyMap<number, InflightEntry> = new Map();
+const NO_PACKET_IDS: ReadonlySet<number> = new Set();
+const EMPTY_QUEUE: QueueView<Delivery> = new Deque<Delivery>();
+
 export class Session {
-  readonly subscriptions = new Map<string, Subscription>();
-  readonly inflight = new Map<number, InflightEntry>();
-  readonly awaitingRelease = new Set<number>();
-  readonly queue = new Deque<Delivery>();
+  // The collections below are made when something is first put in them: a session with no
+  // subscriptions and nothing in flight (most idle connections) holds none of them, and reading
+  // (the management queries, $SYS) makes none (issue 14: memory per idle connection). They
+  // change only through the methods below.
+  private subscriptionMap: Map<string, Subscription> | null = null;
+  private inflightMap: Map<number, InflightEntry> | null = null;
+  private awaitingReleaseSet: Set<number> | null = null;
+  private queued: Deque<Delivery> | null = null;
   queuedBytes = 0;
   /** Messages refused by a full queue since the client went offline (reported when it is back). */
   droppedMessages = 0;
@@ -115,6 +131,50 @@ export class Session {
   private lastPacketId = 0;
 
   constructor(readonly clientId: string) {}
+
+  get subscriptions(): ReadonlyMap<string, Subscription> {
+    return this.subscriptionMap ?? NO_SUBSCRIPTIONS;
+  }
+
+  get inflight(): ReadonlyMap<number, InflightEntry> {
+    return this.inflightMap ?? NOTHING_IN_FLIGHT;
+  }
+
+  get awaitingRelease(): ReadonlySet<number> {
+    return this.awaitingReleaseSet ?? NO_PACKET_IDS;
+  }
+
+  get queue(): QueueView<Delivery> {
+    return this.queued ?? EMPTY_QUEUE;
+  }
+
+  get queueLength(): number {
+    return this.queued?.length ?? 0;
+  }
+
+  // ---- rebuilding a stored session (persistence.ts): state goes in without being journaled ----
+
+  restoreSubscription(subscription: Subscription): void {
+    (this.subscriptionMap ??= new Map()).set(subscription.key, subscription);
+  }
+
+  restoreInflight(entry: InflightEntry): void {
+    (this.inflightMap ??= new Map()).set(entry.packetId, entry);
+  }
+
+  restoreQueued(delivery: Delivery): void {
+    (this.queued ??= new Deque()).push(delivery);
+    this.queuedBytes += delivery.message.payload.length;
+  }
+
+  restoreAwaitingRelease(packetId: number): void {
+    (this.awaitingReleaseSet ??= new Set()).add(packetId);
+  }
+
+  /** The session ended: its subscriptions go (the caller removes them from the topic index). */
+  clearSubscriptions(): void {
+    this.subscriptionMap = null;
+  }
 
   /** A free packet id for an outbound QoS 1/2 PUBLISH, or null when all 65,535 are in use. */
   allocatePacketId(): number | null {
@@ -151,7 +211,7 @@ export class Session {
       return false;
     }
     if (now !== undefined) delivery.queuedAt = now;
-    this.queue.push(delivery);
+    (this.queued ??= new Deque()).push(delivery);
     this.queuedBytes += size;
     if (delivery.qos > 0 && delivery.id === undefined) this.journal?.saveDelivery(delivery);
     return true;
@@ -179,7 +239,7 @@ export class Session {
 
   /** Take the oldest queued delivery (it stays journaled until it is completed or dropped). */
   dequeue(): Delivery | undefined {
-    const delivery = this.queue.shift();
+    const delivery = this.queued?.shift();
     if (delivery) this.queuedBytes -= delivery.message.payload.length;
     return delivery;
   }
@@ -190,7 +250,7 @@ export class Session {
   }
 
   startInflight(packetId: number, delivery: Delivery): void {
-    this.inflight.set(packetId, { packetId, delivery, state: "awaitingAck" });
+    (this.inflightMap ??= new Map()).set(packetId, { packetId, delivery, state: "awaitingAck" });
     this.journal?.saveDelivery(delivery, { packetId, state: "awaitingAck" });
   }
 
@@ -202,36 +262,37 @@ export class Session {
 
   /** The flow of an outbound message ended (PUBACK, PUBCOMP, or a refusing PUBREC). */
   complete(packetId: number): void {
-    const entry = this.inflight.get(packetId);
+    const entry = this.inflightMap?.get(packetId);
     if (!entry) return;
-    this.inflight.delete(packetId);
+    this.inflightMap!.delete(packetId);
     this.discard(entry.delivery);
   }
 
   addAwaitingRelease(packetId: number): void {
-    this.awaitingRelease.add(packetId);
+    (this.awaitingReleaseSet ??= new Set()).add(packetId);
     this.journal?.saveAwaitingRelease(packetId);
   }
 
   /** PUBREL arrived: true when the packet id was known. */
   release(packetId: number): boolean {
-    if (!this.awaitingRelease.delete(packetId)) return false;
+    if (!this.awaitingReleaseSet?.delete(packetId)) return false;
     this.journal?.deleteAwaitingRelease(packetId);
     return true;
   }
 
   /** Add or replace a subscription; true when one with the same filter existed. */
   setSubscription(subscription: Subscription): boolean {
-    const existed = this.subscriptions.has(subscription.key);
-    this.subscriptions.set(subscription.key, subscription);
+    const subscriptions = (this.subscriptionMap ??= new Map());
+    const existed = subscriptions.has(subscription.key);
+    subscriptions.set(subscription.key, subscription);
     this.journal?.saveSubscription(subscription);
     return existed;
   }
 
   deleteSubscription(key: string): Subscription | undefined {
-    const subscription = this.subscriptions.get(key);
+    const subscription = this.subscriptionMap?.get(key);
     if (!subscription) return undefined;
-    this.subscriptions.delete(key);
+    this.subscriptionMap!.delete(key);
     this.journal?.deleteSubscription(key);
     return subscription;
   }

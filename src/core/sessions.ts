@@ -151,7 +151,7 @@ export class Sessions {
   /** Remove a session and its subscriptions; a will still waiting goes out now (the session ended). */
   private end(session: Session): void {
     for (const subscription of session.subscriptions.values()) this.deps.index.remove(subscription);
-    session.subscriptions.clear();
+    session.clearSubscriptions();
     this.deps.clock.clearTimeout(session.expiryTimer);
     const will = this.wills.cancel(session);
     if (will) this.publishWill(will);

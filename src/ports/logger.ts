@@ -31,6 +31,17 @@ function formatText(time: string, level: LogLevel, msg: string, fields: LogField
   return line;
 }
 
+/** The last timestamp formatted: lines written in the same millisecond (a burst of connects) share it. */
+let lastTime = NaN;
+let lastTimeText = "";
+function timeText(ms: number): string {
+  if (ms !== lastTime) {
+    lastTime = ms;
+    lastTimeText = new Date(ms).toISOString();
+  }
+  return lastTimeText;
+}
+
 /** Prototype methods, not closures: a child per connection costs one small object (issue 14). */
 class LineLogger implements Logger {
   private readonly min: number;
@@ -43,11 +54,11 @@ class LineLogger implements Logger {
 
   private emit(level: LogLevel, msg: string, fields?: LogFields): void {
     if (rank[level] < this.min) return;
-    const all = fields ? { ...this.bound, ...fields } : this.bound;
-    const time = new Date(this.now()).toISOString();
+    const time = timeText(this.now());
+    // One object per JSON line, not a merged copy of the fields and then the line (CPU per connect, issue 14).
     const line = this.options.format === "json"
-      ? JSON.stringify({ time, level, msg, ...all })
-      : formatText(time, level, msg, all);
+      ? JSON.stringify(fields ? { time, level, msg, ...this.bound, ...fields } : { time, level, msg, ...this.bound })
+      : formatText(time, level, msg, fields ? { ...this.bound, ...fields } : this.bound);
     this.options.write(line, level);
   }
 

@@ -9,6 +9,11 @@ export { RawReader } from "./raw-reader.ts";
 import { ProtocolError, ReasonCode } from "./reason-codes.ts";
 
 export type { Packet } from "mqtt-packet";
+
+// mqtt-packet makes 65,536 two-byte Buffers on its first encode (a cache for packet ids and
+// lengths, 4-5 MB kept for ever, most of it after the first CONNACK: it counted as memory of the
+// first connections, issue 14). Its encoder writes the few numbers of a packet as it goes instead.
+mqttPacket.writeToStream.cacheNumbers = false;
 export type {
   IAuthPacket,
   IConnackPacket,
@@ -109,6 +114,10 @@ export function orderedUserProperties(packet: Packet): OrderedUserProperties {
 }
 
 export function encodePacket(packet: Packet, protocolVersion: number): Uint8Array {
+  if (packet.cmd === "connack" && protocolVersion !== 5) {
+    // The 3.1.1 CONNACK is four fixed bytes: no need for mqtt-packet's generic writer on every connect.
+    return Uint8Array.of(0x20, 2, packet.sessionPresent ? 1 : 0, packet.returnCode ?? 0);
+  }
   const properties = (packet as { properties?: { authenticationData?: Uint8Array } }).properties;
   if (properties?.authenticationData === undefined || (packet.cmd !== "connack" && packet.cmd !== "auth")) {
     return mqttPacket.generate(packet, { protocolVersion });

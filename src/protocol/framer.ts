@@ -11,8 +11,9 @@ export class PacketFramer {
    * Bytes of a packet not complete yet, kept as the pieces they came in and joined once the
    * packet is whole: joining on every read made a 1 MiB packet arriving 256 bytes at a time cost
    * about a second of CPU (quadratic), which a few slow senders could use to keep a core busy.
+   * Null between packets: an idle connection's framer holds no array (issue 14).
    */
-  private pieces: Uint8Array[] = [];
+  private pieces: Uint8Array[] | null = null;
   private pendingBytes = 0;
   /** Size of the packet being collected, once its fixed header is complete (else 0). */
   private needed = 0;
@@ -27,17 +28,17 @@ export class PacketFramer {
   /** Feed bytes; calls `onFrame` for each complete packet. Throws ProtocolError on bad framing. */
   push(bytes: Uint8Array, onFrame: (frame: Uint8Array) => void): void {
     if (this.pendingBytes === 0) return this.scan(bytes, onFrame);
-    this.pieces.push(copyBytes(bytes)); // the adapter may reuse its read buffer
+    this.pieces!.push(copyBytes(bytes)); // the adapter may reuse its read buffer
     this.pendingBytes += bytes.length;
     // Until the header is complete (a few bytes) or the packet is whole, there is nothing to cut.
     if (this.needed !== 0 && this.pendingBytes < this.needed) return;
     const data = new Uint8Array(this.pendingBytes);
     let at = 0;
-    for (const piece of this.pieces) {
+    for (const piece of this.pieces!) {
       data.set(piece, at);
       at += piece.length;
     }
-    this.pieces = [];
+    this.pieces = null;
     this.pendingBytes = 0;
     this.needed = 0;
     this.scan(data, onFrame);

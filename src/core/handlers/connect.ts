@@ -87,10 +87,12 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
   const v5 = conn.version === 5;
   const props = packet.properties ?? {};
   if (v5) {
-    conn.negotiated.requestProblemInformation = props.requestProblemInformation ?? true;
-    conn.negotiated.receiveMaximum = props.receiveMaximum ?? 65_535;
-    conn.negotiated.maximumPacketSize = props.maximumPacketSize ?? 268_435_460;
-    conn.negotiated.topicAliasMaximum = props.topicAliasMaximum ?? 0;
+    conn.negotiated = {
+      requestProblemInformation: props.requestProblemInformation ?? true,
+      receiveMaximum: props.receiveMaximum ?? 65_535,
+      maximumPacketSize: props.maximumPacketSize ?? 268_435_460,
+      topicAliasMaximum: props.topicAliasMaximum ?? 0,
+    };
     if (props.authenticationData !== undefined && props.authenticationMethod === undefined) {
       throw new ProtocolError(ReasonCode.ProtocolError, "Authentication Data without an Authentication Method");
     }
@@ -98,7 +100,6 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
       throw new ProtocolError(ReasonCode.ProtocolError, "Receive Maximum and Maximum Packet Size must not be 0");
     }
   }
-  conn.setDecoderVersion(conn.version);
   if (!v5 && packet.password !== undefined && packet.username === undefined) {
     throw new ProtocolError(ReasonCode.MalformedPacket, "password without user name [3.1.1 MQTT-3.1.2-22]");
   }
@@ -120,8 +121,7 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
     clientId = assigned = conn.ctx.assignClientId();
   }
   conn.clientId = clientId;
-  conn.username = packet.username;
-  conn.logger = conn.ctx.logger.child(conn.logFields());
+  conn.username = packet.username; // conn.logger's lines carry the client id from now on
 
   if (packet.will) {
     if (!isValidTopicName(packet.will.topic)) return refuse(conn, ReasonCode.TopicNameInvalid, "invalid will topic");
@@ -185,7 +185,8 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
       keepalive,
       username: conn.username,
     });
-    conn.ctx.hooks.notify("onConnected", conn.info, present);
+    // conn.info is an object the connection keeps: made only when a hook will see it.
+    if (conn.ctx.hooks.has("onConnected")) conn.ctx.hooks.notify("onConnected", conn.info, present);
     if (present) {
       checkReadsOfResumed(conn);
       conn.resume();
@@ -258,12 +259,12 @@ async function enhancedAuthentication(
   if (!conn.ctx.hooks.has("enhancedAuthenticate")) {
     return refuse(conn, ReasonCode.BadAuthenticationMethod, `authentication method "${method}" not supported`);
   }
-  conn.authMethod = method;
+  conn.occasional.authMethod = method;
   const result = await conn.ctx.hooks.enhancedAuth({ clientId: conn.clientId, method, data, step: 0, reauthenticate: false });
   if (result.result === "allow") return finish(result.data);
   if (result.result === "continue") {
-    conn.authStep = 1;
-    conn.pendingConnect = finish;
+    conn.occasional.authStep = 1;
+    conn.occasional.pendingConnect = finish;
     conn.send({ cmd: "auth", reasonCode: ReasonCode.ContinueAuthentication, properties: { authenticationMethod: method, authenticationData: result.data as never } });
     return;
   }

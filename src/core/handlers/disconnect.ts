@@ -28,12 +28,12 @@ export async function handleAuth(conn: Connection, packet: IAuthPacket): Promise
   }
   const reauthenticate = conn.state === "connected";
   // AUTH 0x19 starts a new exchange: its steps count from 0 again, as the CONNECT's did.
-  if (reauthenticate && packet.reasonCode === ReasonCode.ReAuthenticate) conn.authStep = 0;
+  if (reauthenticate && packet.reasonCode === ReasonCode.ReAuthenticate) conn.occasional.authStep = 0;
   const result = await conn.ctx.hooks.enhancedAuth({
     clientId: conn.clientId,
     method,
     data: packet.properties?.authenticationData,
-    step: conn.authStep++,
+    step: conn.occasional.authStep++,
     reauthenticate,
   });
   if (result.result === "continue") {
@@ -54,5 +54,8 @@ export async function handleAuth(conn: Connection, packet: IAuthPacket): Promise
     conn.send({ cmd: "auth", reasonCode: ReasonCode.Success, properties });
     return;
   }
-  await conn.pendingConnect?.(result.data);
+  // Once: the closure holds the CONNECT packet, which the connection need not keep after the handshake.
+  const finish = conn.occasional.pendingConnect;
+  conn.occasional.pendingConnect = undefined;
+  await finish?.(result.data);
 }
