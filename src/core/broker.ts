@@ -158,9 +158,9 @@ class BrokerImpl implements Broker, BrokerContext {
     return this.sessions.open(connection, clientId, cleanStart, expiryInterval, connection.logger);
   }
 
-  connectionClosed(connection: Connection, will: WillMessage | null): void {
-    this.hooks.notify("onDisconnected", connection.info, "closed");
-    if (connection.session) this.sessions.ownerGone(connection, connection.session, will, connection.logger);
+  connectionClosed(connection: Connection, will: WillMessage | null, reason: string): void {
+    if (this.hooks.has("onDisconnected")) this.hooks.notify("onDisconnected", connection.info, reason);
+    if (connection.session) this.sessions.ownerGone(connection, connection.session, will, connection.logger, reason);
   }
 
   subscribe(session: Session, subscription: Subscription): boolean {
@@ -341,7 +341,7 @@ class BrokerImpl implements Broker, BrokerContext {
         this.counters.clientsTotal++;
         return this.sessions.open(owner, o.clientId, o.cleanStart, o.sessionExpiryInterval, this.logger.child({ clientId: o.clientId }));
       },
-      ownerGone: (owner: SessionOwner, session: Session) => this.sessions.ownerGone(owner, session, null, this.logger.child({ clientId: session.clientId })),
+      ownerGone: (owner: SessionOwner, session: Session) => this.sessions.ownerGone(owner, session, null, this.logger.child({ clientId: session.clientId }), "detached"),
       sendRetained: (session, subscription, existed) => sendRetained(this, session, subscription, existed),
     }, options, onDelivery);
   }

@@ -166,7 +166,7 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
       this.ctx.connectionLog.info(this.logger, "closing connection: no CONNECT in time", {
         timeout: this.limits.connectTimeout,
       });
-      this.closeTransport();
+      this.closeTransport("no CONNECT in time");
       return 0;
     }
     if (this.keepalive === 0) return 0;
@@ -469,7 +469,7 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
       const properties = reasonString && this.negotiated.requestProblemInformation ? { reasonString } : undefined;
       this.send({ cmd: "disconnect", reasonCode, properties });
     }
-    this.closeTransport();
+    this.closeTransport(reasonString ?? `closed by the broker (reason code 0x${reasonCode.toString(16).padStart(2, "0")})`);
   }
 
   /** The one place where a thrown error ends a connection. */
@@ -482,32 +482,34 @@ export class Connection implements SessionOwner, AckSink, ConnectionEvents, Inpu
     else this.logger.error("closing connection: internal error", { ...fields, stack: e instanceof Error ? e.stack : undefined });
     if (this.state === "connecting" && this.version === 5) {
       this.send({ cmd: "connack", sessionPresent: false, reasonCode });
-      this.closeTransport();
+      this.closeTransport(message);
       return;
     }
     this.disconnect(reasonCode, message);
   }
 
-  closeTransport(): void {
+  /** The broker ends the connection; `reason` tells onDisconnected hooks and the "client gone" line why. */
+  closeTransport(reason = "closed by the broker"): void {
     if (this.state === "closed") return;
-    this.finish();
+    this.finish(reason);
     this.transport.close();
   }
 
   /** ConnectionEvents: the socket is gone (adapters may report it more than once). */
   onClose(): void {
-    if (this.state !== "closed") this.finish();
+    // Not closed by us first: the client (or the network) dropped the connection without DISCONNECT.
+    if (this.state !== "closed") this.finish("connection lost");
     const after = this.afterClose;
     this.afterClose = null;
     after?.(this);
   }
 
-  private finish(): void {
+  private finish(reason: string): void {
     const wasConnected = this.state === "connected";
     this.state = "closed";
     deadlinesFor(this.ctx.clock).cancel(this);
     this.input.close();
     if (!wasConnected) return;
-    this.ctx.connectionClosed(this, this.will);
+    this.ctx.connectionClosed(this, this.will, reason);
   }
 }

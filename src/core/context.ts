@@ -63,7 +63,8 @@ export interface BrokerContext {
     expiryInterval: number,
   ): { session: Session; present: boolean };
   /** The connection ended: publish or schedule its will, start session expiry. */
-  connectionClosed(connection: Connection, will: WillMessage | null): void;
+  /** `reason`: why it closed, in words ("client disconnected", "connection lost", "keepalive timeout", ...). */
+  connectionClosed(connection: Connection, will: WillMessage | null, reason: string): void;
   /** Route a message to matching subscribers; returns how many sessions it went to. */
   route(message: Message, publisher?: ClientInfo): number;
   /** Hand a delivery to a session (online: send or queue; offline: queue by policy). */

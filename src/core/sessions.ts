@@ -105,12 +105,12 @@ export class Sessions {
   }
 
   /** The owner went away: publish or schedule its will, start the session's expiry. */
-  ownerGone(owner: SessionOwner, session: Session, will: WillMessage | null, logger: Logger): void {
+  ownerGone(owner: SessionOwner, session: Session, will: WillMessage | null, logger: Logger, reason: string): void {
     if (session.owner !== owner) return;
     session.owner = null;
     session.droppedMessages = 0; // counts the drops while offline
     session.disconnectedAt = this.deps.clock.now();
-    logger.info("client gone", { sessionExpiry: session.expiryInterval });
+    logger.info("client gone", { reason, sessionExpiry: session.expiryInterval });
     if (session.journal) this.deps.persistence.saveSession(session, false);
     if (will) {
       const delay = Math.min(will.delayInterval, session.expiryInterval);

@@ -87,6 +87,11 @@ export interface Hooks {
   onConnected?(client: ClientInfo, sessionPresent: boolean): void;
   /** CONNECT refused for bad credentials or not authorized (not for bans or protocol errors). */
   onAuthenticationFailed?(request: AuthenticateRequest): void;
+  /**
+   * After a connected client's connection closed. `reason` in words: "client disconnected" (with the
+   * v5 reason code when not 0), "connection lost" (closed without DISCONNECT), "keepalive timeout",
+   * "session taken over", "disconnected by an administrator", or the protocol error that ended it.
+   */
   onDisconnected?(client: ClientInfo, reason: string): void;
   onSubscribed?(client: ClientInfo, subscription: SubscriptionInfo): void;
   onUnsubscribed?(client: ClientInfo, filter: string): void;

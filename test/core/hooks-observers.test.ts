@@ -117,7 +117,7 @@ describe("observers", () => {
   });
 
   for (const { version, name } of VERSIONS) {
-    test(`${name}: onDisconnected once with the ClientInfo, on DISCONNECT, on a dropped connection, and for a session taken over`, async () => {
+    test(`${name}: onDisconnected once with the ClientInfo and why: DISCONNECT, a dropped connection, a session taken over, a keepalive timeout, an administrator's kick`, async () => {
       const hook = recorder("watch");
       await start([hook]);
       const { client: polite } = await b.connect({ version, clientId: "polite" });
@@ -127,14 +127,25 @@ describe("observers", () => {
       const { client: old } = await b.connect({ version, clientId: "twin" });
       await b.connect({ version, clientId: "twin" });
       expect(old.closed).toBe(true);
+      const { client: quiet } = await b.connect({ version, clientId: "quiet", keepalive: 10 });
+      await b.advance(15_000); // 1.5 times the keepalive
+      expect(quiet.closed).toBe(true);
+      const { client: kicked } = await b.connect({ version, clientId: "kicked" });
+      expect(b.broker.disconnectClient("kicked")).toBe(true);
+      await b.settle();
       const infos = callsOf(hook, "onDisconnected").map((
         [info, reason],
       ) => [(info as ClientInfo).clientId, (info as ClientInfo).remote.port, reason]);
       expect(infos).toEqual([
-        ["polite", polite.transport.remote.port, "closed"],
-        ["dropped", dropped.transport.remote.port, "closed"],
-        ["twin", old.transport.remote.port, "closed"],
+        ["polite", polite.transport.remote.port, "client disconnected"],
+        ["dropped", dropped.transport.remote.port, "connection lost"],
+        ["twin", old.transport.remote.port, "session taken over"],
+        ["quiet", quiet.transport.remote.port, "keepalive timeout"],
+        ["kicked", kicked.transport.remote.port, "disconnected by an administrator"],
       ]);
+      // The operator's "client gone" line says the same (not for the takeover: the session lives on, taken).
+      const gone = b.logs.filter((l) => l.msg === "client gone").map((l) => l.fields.reason);
+      expect(gone).toEqual(["client disconnected", "connection lost", "keepalive timeout", "disconnected by an administrator"]);
     });
   }
 

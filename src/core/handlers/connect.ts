@@ -36,7 +36,7 @@ function refuse(conn: Connection, reasonCode: number, why: string): void {
   } else {
     conn.send({ cmd: "connack", sessionPresent: false, returnCode: toV3ConnectReturnCode(reasonCode) });
   }
-  conn.closeTransport();
+  conn.closeTransport(`connection refused: ${why}`);
 }
 
 function buildWill(conn: Connection, packet: IConnectPacket): WillMessage | null {
@@ -76,7 +76,7 @@ export function refuseUnsupportedLevel(conn: Connection, frame: Uint8Array): boo
     level,
   });
   conn.writeBytes(new Uint8Array([0x20, 0x02, 0x00, 0x01]));
-  conn.closeTransport();
+  conn.closeTransport("unsupported protocol level");
   return true;
 }
 

@@ -17,7 +17,9 @@ export function handleDisconnect(conn: Connection, packet: IDisconnectPacket): v
   // 0x04 Disconnect with Will Message keeps the will; any other DISCONNECT deletes it [v5 MQTT-3.14.4-3].
   if (reasonCode !== ReasonCode.DisconnectWithWill) conn.discardWill();
   conn.logger.info("client disconnected", { reasonCode });
-  conn.closeTransport();
+  conn.closeTransport(
+    reasonCode === ReasonCode.Success ? "client disconnected" : `client disconnected (reason code 0x${reasonCode.toString(16).padStart(2, "0")})`,
+  );
 }
 
 /** AUTH: only valid when CONNECT named an authentication method (5.0 section 4.12). */
