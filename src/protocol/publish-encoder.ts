@@ -4,6 +4,7 @@
  * encoded here directly into one Uint8Array.
  */
 import type { MessageProperties, QoS } from "../model/message.ts";
+import { packetBytes } from "../util/bytes.ts";
 
 export interface PublishForm {
   topic: string;
@@ -139,7 +140,7 @@ export function encodePublish(form: PublishForm, protocolVersion: number): Uint8
   const propertiesLength = properties.reduce((sum, p) => sum + propertySize(p), 0);
   const remaining = 2 + topicLength + (form.qos > 0 ? 2 : 0) +
     (protocolVersion === 5 ? varintSize(propertiesLength) + propertiesLength : 0) + form.payload.length;
-  const w = new Writer(new Uint8Array(1 + varintSize(remaining) + remaining));
+  const w = new Writer(packetBytes(1 + varintSize(remaining) + remaining));
   w.u8(0x30 | (form.dup ? 0x08 : 0) | (form.qos << 1) | (form.retain ? 0x01 : 0));
   w.varint(remaining);
   if (topic) w.prefixed(topic);
