@@ -211,7 +211,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         turnarounds++;
         acksSentAt = 0;
       }
-      waiting.push(chunk.slice());
+      waiting.push(new Uint8Array(chunk)); // a copy: Buffer.slice would be a view
     };
     batchTimer = setInterval(() => {
       if (waiting.length === 0) return;
