@@ -15,6 +15,7 @@
  */
 import { encodePublish } from "../protocol/publish-encoder.ts";
 import type { Message } from "../model/message.ts";
+import { packetBytes } from "../util/bytes.ts";
 import type { Connection } from "./connection.ts";
 import { countDrop } from "./context.ts";
 import type { Delivery, InflightEntry } from "./session.ts";
@@ -153,7 +154,7 @@ export class Outbound {
  * The last PUBLISH encoded without client-specific parts (alias, expiry, subscription ids, DUP).
  * A message routed to many subscribers is encoded once instead of once per subscriber (fan-out):
  * the same bytes for QoS 0, a copy with the packet id patched in for QoS 1/2. Nobody writes into
- * the bytes after encoding (the adapters copy them into their write batches), so sharing is safe.
+ * the bytes after encoding (sockets and write batches only read them), so sharing is safe.
  * Large packets are not kept, so a big payload is not held after its deliveries.
  */
 let last: { message: Message; qos: number; retain: boolean; version: number; bytes: Uint8Array } | null = null;
@@ -164,7 +165,8 @@ function sameAsLast(message: Message, delivery: Delivery, packetId: number, vers
     return null;
   }
   if (delivery.qos === 0) return last.bytes;
-  const bytes = last.bytes.slice();
+  const bytes = packetBytes(last.bytes.length);
+  bytes.set(last.bytes);
   let at = 1;
   while (bytes[at++] & 0x80); // remaining length
   at += 2 + ((bytes[at] << 8) | bytes[at + 1]); // topic
