@@ -1,35 +1,63 @@
 /**
- * Fan-in benchmark: Gannet on Bun, Gannet on Deno and Debian's Mosquitto, one after the other, each
- * on its own free 127.0.0.1 port, under the same load (bench/load.ts: 8 publishers, 1 subscriber on
- * bench/#, 64-byte payloads). Scenarios: `qos0` and `qos1` with an eager subscriber (it answers every
- * chunk as it arrives), and `qos1-batch` with a subscriber that drains its socket once per
- * millisecond, as busy applications do. Prints msgs/s received by the subscriber with the ratio to
- * Mosquitto and the broker's CPU use (100% = one core busy; below that it waits), and writes
- * bench/results/<date>.json.
+ * Broker benchmark: Gannet on Bun, Gannet on Deno and Debian's Mosquitto, one after the other, each
+ * on its own free 127.0.0.1 port, under the same load, 64-byte payloads. Scenarios:
+ *   - `qos0`, `qos1`: fan-in (bench/load.ts: 8 publishers, 1 subscriber on bench/#) with an eager
+ *     subscriber (it answers every chunk as it arrives); `qos1-batch`: the same with a subscriber that
+ *     drains its socket once per millisecond, as busy applications do. Reports msgs/s received.
+ *   - `fanout`: 1 publisher -> 100 eager subscribers at QoS 0 (bench/fanout.ts). Reports deliveries/s.
+ *   - `latency-qos1`: QoS 1 at a fixed 2,000 msg/s, 1 publisher -> 1 subscriber (bench/latency.ts).
+ *     Reports p50 and p99 publish -> receive latency in ms (lower is better).
+ * Prints each figure with the ratio to Mosquitto, the broker's CPU use (100% = one core busy; below
+ * that it waits) and Deno's ratio to Bun, and writes bench/results/<date>.json.
  *
  *   bun bench/compare.ts [--duration 10] [--warmup 2] [--rounds 1] [--targets gannet-bun,gannet-deno,mosquitto]
- *                        [--scenarios qos0,qos1,qos1-batch] [--set key=value ...]
+ *                        [--scenarios qos0,qos1,qos1-batch,fanout,latency-qos1] [--set key=value ...]
+ *                        [--out name]
  *
  * With --rounds N every broker is measured N times (rounds interleaved) and the median is kept:
  * this machine is shared and noisy, so compare ratios within one run rather than absolute figures.
  * `--set` passes a setting to Gannet (e.g. `--set mqtt.maxInflight=1000`). Targets floor-bun and
- * floor-deno (bench/floor-server.ts, scenario qos0 only) relay whole PUBLISH packets with no broker
- * behind them: the runtime's own ceiling for the same I/O.
+ * floor-deno (bench/floor-server.ts) relay whole PUBLISH packets with no broker behind them (QoS 1
+ * answered with PUBACK): the runtime's own ceiling for the same I/O.
  *
  * Mosquitto runs with `max_queued_messages 0` (no queue limit). Mosquitto 2.0.11 with its default
- * limit stalled under this load: some publishers' messages stayed queued for the subscriber and were
- * never delivered (see "lost" in the JSON of a run with --mosquitto-defaults). The load generator's
- * window (1000 messages in flight) bounds every broker's queue anyway.
+ * limit stalled under the fan-in load: some publishers' messages stayed queued for the subscriber and
+ * were never delivered (see "lost" in the JSON of a run with --mosquitto-defaults). The load
+ * generators' windows bound every broker's queue anyway.
  */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
-import type { LoadResult } from "./load.ts";
 import { ALL_TARGETS, BIN, median, mosquittoBinary, ROOT, start, table, type Target, version } from "./brokers.ts";
 
-type Scenario = "qos0" | "qos1" | "qos1-batch";
-const ALL_SCENARIOS: Scenario[] = ["qos0", "qos1", "qos1-batch"];
+type Scenario = "qos0" | "qos1" | "qos1-batch" | "fanout" | "latency-qos1";
+const ALL_SCENARIOS: Scenario[] = ["qos0", "qos1", "qos1-batch", "fanout", "latency-qos1"];
+
+/** One figure a scenario reports: its JSON field, the column name, and whether less is better. */
+interface Metric {
+  field: string;
+  label: string;
+  lowerIsBetter?: boolean;
+}
+
+interface ScenarioSpec {
+  script: string;
+  args: string[];
+  metrics: Metric[];
+}
+
+const SCENARIOS: Record<Scenario, ScenarioSpec> = {
+  "qos0": { script: "bench/load.ts", args: ["--qos", "0", "--consumer", "eager"], metrics: [{ field: "msgsPerSec", label: "msgs/s" }] },
+  "qos1": { script: "bench/load.ts", args: ["--qos", "1", "--consumer", "eager"], metrics: [{ field: "msgsPerSec", label: "msgs/s" }] },
+  "qos1-batch": { script: "bench/load.ts", args: ["--qos", "1", "--consumer", "batch"], metrics: [{ field: "msgsPerSec", label: "msgs/s" }] },
+  "fanout": { script: "bench/fanout.ts", args: ["--subscribers", "100"], metrics: [{ field: "deliveriesPerSec", label: "deliveries/s" }] },
+  "latency-qos1": {
+    script: "bench/latency.ts",
+    args: ["--rate", "2000"],
+    metrics: [{ field: "p50Ms", label: "p50 ms", lowerIsBetter: true }, { field: "p99Ms", label: "p99 ms", lowerIsBetter: true }],
+  },
+};
 
 interface Options {
   duration: number;
@@ -39,11 +67,12 @@ interface Options {
   scenarios: Scenario[];
   mosquittoDefaults: boolean;
   gannetSet: Record<string, string>;
+  out: string | null;
 }
 
 function parseOptions(argv: string[]): Options {
   const o: Options = {
-    duration: 10, warmup: 2, rounds: 1, targets: ALL_TARGETS, scenarios: ALL_SCENARIOS, mosquittoDefaults: false, gannetSet: {},
+    duration: 10, warmup: 2, rounds: 1, targets: ALL_TARGETS, scenarios: ALL_SCENARIOS, mosquittoDefaults: false, gannetSet: {}, out: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -75,30 +104,40 @@ function parseOptions(argv: string[]): Options {
         break;
       }
       case "--mosquitto-defaults": o.mosquittoDefaults = true; break;
+      case "--out": o.out = value(); break;
       default: throw new Error(`unknown argument ${flag}`);
     }
   }
   return o;
 }
 
-interface Measured extends LoadResult {
-  /** Broker CPU during the whole load process (warm-up included), as % of one core. */
-  brokerCpuPercent: number;
-}
+/** A load generator's JSON line, plus the broker's CPU during the whole run (warm-up included), % of one core. */
+type Measured = Record<string, unknown> & { brokerCpuPercent: number };
 
-function runLoadProcess(port: number, scenario: Scenario, o: Options): LoadResult {
-  const qos = scenario === "qos0" ? "0" : "1";
-  const consumer = scenario === "qos1-batch" ? "batch" : "eager";
-  const args = [
-    "bench/load.ts", "--port", String(port), "--qos", qos, "--consumer", consumer,
-    "--duration", String(o.duration), "--warmup", String(o.warmup),
-  ];
-  const r = spawnSync(BIN("bun"), args, { cwd: ROOT, encoding: "utf8", timeout: (o.duration + o.warmup + 30) * 1000 });
-  const line = (r.stdout ?? "").trim().split("\n").pop() ?? "";
-  if (r.status !== 0 || !line.startsWith("{")) {
-    throw new Error(`load generator failed (status ${r.status}): ${r.stderr}${r.stdout}`);
-  }
-  return JSON.parse(line) as LoadResult;
+/**
+ * Runs a load generator as a child process. Not spawnSync: while this process is blocked, nobody
+ * reads the broker's log pipe, and 100 subscribers' connect lines fill it until a broker that
+ * writes its log synchronously (Deno) stops.
+ */
+function runLoadProcess(port: number, scenario: Scenario, o: Options): Promise<Record<string, unknown>> {
+  const spec = SCENARIOS[scenario];
+  const args = [spec.script, "--port", String(port), ...spec.args, "--duration", String(o.duration), "--warmup", String(o.warmup)];
+  return new Promise((resolve, reject) => {
+    const child = spawn(BIN("bun"), args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), (o.duration + o.warmup + 60) * 1000);
+    child.once("error", reject);
+    child.once("exit", (status) => {
+      clearTimeout(timer);
+      const line = stdout.trim().split("\n").pop() ?? "";
+      if (status !== 0 || !line.startsWith("{")) {
+        reject(new Error(`load generator ${spec.script} failed (status ${status}): ${stderr}${stdout}`));
+      } else resolve(JSON.parse(line) as Record<string, unknown>);
+    });
+  });
 }
 
 const o = parseOptions(process.argv.slice(2));
@@ -110,10 +149,11 @@ for (let round = 1; round <= o.rounds; round++) {
       for (const scenario of o.scenarios) {
         const cpu0 = broker.cpuSeconds();
         const t0 = performance.now();
-        const r = runLoadProcess(broker.port, scenario, o);
+        const r = await runLoadProcess(broker.port, scenario, o);
         const brokerCpuPercent = Math.round(((broker.cpuSeconds() - cpu0) / ((performance.now() - t0) / 1000)) * 100);
         ((runs[target] ??= {})[scenario] ??= []).push({ ...r, brokerCpuPercent });
-        console.error(`round ${round}/${o.rounds} ${target} ${scenario}: ${r.msgsPerSec} msgs/s (lost ${r.lost}), broker CPU ${brokerCpuPercent}%`);
+        const figures = SCENARIOS[scenario].metrics.map((m) => `${r[m.field]} ${m.label}`).join(", ");
+        console.error(`round ${round}/${o.rounds} ${target} ${scenario}: ${figures} (lost ${r.lost}), broker CPU ${brokerCpuPercent}%`);
       }
     } finally {
       await broker.stop();
@@ -121,31 +161,62 @@ for (let round = 1; round <= o.rounds; round++) {
   }
 }
 
-const summary: Record<string, Record<string, { msgsPerSec: number; ratioToMosquitto: number | null; brokerCpuPercent: number; lost: number }>> = {};
+interface Figure {
+  value: number;
+  ratioToMosquitto: number | null;
+}
+type Summary = Record<string, Record<string, { figures: Record<string, Figure>; brokerCpuPercent: number; lost: number }>>;
+const med = (target: string, scenario: string, field: string): number | null => {
+  const xs = runs[target]?.[scenario]?.map((r) => Number(r[field]));
+  return xs && xs.length ? median(xs) : null;
+};
+const ratio = (a: number | null, b: number | null) => (a !== null && b ? Math.round((a / b) * 100) / 100 : null);
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+const summary: Summary = {};
 for (const target of o.targets) {
   summary[target] = {};
   for (const scenario of o.scenarios) {
-    const mine = Math.round(median(runs[target][scenario].map((r) => r.msgsPerSec)));
-    const ref = runs.mosquitto?.[scenario] ? median(runs.mosquitto[scenario].map((r) => r.msgsPerSec)) : null;
+    const figures: Record<string, Figure> = {};
+    for (const m of SCENARIOS[scenario].metrics) {
+      const mine = med(target, scenario, m.field)!;
+      figures[m.field] = { value: m.lowerIsBetter ? round3(mine) : Math.round(mine), ratioToMosquitto: ratio(mine, med("mosquitto", scenario, m.field)) };
+    }
     summary[target][scenario] = {
-      msgsPerSec: mine,
-      ratioToMosquitto: ref ? Math.round((mine / ref) * 100) / 100 : null,
+      figures,
       brokerCpuPercent: Math.round(median(runs[target][scenario].map((r) => r.brokerCpuPercent))),
-      lost: runs[target][scenario].reduce((n, r) => n + r.lost, 0),
+      lost: runs[target][scenario].reduce((n, r) => n + Number(r.lost ?? 0), 0),
     };
   }
 }
 
+const columns = o.scenarios.flatMap((sc) => SCENARIOS[sc].metrics.map((m) => ({ sc, m })));
 console.log(table(
-  ["broker", ...o.scenarios.flatMap((s) => [`${s} msgs/s`, `${s} vs Mosquitto`, `${s} CPU`])],
+  ["broker", ...columns.flatMap(({ sc, m }) => [`${sc} ${m.label}`, "vs Mosquitto"]), ...o.scenarios.map((sc) => `${sc} CPU`)],
   o.targets.map((t) => [
     t,
-    ...o.scenarios.flatMap((sc) => {
-      const s = summary[t][sc];
-      return [String(s.msgsPerSec), s.ratioToMosquitto === null ? "-" : `${s.ratioToMosquitto.toFixed(2)}x`, `${s.brokerCpuPercent}%`];
+    ...columns.flatMap(({ sc, m }) => {
+      const f = summary[t][sc].figures[m.field];
+      return [String(f.value), f.ratioToMosquitto === null ? "-" : `${f.ratioToMosquitto.toFixed(2)}x`];
     }),
+    ...o.scenarios.map((sc) => `${summary[t][sc].brokerCpuPercent}%`),
   ]),
 ));
+
+// Deno against Bun, for the broker and for the floor servers: throughput as Deno/Bun (higher is
+// better), latency as Deno/Bun (lower is better).
+const pairs = ([["gannet-deno", "gannet-bun"], ["floor-deno", "floor-bun"]] as const).filter(([d, b]) => o.targets.includes(d) && o.targets.includes(b));
+const denoVsBun: Record<string, Record<string, number | null>> = {};
+for (const [deno, bun] of pairs) {
+  denoVsBun[`${deno}/${bun}`] = Object.fromEntries(columns.map(({ sc, m }) => [`${sc} ${m.field}`, ratio(med(deno, sc, m.field), med(bun, sc, m.field))]));
+}
+if (pairs.length) {
+  console.log(`\nDeno / Bun (throughput: higher is better; latency: lower is better)`);
+  console.log(table(
+    ["pair", ...columns.map(({ sc, m }) => `${sc} ${m.label}`)],
+    Object.entries(denoVsBun).map(([pair, r]) => [pair, ...columns.map(({ sc, m }) => (r[`${sc} ${m.field}`] === null ? "-" : `${r[`${sc} ${m.field}`]!.toFixed(2)}x`))]),
+  ));
+}
 
 const date = new Date().toISOString().slice(0, 10);
 const result = {
@@ -157,23 +228,24 @@ const result = {
     mosquitto: o.targets.includes("mosquitto") ? version(mosquittoBinary(), ["-h"]) : "",
   },
   load: {
-    publishers: 8,
-    subscribers: 1,
-    subscription: "bench/#",
+    scenarios: Object.fromEntries(o.scenarios.map((sc) => [sc, `${SCENARIOS[sc].script} ${SCENARIOS[sc].args.join(" ")}`])),
+    fanIn: { publishers: 8, subscribers: 1, subscription: "bench/#", window: 1000 },
+    fanout: { publishers: 1, subscribers: 100, qos: 0, window: 500 },
+    latency: { publishers: 1, subscribers: 1, qos: 1, rate: 2000 },
     payloadBytes: 64,
     durationSeconds: o.duration,
     warmupSeconds: o.warmup,
     rounds: o.rounds,
-    window: 1000,
     mosquittoConfig: o.mosquittoDefaults ? "defaults" : "max_queued_messages 0",
     gannetSet: o.gannetSet,
   },
   summary,
+  denoVsBun,
   runs,
 };
 const dir = join(ROOT, "bench", "results");
 mkdirSync(dir, { recursive: true });
-const file = join(dir, `${date}.json`);
+const file = join(dir, `${o.out ?? date}.json`);
 writeFileSync(file, JSON.stringify(result, null, 2) + "\n");
 console.log(`\nwritten ${file.slice(ROOT.length + 1)}`);
 process.exit(0);

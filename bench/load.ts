@@ -70,14 +70,14 @@ export interface LoadResult {
 
 const BATCH = 32; // most packets per write
 
-type Conn = {
+export type Conn = {
   socket: Socket<undefined> | null;
   pending: Uint8Array | null; // bytes accepted by us but not yet by the kernel
   onData: (chunk: Uint8Array) => void;
   onDrain: () => void;
 };
 
-function connect(host: string, port: number, conn: Conn): Promise<void> {
+export function connect(host: string, port: number, conn: Conn): Promise<void> {
   return new Promise((resolve, reject) => {
     Bun.connect({
       hostname: host,
@@ -110,7 +110,7 @@ function connect(host: string, port: number, conn: Conn): Promise<void> {
 }
 
 /** Writes as much as the kernel takes; keeps the rest in `pending` until drain. */
-function send(conn: Conn, bytes: Uint8Array): void {
+export function send(conn: Conn, bytes: Uint8Array): void {
   if (!conn.socket) throw new Error("socket closed");
   if (conn.pending) {
     const joined = new Uint8Array(conn.pending.length + bytes.length);
@@ -129,7 +129,7 @@ function flush(conn: Conn): void {
   conn.pending = n >= conn.pending.length ? null : conn.pending.subarray(Math.max(n, 0));
 }
 
-function waitFor(conn: Conn, type: number, what: string, ms = 5000): Promise<Uint8Array> {
+export function waitFor(conn: Conn, type: number, what: string, ms = 5000): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
     conn.onData = framer((t, buf, body, end) => {
@@ -211,7 +211,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         turnarounds++;
         acksSentAt = 0;
       }
-      waiting.push(chunk.slice());
+      waiting.push(new Uint8Array(chunk)); // a copy: Buffer.slice would be a view
     };
     batchTimer = setInterval(() => {
       if (waiting.length === 0) return;

@@ -26,6 +26,7 @@ export type { LogFields, Logger, LogLevel } from "./ports/logger.ts";
 export { createLogger, silentLogger } from "./ports/logger.ts";
 export type * from "./hooks/types.ts";
 export { OutgoingBuffer } from "./util/outgoing-buffer.ts";
+export { allocatePacketsFromSlabs } from "./util/bytes.ts";
 export type { ByteSink } from "./util/outgoing-buffer.ts";
 export { configSchema, defaultConfig } from "./config/schema.ts";
 export type { Config, ListenerConfig, MqttLimits } from "./config/schema.ts";

@@ -14,6 +14,8 @@
  * possible clash with an id the client still holds).
  */
 import { encodePublish } from "../protocol/publish-encoder.ts";
+import type { Message } from "../model/message.ts";
+import { packetBytes } from "../util/bytes.ts";
 import type { Connection } from "./connection.ts";
 import { countDrop } from "./context.ts";
 import type { Delivery, InflightEntry } from "./session.ts";
@@ -116,7 +118,11 @@ export class Outbound {
     const knownAlias = this.aliases?.get(message.topic);
     const aliasCount = this.aliases?.size ?? 0;
     const newAlias = knownAlias === undefined && aliasCount < conn.negotiated.topicAliasMaximum ? aliasCount + 1 : undefined;
-    const bytes = encodePublish({
+    // Nothing particular to this client in the packet but its id: the bytes of the previous client's copy serve.
+    const shared = knownAlias === undefined && newAlias === undefined && messageExpiryInterval === undefined &&
+      delivery.subscriptionIdentifiers === undefined && !dup;
+    const reused = shared ? sameAsLast(message, delivery, packetId, conn.version) : null;
+    const bytes = reused ?? encodePublish({
       topic: knownAlias === undefined ? message.topic : "",
       topicAlias: knownAlias ?? newAlias,
       payload: message.payload,
@@ -128,6 +134,7 @@ export class Outbound {
       messageExpiryInterval,
       subscriptionIdentifiers: delivery.subscriptionIdentifiers,
     }, conn.version);
+    if (shared && !reused) remember(message, delivery, conn.version, bytes);
     if (bytes.length > conn.negotiated.maximumPacketSize) {
       // Never send a client more than it allows; treat as delivered [v5 MQTT-3.1.2-25].
       conn.logger.debug("dropping message larger than the client's maximum packet size", { size: bytes.length });
@@ -140,4 +147,33 @@ export class Outbound {
     if (conn.ctx.hooks.has("onDelivered")) conn.ctx.hooks.notify("onDelivered", conn.info, message);
     return bytes;
   }
+}
+
+/**
+ * The last PUBLISH encoded without client-specific parts (alias, expiry, subscription ids, DUP).
+ * A message routed to many subscribers is encoded once instead of once per subscriber (fan-out):
+ * the same bytes for QoS 0, a copy with the packet id patched in for QoS 1/2. Nobody writes into
+ * the bytes after encoding (sockets and write batches only read them), so sharing is safe.
+ * Large packets are not kept, so a big payload is not held after its deliveries.
+ */
+let last: { message: Message; qos: number; retain: boolean; version: number; bytes: Uint8Array } | null = null;
+const SHARED_MAX_BYTES = 64 * 1024;
+
+function sameAsLast(message: Message, delivery: Delivery, packetId: number, version: number): Uint8Array | null {
+  if (last === null || last.message !== message || last.qos !== delivery.qos || last.retain !== delivery.retain || last.version !== version) {
+    return null;
+  }
+  if (delivery.qos === 0) return last.bytes;
+  const bytes = packetBytes(last.bytes.length);
+  bytes.set(last.bytes);
+  let at = 1;
+  while (bytes[at++] & 0x80); // remaining length
+  at += 2 + ((bytes[at] << 8) | bytes[at + 1]); // topic
+  bytes[at] = packetId >> 8;
+  bytes[at + 1] = packetId & 0xff;
+  return bytes;
+}
+
+function remember(message: Message, delivery: Delivery, version: number, bytes: Uint8Array): void {
+  last = bytes.length <= SHARED_MAX_BYTES ? { message, qos: delivery.qos, retain: delivery.retain, version, bytes } : null;
 }

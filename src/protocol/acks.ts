@@ -4,6 +4,7 @@
  * EventEmitter setup, which costs more than the packet itself. Anything else (properties, reason
  * strings) goes through the general codec.
  */
+import { packetBytes } from "../util/bytes.ts";
 import { ProtocolError, ReasonCode } from "./reason-codes.ts";
 
 export type AckCmd = "puback" | "pubrec" | "pubrel" | "pubcomp";
@@ -22,10 +23,14 @@ function header(cmd: AckCmd): number {
 
 /** An ack without properties; v5 omits a reason code of 0 (MQTT 5 section 3.4.2.1). */
 export function encodeAck(cmd: AckCmd, packetId: number, reasonCode: number, protocolVersion: number): Uint8Array {
-  if (protocolVersion !== 5 || reasonCode === 0) {
-    return new Uint8Array([header(cmd), 2, packetId >> 8, packetId & 0xff]);
-  }
-  return new Uint8Array([header(cmd), 3, packetId >> 8, packetId & 0xff, reasonCode]);
+  const short = protocolVersion !== 5 || reasonCode === 0;
+  const bytes = packetBytes(short ? 4 : 5);
+  bytes[0] = header(cmd);
+  bytes[1] = short ? 2 : 3;
+  bytes[2] = packetId >> 8;
+  bytes[3] = packetId & 0xff;
+  if (!short) bytes[4] = reasonCode;
+  return bytes;
 }
 
 /** A 4-byte ack frame (packet id only), or null for anything the general decoder must look at. */

@@ -81,6 +81,11 @@ class Cursor {
   string(what: string): string {
     const length = this.u16(what);
     this.need(length, what);
+    const ascii = length <= ASCII_CACHE_MAX ? this.ascii(length) : null;
+    if (ascii !== null) {
+      this.offset += length;
+      return ascii;
+    }
     let text: string;
     try {
       text = strictUtf8.decode(this.bytes.subarray(this.offset, this.offset + length));
@@ -91,7 +96,34 @@ class Cursor {
     this.offset += length;
     return text;
   }
+  /**
+   * The next `length` bytes as a string if they are ASCII without NUL (null otherwise: the strict
+   * decoder decides). The same bytes as last time give back the same string: a client publishes
+   * to its few topics again and again, and TextDecoder was 18% of Deno's CPU in fan-in (an op
+   * call each, 0.4 µs against 55 ns on Bun).
+   */
+  private ascii(length: number): string | null {
+    const b = this.bytes;
+    const start = this.offset;
+    let same = length === lastAscii.length;
+    for (let i = 0; i < length; i++) {
+      const c = b[start + i];
+      if (c === 0 || c > 0x7f) return null;
+      if (same && c !== lastAsciiBytes[i]) same = false;
+    }
+    if (same) return lastAscii;
+    let text = "";
+    for (let i = 0; i < length; i++) text += String.fromCharCode(b[start + i]);
+    lastAscii = text;
+    lastAsciiBytes.set(b.subarray(start, start + length));
+    return text;
+  }
 }
+
+/** Strings up to this length go through the ASCII path and its one-entry cache. */
+const ASCII_CACHE_MAX = 64;
+let lastAscii = "\u0000"; // matches no packet: NUL is refused before the comparison counts
+const lastAsciiBytes = new Uint8Array(ASCII_CACHE_MAX);
 
 function readProperties(c: Cursor): PublishProperties {
   const length = c.varint("property length");
