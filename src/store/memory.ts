@@ -1,11 +1,13 @@
 /**
  * The memory store: nothing survives a restart (`persistence: memory`, and tests). It keeps what
- * it is given in Maps, so the store contract suite runs against it like against SQLite: writes
+ * it is given in Maps (retained messages in their compact form, src/model/compact-message.ts), so
+ * the store contract suite runs against it like against SQLite: writes
  * are snapshots taken at call time (Message objects are shared, as the core never changes them),
  * and load() returns copies. Like the SQLite store (foreign keys), a write for a client with no
  * stored session is not kept and makes the next commit() reject.
  */
 import type { Message } from "../model/message.ts";
+import { type CompactMessage, compactFormOf, compactMessage, rememberedMessage } from "../model/compact-message.ts";
 import { MemorySecurityStore } from "../security/memory-store.ts";
 import { MemoryAdminStore } from "../security/admin-memory-store.ts";
 import { StoreWriteError } from "./errors.ts";
@@ -39,7 +41,8 @@ export class MemoryStore implements Store {
   readonly security = new MemorySecurityStore();
   readonly admin = new MemoryAdminStore();
   private readonly sessions = new Map<string, MemorySession>();
-  private readonly retained = new Map<string, Message>();
+  /** Compact, and the same objects as the broker's own retained messages (see compactMessage). */
+  private readonly retained = new Map<string, CompactMessage>();
   private readonly now: () => number;
   private error: Error | undefined;
   private closed = false;
@@ -52,8 +55,14 @@ export class MemoryStore implements Store {
     const now = this.now();
     const live = (m: Message) => m.expiresAt === undefined || m.expiresAt > now;
     const sessions: LoadedSession[] = [];
+    // A retained message that is also queued somewhere loads as that same object (as from SQLite).
+    const queued = new Map<CompactMessage, Message>();
     for (const s of this.sessions.values()) {
       for (const [id, d] of s.deliveries) if (!live(d.message)) s.deliveries.delete(id);
+      for (const d of s.deliveries.values()) {
+        const kept = compactFormOf(d.message);
+        if (kept) queued.set(kept, d.message);
+      }
       const loaded: LoadedSession = {
         ...s.session,
         subscriptions: [...s.subscriptions.values()].map((sub) => ({ ...sub })),
@@ -63,8 +72,12 @@ export class MemoryStore implements Store {
       if (s.will) loaded.will = { ...s.will };
       sessions.push(loaded);
     }
-    for (const [topic, m] of this.retained) if (!live(m)) this.retained.delete(topic);
-    return Promise.resolve({ sessions, retained: [...this.retained.values()] });
+    const retained: Message[] = [];
+    for (const [topic, kept] of this.retained) {
+      if (kept.expiresAt !== undefined && kept.expiresAt <= now) this.retained.delete(topic);
+      else retained.push(queued.get(kept) ?? rememberedMessage(kept));
+    }
+    return Promise.resolve({ sessions, retained });
   }
 
   /** The client's stored session, or undefined (and the next commit() rejects). */
@@ -119,7 +132,7 @@ export class MemoryStore implements Store {
     if (s) delete s.will;
   }
   saveRetained(message: Message): void {
-    this.retained.set(message.topic, message);
+    this.retained.set(message.topic, compactMessage(message));
   }
   deleteRetained(topic: string): void {
     this.retained.delete(topic);
