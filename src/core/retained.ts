@@ -1,7 +1,7 @@
 /** Retained messages: one per topic; an empty payload deletes [v5 MQTT-3.3.1-5, MQTT-3.3.1-6, MQTT-3.3.1-7]. */
 import { type CompactMessage, compactMessage, toMessages } from "../model/compact-message.ts";
 import type { Message } from "../model/message.ts";
-import { hasWildcard, topicMatches } from "../protocol/topics.ts";
+import { hasWildcard, topicMatcher } from "../protocol/topics.ts";
 
 const isSys = (topic: string) => topic.startsWith("$SYS/");
 
@@ -43,9 +43,10 @@ export class RetainedStore {
       const message = this.get(filter, now);
       return message ? [message] : [];
     }
+    const matches = topicMatcher(filter);
     const found: CompactMessage[] = [];
     for (const [topic, kept] of this.messages) {
-      if (!topicMatches(filter, topic)) continue;
+      if (!matches(topic)) continue;
       if (this.expired(kept, now)) continue;
       found.push(kept);
     }
