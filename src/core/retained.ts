@@ -1,13 +1,13 @@
 /** Retained messages: one per topic; an empty payload deletes [v5 MQTT-3.3.1-5, MQTT-3.3.1-6, MQTT-3.3.1-7]. */
-import { type CompactMessage, compactMessage, toMessages } from "../model/compact-message.ts";
+import { type CompactMessage, compactMessage, expiresAtOf, toMessage, toMessages } from "../model/compact-message.ts";
 import type { Message } from "../model/message.ts";
 import { hasWildcard, topicMatcher } from "../protocol/topics.ts";
 
 const isSys = (topic: string) => topic.startsWith("$SYS/");
 
 /**
- * Kept compact (src/model/compact-message.ts: small payloads as strings, no per-message
- * properties object): a retained message may sit here for months, 100,000 of them on a gateway.
+ * Kept compact (src/model/compact-message.ts: most messages as one string holding QoS, publisher
+ * and payload): a retained message may sit here for months, 100,000 of them on a gateway.
  * Reads hand out fresh Messages.
  */
 export class RetainedStore {
@@ -34,7 +34,7 @@ export class RetainedStore {
   /** The retained message of `topic` (not a filter), unless it expired. */
   get(topic: string, now: number): Message | undefined {
     const kept = this.messages.get(topic);
-    return kept && !this.expired(kept, now) ? kept.toMessage() : undefined;
+    return kept !== undefined && !this.expired(topic, kept, now) ? toMessage(topic, kept) : undefined;
   }
 
   /** Retained messages matching `filter`, dropping expired ones on the way. */
@@ -44,23 +44,25 @@ export class RetainedStore {
       return message ? [message] : [];
     }
     const matches = topicMatcher(filter);
+    const topics: string[] = [];
     const found: CompactMessage[] = [];
     for (const [topic, kept] of this.messages) {
       if (!matches(topic)) continue;
-      if (this.expired(kept, now)) continue;
+      if (this.expired(topic, kept, now)) continue;
+      topics.push(topic);
       found.push(kept);
     }
-    return toMessages(found);
+    return toMessages(topics, found);
   }
 
   private delete(topic: string): void {
     if (this.messages.delete(topic) && isSys(topic)) this.sysTopics--;
   }
 
-  private expired(kept: CompactMessage, now: number): boolean {
-    const { expiresAt } = kept;
+  private expired(topic: string, kept: CompactMessage, now: number): boolean {
+    const expiresAt = expiresAtOf(kept);
     if (expiresAt === undefined || expiresAt > now) return false;
-    this.delete(kept.topic);
+    this.delete(topic);
     return true;
   }
 }

@@ -1,16 +1,18 @@
 /**
- * The compact form of a message the broker keeps for a long time (retained messages), and the
- * way back to a Message when one is read.
+ * The compact form of a message the broker keeps for a long time (retained messages, keyed by
+ * their topic), and the way back to a Message when one is read.
  *
  * Why: on V8 (Deno) every Uint8Array owns an ArrayBuffer with an off-heap backing store, about
- * 600 bytes of resident memory for a 6-byte payload, more than the rest of the message. A string
- * of one char per byte (0-255) costs 16 bytes plus the bytes, on V8 and JavaScriptCore alike. So
- * small payloads are kept as such strings, and properties and expiry (rare) share one optional
- * object instead of a slot each. Issue 14: <= 0.5 KB per small retained message.
+ * 600 bytes of resident memory for a 6-byte payload, more than the rest of the message; an object
+ * per message costs 56-72 bytes more. A string costs 16 bytes plus one per char, on V8 and
+ * JavaScriptCore alike, and as few objects as possible also means less for the young generation
+ * to copy and grow for. So the common message (no properties, no expiry, a small payload) is kept
+ * as ONE string: its QoS, its publisher and its payload bytes, one char each. Others keep an
+ * object. Issue 14: <= 0.5 KB per small retained message.
  */
 import type { Message, MessageProperties, QoS } from "./message.ts";
 
-/** Payloads up to this size are kept as strings; a larger one keeps its bytes (the overhead is then small). */
+/** Payloads up to this size are kept as chars; a larger one keeps its bytes (the overhead is then small). */
 export const SMALL_PAYLOAD_BYTES = 1024;
 /**
  * Payloads read together (a wildcard match) are copied into shared buffers of this size: one
@@ -21,56 +23,25 @@ const SHARED_BUFFER_BYTES = 16 * 1024;
 
 const NO_PROPERTIES: MessageProperties = Object.freeze({});
 
-/** What few messages carry: v5 properties, an expiry. */
-interface Rare {
-  readonly properties: MessageProperties;
-  readonly expiresAt: number | undefined;
-}
-
-/** A message as kept: immutable, shared by whoever keeps the same message (the broker and its store). */
-export class CompactMessage {
+/** A message with v5 properties, an expiry or a large payload. */
+class FullMessage {
   constructor(
-    readonly topic: string,
     /** The payload: a string of one char per byte when small, else the bytes themselves. */
-    private readonly bytes: string | Uint8Array,
+    readonly bytes: string | Uint8Array,
     readonly qos: QoS,
-    /** Client id of the publisher (the same string the connection holds, not a copy). */
     readonly origin: string | undefined,
-    private readonly rare: Rare | undefined,
+    readonly properties: MessageProperties,
+    readonly expiresAt: number | undefined,
   ) {}
-
-  get payloadLength(): number {
-    return this.bytes.length;
-  }
-
-  get expiresAt(): number | undefined {
-    return this.rare?.expiresAt;
-  }
-
-  /** A Message with its own copy of the payload (or, for a large one, the kept bytes). */
-  toMessage(): Message {
-    return this.withPayload(typeof this.bytes === "string" ? latin1Bytes(this.bytes, new Uint8Array(this.bytes.length)) : this.bytes);
-  }
-
-  /** @internal the Message around `payload` (used by toMessages to place payloads in shared buffers). */
-  withPayload(payload: Uint8Array): Message {
-    const message: Message = {
-      topic: this.topic,
-      payload,
-      qos: this.qos,
-      retain: true,
-      properties: this.rare?.properties ?? NO_PROPERTIES,
-    };
-    if (this.rare?.expiresAt !== undefined) message.expiresAt = this.rare.expiresAt;
-    if (this.origin !== undefined) message.origin = this.origin;
-    return message;
-  }
-
-  /** @internal the payload string (small payloads only). */
-  smallPayload(): string | undefined {
-    return typeof this.bytes === "string" ? this.bytes : undefined;
-  }
 }
+
+/**
+ * A message as kept, without its topic (the keeper's key): immutable, shared by whoever keeps the
+ * same message (the broker and its memory store). The common form is a string:
+ *   char 0: the QoS; char 1: the publisher's client id length + 1 (0: none); then the client id;
+ *   then the payload, one char (0-255) per byte.
+ */
+export type CompactMessage = string | FullMessage;
 
 /** The compact form of each message compacted or read back, so that two keepers share one. */
 const known = new WeakMap<Message, CompactMessage>();
@@ -81,12 +52,17 @@ const known = new WeakMap<Message, CompactMessage>();
  */
 export function compactMessage(message: Message): CompactMessage {
   const found = known.get(message);
-  if (found) return found;
-  const { payload, properties, expiresAt } = message;
+  if (found !== undefined) return found;
+  const { payload, properties, expiresAt, origin } = message;
   const hasProperties = Object.keys(properties).length > 0;
-  const rare = hasProperties || expiresAt !== undefined ? { properties: hasProperties ? properties : NO_PROPERTIES, expiresAt } : undefined;
-  const bytes = payload.length <= SMALL_PAYLOAD_BYTES ? latin1String(payload) : payload;
-  const compact = new CompactMessage(message.topic, bytes, message.qos, message.origin, rare);
+  const small = payload.length <= SMALL_PAYLOAD_BYTES;
+  let compact: CompactMessage;
+  if (!hasProperties && expiresAt === undefined && 2 + (origin?.length ?? 0) + payload.length <= PACKED_CHARS) {
+    compact = packed(message.qos, origin, payload);
+  } else {
+    const bytes = small ? latin1String(payload) : payload;
+    compact = new FullMessage(bytes, message.qos, origin, hasProperties ? properties : NO_PROPERTIES, expiresAt);
+  }
   known.set(message, compact);
   return compact;
 }
@@ -96,32 +72,84 @@ export function compactFormOf(message: Message): CompactMessage | undefined {
   return known.get(message);
 }
 
-/** Messages for `kept`, in order; small payloads are copied into shared buffers (see SHARED_BUFFER_BYTES). */
-export function toMessages(kept: readonly CompactMessage[]): Message[] {
-  const out: Message[] = new Array(kept.length);
-  let buffer: ArrayBuffer | undefined;
-  let used = SHARED_BUFFER_BYTES;
-  for (let i = 0; i < kept.length; i++) {
-    const small = kept[i].smallPayload();
-    if (small === undefined) {
-      out[i] = kept[i].toMessage();
-      continue;
-    }
-    if (used + small.length > SHARED_BUFFER_BYTES) {
+/** Clock time (ms) after which the kept message is dropped; undefined = never. */
+export function expiresAtOf(kept: CompactMessage): number | undefined {
+  return typeof kept === "string" ? undefined : kept.expiresAt;
+}
+
+/** A Message for `kept` with its own copy of the payload (or, for a large one, the kept bytes). */
+export function toMessage(topic: string, kept: CompactMessage): Message {
+  return place(topic, kept, (length) => new Uint8Array(length));
+}
+
+/**
+ * Messages for `topics[i]` and `kept[i]`, in order; small payloads are copied into shared buffers
+ * (see SHARED_BUFFER_BYTES).
+ */
+export function toMessages(topics: readonly string[], kept: readonly CompactMessage[]): Message[] {
+  let buffer = new ArrayBuffer(0);
+  let used = 0;
+  const allocate = (length: number): Uint8Array => {
+    if (used + length > buffer.byteLength) {
       buffer = new ArrayBuffer(SHARED_BUFFER_BYTES);
       used = 0;
     }
-    out[i] = kept[i].withPayload(latin1Bytes(small, new Uint8Array(buffer!, used, small.length)));
-    used += small.length;
-  }
+    used += length;
+    return new Uint8Array(buffer, used - length, length);
+  };
+  const out: Message[] = new Array(kept.length);
+  for (let i = 0; i < kept.length; i++) out[i] = place(topics[i], kept[i], allocate);
   return out;
 }
 
 /** Read back from a keeper (the memory store's load): remembered, so compacting it again finds the same form. */
-export function rememberedMessage(compact: CompactMessage): Message {
-  const message = compact.toMessage();
-  known.set(message, compact);
+export function rememberedMessage(topic: string, kept: CompactMessage): Message {
+  const message = toMessage(topic, kept);
+  known.set(message, kept);
   return message;
+}
+
+/** The Message for `kept`, its small payload copied into `allocate(length)`. */
+function place(topic: string, kept: CompactMessage, allocate: (length: number) => Uint8Array): Message {
+  if (typeof kept === "string") {
+    const originEnd = 2 + kept.charCodeAt(1) - 1;
+    const message: Message = {
+      topic,
+      payload: latin1Bytes(kept, Math.max(2, originEnd), allocate),
+      qos: kept.charCodeAt(0) as QoS,
+      retain: true,
+      properties: NO_PROPERTIES,
+    };
+    if (kept.charCodeAt(1) !== 0) message.origin = kept.slice(2, originEnd);
+    return message;
+  }
+  const message: Message = {
+    topic,
+    payload: typeof kept.bytes === "string" ? latin1Bytes(kept.bytes, 0, allocate) : kept.bytes,
+    qos: kept.qos,
+    retain: true,
+    properties: kept.properties,
+  };
+  if (kept.expiresAt !== undefined) message.expiresAt = kept.expiresAt;
+  if (kept.origin !== undefined) message.origin = kept.origin;
+  return message;
+}
+
+/** Longest common form (chars): the usual short client id and small payload. Longer ones keep an object. */
+const PACKED_CHARS = 4096;
+const packing = new Uint16Array(PACKED_CHARS);
+
+/**
+ * The common form, built in one piece: a concatenation (`a + b`) of 13 chars or more would be a
+ * rope of several objects, as large again as the chars themselves.
+ */
+function packed(qos: QoS, origin: string | undefined, payload: Uint8Array): string {
+  packing[0] = qos;
+  packing[1] = origin === undefined ? 0 : origin.length + 1;
+  let at = 2;
+  if (origin !== undefined) for (let i = 0; i < origin.length; i++) packing[at++] = origin.charCodeAt(i);
+  packing.set(payload, at);
+  return String.fromCharCode.apply(null, packing.subarray(0, at + payload.length) as unknown as number[]);
 }
 
 /** One char (0-255) per byte. */
@@ -130,7 +158,9 @@ function latin1String(bytes: Uint8Array): string {
   return String.fromCharCode.apply(null, bytes as unknown as number[]);
 }
 
-function latin1Bytes(text: string, into: Uint8Array): Uint8Array {
-  for (let i = 0; i < text.length; i++) into[i] = text.charCodeAt(i);
+/** The chars of `text` from `start` on, as bytes. */
+function latin1Bytes(text: string, start: number, allocate: (length: number) => Uint8Array): Uint8Array {
+  const into = allocate(text.length - start);
+  for (let i = start; i < text.length; i++) into[i - start] = text.charCodeAt(i);
   return into;
 }

@@ -7,7 +7,7 @@
  * stored session is not kept and makes the next commit() reject.
  */
 import type { Message } from "../model/message.ts";
-import { type CompactMessage, compactFormOf, compactMessage, rememberedMessage } from "../model/compact-message.ts";
+import { type CompactMessage, compactFormOf, compactMessage, expiresAtOf, rememberedMessage } from "../model/compact-message.ts";
 import { MemorySecurityStore } from "../security/memory-store.ts";
 import { MemoryAdminStore } from "../security/admin-memory-store.ts";
 import { StoreWriteError } from "./errors.ts";
@@ -74,8 +74,9 @@ export class MemoryStore implements Store {
     }
     const retained: Message[] = [];
     for (const [topic, kept] of this.retained) {
-      if (kept.expiresAt !== undefined && kept.expiresAt <= now) this.retained.delete(topic);
-      else retained.push(queued.get(kept) ?? rememberedMessage(kept));
+      const expiresAt = expiresAtOf(kept);
+      if (expiresAt !== undefined && expiresAt <= now) this.retained.delete(topic);
+      else retained.push((typeof kept === "string" ? undefined : queued.get(kept)) ?? rememberedMessage(topic, kept));
     }
     return Promise.resolve({ sessions, retained });
   }

@@ -80,7 +80,7 @@ describe("compact retained messages", () => {
   test("many small payloads read together share buffers; large ones keep their own", () => {
     const kept = Array.from({ length: 100 }, (_, i) => compactMessage(message(`m/${i}`, bytes(300))));
     kept.push(compactMessage(message("big", bytes(SMALL_PAYLOAD_BYTES + 1))));
-    const read = toMessages(kept);
+    const read = toMessages(kept.map((_, i) => (i < 100 ? `m/${i}` : "big")), kept);
     const buffers = new Set(read.map((m) => m.payload.buffer));
     expect(buffers.size).toBeLessThan(10);
     expect(read.every((m, i) => m.payload.length === (i < 100 ? 300 : SMALL_PAYLOAD_BYTES + 1))).toBe(true);
@@ -88,8 +88,21 @@ describe("compact retained messages", () => {
   });
 
   test("compacting the same message twice gives the same object (the broker and the memory store share it)", () => {
-    const m = message("shared", bytes(6));
+    const m = message("shared", bytes(6), { properties: { contentType: "x" } });
     expect(compactMessage(m)).toBe(compactMessage(m));
     expect(compactMessage({ ...m })).not.toBe(compactMessage(m));
   });
+
+  for (const qos of [0, 1, 2] as const) {
+    for (const [what, origin] of [["no publisher", undefined], ["an empty client id", ""], ["a 65,534-char client id", "c".repeat(65_534)], ["a 65,535-char client id", "é".repeat(65_535)]] as const) {
+      test(`QoS ${qos} with ${what} comes back the same`, () => {
+        const store = new RetainedStore();
+        const original = message("q", bytes(6), { qos, origin });
+        if (origin === undefined) delete original.origin;
+        store.set(original);
+        expect(store.get("q", 0)).toEqual(original);
+        expect(store.match("#", 0)).toEqual([original]);
+      });
+    }
+  }
 });
