@@ -23,11 +23,11 @@ const SHARED_BUFFER_BYTES = 16 * 1024;
 
 const NO_PROPERTIES: MessageProperties = Object.freeze({});
 
-/** A message with v5 properties, an expiry or a large payload. */
-class FullMessage {
+/** A message with v5 properties or an expiry (or a client id too long for the string form), and a small payload. */
+class RichMessage {
   constructor(
-    /** The payload: a string of one char per byte when small, else the bytes themselves. */
-    readonly bytes: string | Uint8Array,
+    /** The payload, one char per byte. */
+    readonly bytes: string,
     readonly qos: QoS,
     readonly origin: string | undefined,
     readonly properties: MessageProperties,
@@ -37,11 +37,14 @@ class FullMessage {
 
 /**
  * A message as kept, without its topic (the keeper's key): immutable, shared by whoever keeps the
- * same message (the broker and its memory store). The common form is a string:
- *   char 0: the QoS; char 1: the publisher's client id length + 1 (0: none); then the client id;
- *   then the payload, one char (0-255) per byte.
+ * same message (the broker and its memory store). Three forms:
+ *   - a string, for the common message: char 0: the QoS; char 1: the publisher's client id
+ *     length + 1 (0: none); then the client id; then the payload, one char (0-255) per byte;
+ *   - a RichMessage, for one with properties or an expiry;
+ *   - the Message itself, for a payload over SMALL_PAYLOAD_BYTES: the payload dwarfs the rest, and
+ *     reads hand out that same object, so a durable store recognises it and writes it once.
  */
-export type CompactMessage = string | FullMessage;
+export type CompactMessage = string | RichMessage | Message;
 
 /** The compact form of each message compacted or read back, so that two keepers share one. */
 const known = new WeakMap<Message, CompactMessage>();
@@ -55,13 +58,13 @@ export function compactMessage(message: Message): CompactMessage {
   if (found !== undefined) return found;
   const { payload, properties, expiresAt, origin } = message;
   const hasProperties = Object.keys(properties).length > 0;
-  const small = payload.length <= SMALL_PAYLOAD_BYTES;
   let compact: CompactMessage;
-  if (!hasProperties && expiresAt === undefined && 2 + (origin?.length ?? 0) + payload.length <= PACKED_CHARS) {
+  if (payload.length > SMALL_PAYLOAD_BYTES) compact = message;
+  else if (!hasProperties && expiresAt === undefined && 2 + (origin?.length ?? 0) + payload.length <= PACKED_CHARS) {
     compact = packed(message.qos, origin, payload);
   } else {
-    const bytes = small ? latin1String(payload) : payload;
-    compact = new FullMessage(bytes, message.qos, origin, hasProperties ? properties : NO_PROPERTIES, expiresAt);
+    const kept = hasProperties ? properties : NO_PROPERTIES;
+    compact = new RichMessage(latin1String(payload), message.qos, origin, kept, expiresAt);
   }
   known.set(message, compact);
   return compact;
@@ -77,7 +80,7 @@ export function expiresAtOf(kept: CompactMessage): number | undefined {
   return typeof kept === "string" ? undefined : kept.expiresAt;
 }
 
-/** A Message for `kept` with its own copy of the payload (or, for a large one, the kept bytes). */
+/** A Message for `kept` with its own copy of the payload (a large one: the Message kept). */
 export function toMessage(topic: string, kept: CompactMessage): Message {
   return place(topic, kept, (length) => new Uint8Array(length));
 }
@@ -123,9 +126,10 @@ function place(topic: string, kept: CompactMessage, allocate: (length: number) =
     if (kept.charCodeAt(1) !== 0) message.origin = kept.slice(2, originEnd);
     return message;
   }
+  if (!(kept instanceof RichMessage)) return kept;
   const message: Message = {
     topic,
-    payload: typeof kept.bytes === "string" ? latin1Bytes(kept.bytes, 0, allocate) : kept.bytes,
+    payload: latin1Bytes(kept.bytes, 0, allocate),
     qos: kept.qos,
     retain: true,
     properties: kept.properties,

@@ -1,10 +1,10 @@
 /**
  * The memory store: nothing survives a restart (`persistence: memory`, and tests). It keeps what
  * it is given in Maps (retained messages in their compact form, src/model/compact-message.ts), so
- * the store contract suite runs against it like against SQLite: writes
- * are snapshots taken at call time (Message objects are shared, as the core never changes them),
- * and load() returns copies. Like the SQLite store (foreign keys), a write for a client with no
- * stored session is not kept and makes the next commit() reject.
+ * the store contract suite runs against it like against SQLite: writes are snapshots taken at call
+ * time (Message objects are shared, as the core never changes them), and load() returns copies.
+ * Like the SQLite store (foreign keys), a write for a client with no stored session is not kept
+ * and makes the next commit() reject.
  */
 import type { Message } from "../model/message.ts";
 import { type CompactMessage, compactFormOf, compactMessage, expiresAtOf, rememberedMessage } from "../model/compact-message.ts";
@@ -55,13 +55,14 @@ export class MemoryStore implements Store {
     const now = this.now();
     const live = (m: Message) => m.expiresAt === undefined || m.expiresAt > now;
     const sessions: LoadedSession[] = [];
-    // A retained message that is also queued somewhere loads as that same object (as from SQLite).
+    // A retained message that is also queued somewhere loads as that same object, as from SQLite
+    // (for the object form: the string form is a value, equal for equal messages of any topic).
     const queued = new Map<CompactMessage, Message>();
     for (const s of this.sessions.values()) {
       for (const [id, d] of s.deliveries) if (!live(d.message)) s.deliveries.delete(id);
       for (const d of s.deliveries.values()) {
         const kept = compactFormOf(d.message);
-        if (kept) queued.set(kept, d.message);
+        if (kept !== undefined && typeof kept !== "string") queued.set(kept, d.message);
       }
       const loaded: LoadedSession = {
         ...s.session,
@@ -76,7 +77,7 @@ export class MemoryStore implements Store {
     for (const [topic, kept] of this.retained) {
       const expiresAt = expiresAtOf(kept);
       if (expiresAt !== undefined && expiresAt <= now) this.retained.delete(topic);
-      else retained.push((typeof kept === "string" ? undefined : queued.get(kept)) ?? rememberedMessage(topic, kept));
+      else retained.push(queued.get(kept) ?? rememberedMessage(topic, kept));
     }
     return Promise.resolve({ sessions, retained });
   }

@@ -45,6 +45,14 @@ describe("compact retained messages", () => {
     expect("expiresAt" in plain).toBe(false);
   });
 
+  test("a message with a large payload reads back as the very object kept (a durable store writes it once)", () => {
+    const store = new RetainedStore();
+    const large = message("large", bytes(SMALL_PAYLOAD_BYTES + 1));
+    store.set(large);
+    expect(store.get("large", 0)).toBe(large);
+    expect(store.match("#", 0)[0]).toBe(large);
+  });
+
   test("a read of a small payload is a copy: changing its payload changes neither the store nor the next read", () => {
     const store = new RetainedStore();
     store.set(message("t/1", bytes(6)));
