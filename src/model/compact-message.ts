@@ -63,8 +63,8 @@ export function compactMessage(message: Message): CompactMessage {
   else if (!hasProperties && expiresAt === undefined && 2 + (origin?.length ?? 0) + payload.length <= PACKED_CHARS) {
     compact = packed(message.qos, origin, payload);
   } else {
-    const kept = hasProperties ? properties : NO_PROPERTIES;
-    compact = new RichMessage(latin1String(payload), message.qos, origin, kept, expiresAt);
+    const shared = hasProperties ? properties : NO_PROPERTIES;
+    compact = new RichMessage(latin1String(payload), message.qos, origin, shared, expiresAt);
   }
   known.set(message, compact);
   return compact;
@@ -115,15 +115,16 @@ export function rememberedMessage(topic: string, kept: CompactMessage): Message 
 /** The Message for `kept`, its small payload copied into `allocate(length)`. */
 function place(topic: string, kept: CompactMessage, allocate: (length: number) => Uint8Array): Message {
   if (typeof kept === "string") {
-    const originEnd = 2 + kept.charCodeAt(1) - 1;
+    const originMark = kept.charCodeAt(1); // the client id's length + 1; 0: none
+    const payloadStart = originMark === 0 ? 2 : originMark + 1;
     const message: Message = {
       topic,
-      payload: latin1Bytes(kept, Math.max(2, originEnd), allocate),
+      payload: latin1Bytes(kept, payloadStart, allocate),
       qos: kept.charCodeAt(0) as QoS,
       retain: true,
       properties: NO_PROPERTIES,
     };
-    if (kept.charCodeAt(1) !== 0) message.origin = kept.slice(2, originEnd);
+    if (originMark !== 0) message.origin = kept.slice(2, payloadStart);
     return message;
   }
   if (!(kept instanceof RichMessage)) return kept;
