@@ -1,12 +1,12 @@
 /** Retained messages: one per topic; an empty payload deletes [v5 MQTT-3.3.1-5, MQTT-3.3.1-6, MQTT-3.3.1-7]. */
-import { type CompactMessage, compactMessage, expiresAtOf, toMessage, toMessages } from "../model/compact-message.ts";
+import { type CompactMessage, compactMessage, expiresAtOf, toMessage, toMessages } from "./compact-message.ts";
 import type { Message } from "../model/message.ts";
 import { hasWildcard, topicMatcher } from "../protocol/topics.ts";
 
 const isSys = (topic: string) => topic.startsWith("$SYS/");
 
 /**
- * Kept compact (src/model/compact-message.ts: most messages as one string holding QoS, publisher
+ * Kept compact (src/core/compact-message.ts: most messages as one string holding QoS, publisher
  * and payload): a retained message may sit here for months, 100,000 of them on a gateway.
  * Reads hand out fresh Messages.
  */

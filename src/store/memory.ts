@@ -1,13 +1,11 @@
 /**
  * The memory store: nothing survives a restart (`persistence: memory`, and tests). It keeps what
- * it is given in Maps (retained messages in their compact form, src/model/compact-message.ts), so
- * the store contract suite runs against it like against SQLite: writes are snapshots taken at call
- * time (Message objects are shared, as the core never changes them), and load() returns copies.
- * Like the SQLite store (foreign keys), a write for a client with no stored session is not kept
- * and makes the next commit() reject.
+ * it is given in Maps, so the store contract suite runs against it like against SQLite: writes
+ * are snapshots taken at call time (Message objects are shared, as the core never changes them),
+ * and load() returns copies. Like the SQLite store (foreign keys), a write for a client with no
+ * stored session is not kept and makes the next commit() reject.
  */
 import type { Message } from "../model/message.ts";
-import { type CompactMessage, compactFormOf, compactMessage, expiresAtOf, rememberedMessage } from "../model/compact-message.ts";
 import { MemorySecurityStore } from "../security/memory-store.ts";
 import { MemoryAdminStore } from "../security/admin-memory-store.ts";
 import { StoreWriteError } from "./errors.ts";
@@ -41,8 +39,7 @@ export class MemoryStore implements Store {
   readonly security = new MemorySecurityStore();
   readonly admin = new MemoryAdminStore();
   private readonly sessions = new Map<string, MemorySession>();
-  /** Compact, and the same objects as the broker's own retained messages (see compactMessage). */
-  private readonly retained = new Map<string, CompactMessage>();
+  private readonly retained = new Map<string, Message>();
   private readonly now: () => number;
   private error: Error | undefined;
   private closed = false;
@@ -55,15 +52,8 @@ export class MemoryStore implements Store {
     const now = this.now();
     const live = (m: Message) => m.expiresAt === undefined || m.expiresAt > now;
     const sessions: LoadedSession[] = [];
-    // A retained message that is also queued somewhere loads as that same object, as from SQLite
-    // (for the object form: the string form is a value, equal for equal messages of any topic).
-    const queued = new Map<CompactMessage, Message>();
     for (const s of this.sessions.values()) {
       for (const [id, d] of s.deliveries) if (!live(d.message)) s.deliveries.delete(id);
-      for (const d of s.deliveries.values()) {
-        const kept = compactFormOf(d.message);
-        if (kept !== undefined && typeof kept !== "string") queued.set(kept, d.message);
-      }
       const loaded: LoadedSession = {
         ...s.session,
         subscriptions: [...s.subscriptions.values()].map((sub) => ({ ...sub })),
@@ -73,13 +63,8 @@ export class MemoryStore implements Store {
       if (s.will) loaded.will = { ...s.will };
       sessions.push(loaded);
     }
-    const retained: Message[] = [];
-    for (const [topic, kept] of this.retained) {
-      const expiresAt = expiresAtOf(kept);
-      if (expiresAt !== undefined && expiresAt <= now) this.retained.delete(topic);
-      else retained.push(queued.get(kept) ?? rememberedMessage(topic, kept));
-    }
-    return Promise.resolve({ sessions, retained });
+    for (const [topic, m] of this.retained) if (!live(m)) this.retained.delete(topic);
+    return Promise.resolve({ sessions, retained: [...this.retained.values()] });
   }
 
   /** The client's stored session, or undefined (and the next commit() rejects). */
@@ -134,7 +119,7 @@ export class MemoryStore implements Store {
     if (s) delete s.will;
   }
   saveRetained(message: Message): void {
-    this.retained.set(message.topic, compactMessage(message));
+    this.retained.set(message.topic, message);
   }
   deleteRetained(topic: string): void {
     this.retained.delete(topic);

@@ -10,7 +10,7 @@
  * as ONE string: its QoS, its publisher and its payload bytes, one char each. Others keep an
  * object. Issue 14: <= 0.5 KB per small retained message.
  */
-import type { Message, MessageProperties, QoS } from "./message.ts";
+import type { Message, MessageProperties, QoS } from "../model/message.ts";
 
 /** Payloads up to this size are kept as chars; a larger one keeps its bytes (the overhead is then small). */
 export const SMALL_PAYLOAD_BYTES = 1024;
@@ -36,8 +36,7 @@ class RichMessage {
 }
 
 /**
- * A message as kept, without its topic (the keeper's key): immutable, shared by whoever keeps the
- * same message (the broker and its memory store). Three forms:
+ * A message as kept, without its topic (the keeper's key), immutable. Three forms:
  *   - a string, for the common message: char 0: the QoS; char 1: the publisher's client id
  *     length + 1 (0: none); then the client id; then the payload, one char (0-255) per byte;
  *   - a RichMessage, for one with properties or an expiry;
@@ -46,16 +45,8 @@ class RichMessage {
  */
 export type CompactMessage = string | RichMessage | Message;
 
-/** The compact form of each message compacted or read back, so that two keepers share one. */
-const known = new WeakMap<Message, CompactMessage>();
-
-/**
- * `message` as kept. The same message object always gives the same CompactMessage: the broker's
- * retained messages and the memory store hold one copy between them.
- */
+/** `message` as kept (a copy: nothing of it is shared but the Message itself for a large payload). */
 export function compactMessage(message: Message): CompactMessage {
-  const found = known.get(message);
-  if (found !== undefined) return found;
   const { payload, properties, expiresAt, origin } = message;
   const hasProperties = Object.keys(properties).length > 0;
   let compact: CompactMessage;
@@ -66,13 +57,7 @@ export function compactMessage(message: Message): CompactMessage {
     const shared = hasProperties ? properties : NO_PROPERTIES;
     compact = new RichMessage(latin1String(payload), message.qos, origin, shared, expiresAt);
   }
-  known.set(message, compact);
   return compact;
-}
-
-/** The compact form made of `message` earlier, if any (without making one). */
-export function compactFormOf(message: Message): CompactMessage | undefined {
-  return known.get(message);
 }
 
 /** Clock time (ms) after which the kept message is dropped; undefined = never. */
@@ -103,13 +88,6 @@ export function toMessages(topics: readonly string[], kept: readonly CompactMess
   const out: Message[] = new Array(kept.length);
   for (let i = 0; i < kept.length; i++) out[i] = place(topics[i], kept[i], allocate);
   return out;
-}
-
-/** Read back from a keeper (the memory store's load): remembered, so compacting it again finds the same form. */
-export function rememberedMessage(topic: string, kept: CompactMessage): Message {
-  const message = toMessage(topic, kept);
-  known.set(message, kept);
-  return message;
 }
 
 /** The Message for `kept`, its small payload copied into `allocate(length)`. */
