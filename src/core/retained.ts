@@ -8,7 +8,7 @@ const isSys = (topic: string) => topic.startsWith("$SYS/");
 /**
  * Kept compact (src/core/compact-message.ts: most messages as one string holding QoS, publisher
  * and payload): a retained message may sit here for months, 100,000 of them on a gateway.
- * Reads hand out fresh Messages.
+ * Reads hand out fresh Messages (a message with a large payload is kept, and read, as it came).
  */
 export class RetainedStore {
   private readonly messages = new Map<string, CompactMessage>();
