@@ -5,7 +5,12 @@
  * client's SUBSCRIBE to `r/#` at QoS 0: time to SUBACK and until every retained message arrived.
  * Ratios are to Mosquitto measured in the same run.
  *
- *   bun bench/retained.ts [--count 100000] [--payload 6] [--targets gannet-bun,gannet-deno,mosquitto]
+ *   bun bench/retained.ts [--count 100000] [--payload 6] [--hold N] [--targets gannet-bun,gannet-deno,mosquitto]
+ *
+ * --hold N: N seconds of quiet before each RSS reading (default: 1 s after start-up, 2 s after the
+ * last PUBACK). Just after the burst a garbage-collected runtime still holds the young generation it
+ * grew for it (V8: up to ~60 MiB of new space); V8's memory reducer gives it back after ~30 s of
+ * quiet (measured on Deno 2.9: `--hold 40` reads the settled figure).
  *
  * Gannet runs with `mqtt.maxRetainedMessages` above --count (its default limit is 0: none) and a
  * large `mqtt.maxQueuedMessages`, so the subscriber's burst of retained messages is not cut short.
@@ -24,6 +29,10 @@ const flag = (name: string, fallback: string) => {
 };
 const COUNT = Number(flag("--count", "100000"));
 const PAYLOAD = Number(flag("--payload", "6"));
+/** Quiet before each RSS reading: after start-up, and after the last PUBACK (see --hold above). */
+const HOLD_MS = argv.includes("--hold") ? Number(flag("--hold", "2")) * 1000 : undefined;
+const QUIET_BEFORE_MS = HOLD_MS ?? 1000;
+const QUIET_AFTER_MS = HOLD_MS ?? 2000;
 const targets = flag("--targets", ALL_TARGETS.join(",")).split(",") as Target[];
 
 const enc = new TextEncoder();
@@ -112,7 +121,7 @@ for (const target of targets) {
     mosquittoLines: ["max_inflight_messages 0"],
   });
   try {
-    await sleep(1000);
+    await sleep(QUIET_BEFORE_MS);
     const rss0 = broker.residentBytes();
     const pub = await client(broker.port, "retained-pub");
     const payload = new Array(PAYLOAD).fill(0x61);
@@ -126,7 +135,7 @@ for (const target of targets) {
     }
     pub.write(packet(0x32, [...str("done"), 0, 1, 0x61])); // QoS 1: its PUBACK follows every retained one
     await pub.until(4, 1);
-    await sleep(2000);
+    await sleep(QUIET_AFTER_MS);
     const rss1 = broker.residentBytes();
     const sub = await client(broker.port, "retained-sub");
     const t0 = performance.now();
@@ -168,6 +177,6 @@ const date = new Date().toISOString().slice(0, 10);
 const dir = join(ROOT, "bench", "results");
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `retained-${date}.json`);
-writeFileSync(file, JSON.stringify({ date, machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "" }, count: COUNT, payloadBytes: PAYLOAD, results }, null, 2) + "\n");
+writeFileSync(file, JSON.stringify({ date, machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "" }, count: COUNT, payloadBytes: PAYLOAD, quietSeconds: { beforeFirstReading: QUIET_BEFORE_MS / 1000, afterPublishing: QUIET_AFTER_MS / 1000 }, results }, null, 2) + "\n");
 console.log(`\nwritten ${file.slice(ROOT.length + 1)}`);
 process.exit(0);

@@ -64,3 +64,37 @@ export function topicMatches(filter: string, topic: string): boolean {
   }
   return f.length === t.length;
 }
+
+/**
+ * `topicMatches(filter, ·)` made once for many topics (a wildcard SUBSCRIBE over every retained
+ * message): the filter is split once, and topics are compared in place instead of split each.
+ */
+export function topicMatcher(filter: string): (topic: string) => boolean {
+  const leadingWildcard = filter.startsWith("+") || filter.startsWith("#");
+  const levels = filter.split("/");
+  const multiLevel = levels[levels.length - 1] === "#";
+  if (!levels.includes("+")) {
+    if (!multiLevel) return (topic) => topic === filter;
+    // `a/b/#` is every topic under `a/b/`, and `a/b` itself (the parent level) [§4.7.1.2].
+    const prefix = filter.slice(0, -1);
+    const parent = filter.length > 1 ? filter.slice(0, -2) : undefined;
+    return (topic) => {
+      if (leadingWildcard && topic.startsWith("$")) return false;
+      return topic.startsWith(prefix) || topic === parent;
+    };
+  }
+  const fixed = multiLevel ? levels.length - 1 : levels.length; // levels before a trailing `#`
+  return (topic) => {
+    if (leadingWildcard && topic.startsWith("$")) return false;
+    let start = 0; // where the topic's next level begins; topic.length + 1 once none is left
+    for (let i = 0; i < fixed; i++) {
+      if (start > topic.length) return false;
+      let end = topic.indexOf("/", start);
+      if (end < 0) end = topic.length;
+      const level = levels[i];
+      if (level !== "+" && (end - start !== level.length || !topic.startsWith(level, start))) return false;
+      start = end + 1;
+    }
+    return multiLevel || start === topic.length + 1;
+  };
+}
