@@ -13,8 +13,10 @@
  *   dist/gannet_<version>_amd64.deb         the x64-baseline executable (Debian's amd64 baseline has no AVX2)
  *   dist/gannet_<version>_arm64.deb
  *
- * Each executable is `bun build --compile --minify --bytecode --format=esm` of adapters/bun/main.ts with the
- * console (web/dist, built first by scripts/build-web.ts) embedded as assets (read back through Bun.embeddedFiles). Bun never downloads a
+ * Each executable is `Bun.build` with `compile` (the API form of `bun build --compile --minify --bytecode
+ * --format=esm`) of adapters/bun/main.ts with the console (web/dist, built first by scripts/build-web.ts)
+ * embedded as assets (read back through Bun.embeddedFiles), and the plugin scripts/lean-executable.ts,
+ * which keeps mqtt-packet's unused `debug` and readable-stream out of the executable. Bun never downloads a
  * runtime here: every target gets --compile-executable-path, the runtime from the npm package
  * @oven/bun-linux-<target> at exactly this Bun's version, fetched once with `npm pack` into
  * .cache/bun-runtimes/ (npm checks its integrity; npm would refuse to *install* a foreign-CPU
@@ -47,6 +49,7 @@ import { arch, tmpdir } from "node:os";
 import { basename, join, relative, resolve } from "node:path";
 import { buildRelease } from "./packaging/release.ts";
 import { buildWeb } from "./scripts/build-web.ts";
+import { leanExecutable } from "./scripts/lean-executable.ts";
 
 const ROOT = import.meta.dir;
 const ENTRY = "adapters/bun/main.ts";
@@ -122,24 +125,26 @@ export function runtimeFor(target: Target): string {
   return bin;
 }
 
-function build(target: Target, outfile: string, bytecode: boolean): void {
-  const args = [
-    "build",
-    "--compile",
-    "--minify",
-    ...(bytecode ? ["--bytecode"] : []),
-    "--format=esm",
-    `--target=${TARGETS[target].bunTarget}`,
-    `--compile-executable-path=${runtimeFor(target)}`,
-    // A broker on a gateway must not pick up a .env or bunfig.toml from whatever directory it starts in.
-    "--no-compile-autoload-dotenv",
-    "--no-compile-autoload-bunfig",
-    "--asset=web/dist",
-    `--outfile=${outfile}`,
-    ENTRY,
-  ];
+async function build(target: Target, outfile: string, bytecode: boolean): Promise<void> {
   const started = performance.now();
-  run(process.execPath, args);
+  const result = await Bun.build({
+    entrypoints: [join(ROOT, ENTRY)],
+    root: ROOT,
+    minify: true,
+    bytecode,
+    format: "esm",
+    plugins: [leanExecutable],
+    compile: {
+      target: TARGETS[target].bunTarget,
+      executablePath: runtimeFor(target),
+      outfile,
+      // A broker on a gateway must not pick up a .env or bunfig.toml from whatever directory it starts in.
+      autoloadDotenv: false,
+      autoloadBunfig: false,
+      assets: [join(ROOT, "web", "dist")],
+    },
+  });
+  if (!result.success) fail(`bun build of ${target} failed:\n${result.logs.map(String).join("\n")}`);
   console.log(`built ${relative(ROOT, outfile)} (${mib(statSync(outfile).size)}) in ${Math.round(performance.now() - started)} ms`);
 }
 
@@ -217,7 +222,7 @@ async function main(): Promise<void> {
   const outdir = resolve(ROOT, options.outdir);
   mkdirSync(outdir, { recursive: true });
   await buildWeb();
-  for (const target of options.targets) build(target, join(outdir, `gannet-${target}`), options.bytecode);
+  for (const target of options.targets) await build(target, join(outdir, `gannet-${target}`), options.bytecode);
   const artefacts = options.release ? buildRelease(ROOT, outdir, options.targets, options.quickPackages ? "quick" : "release") : [];
   // One sums file for everything in the directory (a later single-target build keeps the others).
   const names = readdirSync(outdir)
@@ -232,8 +237,8 @@ async function main(): Promise<void> {
   const withBytecode = join(outdir, ".measure", "gannet-bytecode");
   const without = join(outdir, ".measure", "gannet-no-bytecode");
   mkdirSync(join(outdir, ".measure"), { recursive: true });
-  build("linux-x64", withBytecode, true);
-  build("linux-x64", without, false);
+  await build("linux-x64", withBytecode, true);
+  await build("linux-x64", without, false);
   const results = {
     date: new Date().toISOString(),
     bun: Bun.version,
