@@ -16,7 +16,19 @@
  * Each executable is `Bun.build` with `compile` (the API form of `bun build --compile --minify --bytecode
  * --format=esm`) of adapters/bun/main.ts with the console (web/dist, built first by scripts/build-web.ts)
  * embedded as assets (read back through Bun.embeddedFiles), and the plugin scripts/lean-executable.ts,
- * which keeps mqtt-packet's unused `debug` and readable-stream out of the executable. Bun never downloads a
+ * which keeps mqtt-packet's unused `debug` and readable-stream out of the executable.
+ *
+ * Two build options keep the idle executable small (bench/executable-rss.ts, README "Single executable"):
+ * - `jitPolicy` (START_JIT_POLICY): JavaScriptCore's tier-up thresholds are raised while the broker
+ *   starts, so run-once start-up code (schemas, migrations) does not page in the optimizing JIT;
+ *   adapters/bun/main.ts restores the normal policy once the broker serves.
+ * - `bytecodeOrder`: before the real builds, a probe build of the host's target is started twice in an
+ *   empty directory (the second start, with the database present, is every later boot of a gateway)
+ *   with BUN_BYTECODE_ORDER_OUT; the recorded profile puts the bytecode a start uses together, so
+ *   fewer pages of the embedded bundle are read. One profile fits every target; it changes only the
+ *   layout, never what runs. --no-bytecode-order skips it.
+ *
+ * Bun never downloads a
  * runtime here: every target gets --compile-executable-path, the runtime from the npm package
  * @oven/bun-linux-<target> at exactly this Bun's version, fetched once with `npm pack` into
  * .cache/bun-runtimes/ (npm checks its integrity; npm would refuse to *install* a foreign-CPU
@@ -28,6 +40,7 @@
  *   --release                            also the tarballs and .deb packages (needs dpkg-deb)
  *   --quick-packages                     with --release: gzip -1 tarballs, uncompressed .debs (tests)
  *   --no-bytecode                        skip --bytecode (slower start, see --measure)
+ *   --no-bytecode-order                  skip recording the start-up profile (bytecodeOrder)
  *   --outdir DIR                         default dist
  *   --measure                            also build x64 without bytecode and print start-up times,
  *                                        sizes and idle RSS of both (x64 host only)
@@ -69,6 +82,7 @@ const isTarget = (name: string): name is Target => Object.hasOwn(TARGETS, name);
 interface Options {
   targets: Target[];
   bytecode: boolean;
+  bytecodeOrder: boolean;
   outdir: string;
   measure: boolean;
   release: boolean;
@@ -81,10 +95,11 @@ function fail(message: string): never {
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { targets: ALL_TARGETS, bytecode: true, outdir: "dist", measure: false, release: false, quickPackages: false };
+  const options: Options = { targets: ALL_TARGETS, bytecode: true, bytecodeOrder: true, outdir: "dist", measure: false, release: false, quickPackages: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--no-bytecode") options.bytecode = false;
+    else if (arg === "--no-bytecode-order") options.bytecodeOrder = false;
     else if (arg === "--measure") options.measure = true;
     else if (arg === "--release") options.release = true;
     else if (arg === "--quick-packages") options.quickPackages = true;
@@ -125,7 +140,14 @@ export function runtimeFor(target: Target): string {
   return bin;
 }
 
-async function build(target: Target, outfile: string, bytecode: boolean): Promise<void> {
+/**
+ * The executable starts with JavaScriptCore's tier-up thresholds multiplied by this: start-up code
+ * runs once and stays in the interpreter instead of paging in the JIT compilers (about 5 MiB of idle
+ * RSS, 2026-12-07). adapters/bun/main.ts sets the normal policy (1) once the broker serves.
+ */
+const START_JIT_POLICY = 1000;
+
+async function build(target: Target, outfile: string, bytecode: boolean, bytecodeOrder?: string): Promise<void> {
   const started = performance.now();
   const result = await Bun.build({
     entrypoints: [join(ROOT, ENTRY)],
@@ -142,6 +164,8 @@ async function build(target: Target, outfile: string, bytecode: boolean): Promis
       autoloadDotenv: false,
       autoloadBunfig: false,
       assets: [join(ROOT, "web", "dist")],
+      jitPolicy: START_JIT_POLICY,
+      bytecodeOrder: bytecode && bytecodeOrder,
     },
   });
   if (!result.success) fail(`bun build of ${target} failed:\n${result.logs.map(String).join("\n")}`);
@@ -160,18 +184,40 @@ export function sha256(path: string): string {
   return createHash("sha256").update(readFileSync(path)).digest("hex");
 }
 
+/**
+ * The bytecode a start of the broker uses, recorded with a probe build of the host's target (see the
+ * header): a first start creates the database, the second one (every later boot) is recorded.
+ */
+async function recordBytecodeOrder(outdir: string): Promise<string> {
+  const host = arch() === "x64" ? "linux-x64" : arch() === "arm64" ? "linux-arm64" : undefined;
+  if (!host) fail(`recording the start-up profile needs an x86-64 or ARM64 Linux host (this is ${arch()}); use --no-bytecode-order`);
+  const dir = join(outdir, ".bytecode-order");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const probe = join(dir, "gannet");
+  await build(host, probe, true);
+  const profile = join(dir, "start.order");
+  await startOnce(probe, dir, 0);
+  await startOnce(probe, dir, 1000, { BUN_BYTECODE_ORDER_OUT: profile });
+  if (!existsSync(profile)) fail(`the probe build wrote no start-up profile (${relative(ROOT, profile)}); use --no-bytecode-order to build without one`);
+  return profile;
+}
+
 /** Milliseconds from spawn to the "ready" log line, and the RSS (KiB) after `idleMs` idle. */
-function startOnce(binary: string, dir: string, idleMs: number): Promise<{ readyMs: number; rssKiB: number }> {
+function startOnce(binary: string, dir: string, idleMs: number, env: Record<string, string> = {}): Promise<{ readyMs: number; rssKiB: number }> {
   return new Promise<{ readyMs: number; rssKiB: number }>((resolvePromise, reject) => {
     const started = performance.now();
     const child = spawn(binary, ["--host", "127.0.0.1", "--port", "0", "--ws-port", "0", "--admin-port", "0",
       "--log-format", "json", "--set", "sys.interval=0", "--set", `persistence.path=${join(dir, "gannet.db")}`], {
-      stdio: ["ignore", "pipe", "inherit"],
+      stdio: ["ignore", "pipe", "pipe"], // stderr too: the first start's warn line shows the new admin password
       cwd: dir,
+      env: { ...process.env, ...env },
     });
     let out = "";
     let readyMs = -1;
     child.stdout.setEncoding("utf8");
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (chunk: string) => void (out += chunk));
     child.stdout.on("data", (chunk: string) => {
       out += chunk;
       if (readyMs < 0 && out.includes('"msg":"ready"')) {
@@ -220,9 +266,18 @@ async function measure(binary: string, runs = 7): Promise<{ versionMs: number; r
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const outdir = resolve(ROOT, options.outdir);
+  try {
+    await buildAll(options, outdir);
+  } finally {
+    rmSync(join(outdir, ".bytecode-order"), { recursive: true, force: true });
+  }
+}
+
+async function buildAll(options: Options, outdir: string): Promise<void> {
   mkdirSync(outdir, { recursive: true });
   await buildWeb();
-  for (const target of options.targets) await build(target, join(outdir, `gannet-${target}`), options.bytecode);
+  const order = options.bytecode && options.bytecodeOrder ? await recordBytecodeOrder(outdir) : undefined;
+  for (const target of options.targets) await build(target, join(outdir, `gannet-${target}`), options.bytecode, order);
   const artefacts = options.release ? buildRelease(ROOT, outdir, options.targets, options.quickPackages ? "quick" : "release") : [];
   // One sums file for everything in the directory (a later single-target build keeps the others).
   const names = readdirSync(outdir)
@@ -237,7 +292,7 @@ async function main(): Promise<void> {
   const withBytecode = join(outdir, ".measure", "gannet-bytecode");
   const without = join(outdir, ".measure", "gannet-no-bytecode");
   mkdirSync(join(outdir, ".measure"), { recursive: true });
-  await build("linux-x64", withBytecode, true);
+  await build("linux-x64", withBytecode, true, order);
   await build("linux-x64", without, false);
   const results = {
     date: new Date().toISOString(),
