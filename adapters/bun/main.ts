@@ -1,6 +1,6 @@
 /** Gannet on Bun: composition only; the process logic is src/app/serve.ts. */
 import { readFileSync, writeSync } from "node:fs";
-import { parseProcLimits, serve } from "../../src/mod.ts";
+import { type Acceptor, type Fetch, parseProcLimits, serve } from "../../src/mod.ts";
 import { assets, serveHttp } from "./admin.ts";
 import { host } from "./host.ts";
 import { listenWebSocket } from "./http.ts";
@@ -34,6 +34,32 @@ function writeFully(fd: number, text: string): void {
   }
 }
 
+/**
+ * The executable starts with JavaScriptCore's tier-up thresholds raised (compile.ts, jitPolicy):
+ * start-up code runs once, and compiling it would page in the JIT compilers for nothing (about
+ * 5 MiB of idle RSS). The normal policy returns with the first connection, in or out (an MQTT
+ * client, an admin request, a bridge dialing), so traffic is compiled as usual; until then the
+ * periodic work of an idle broker ($SYS, the metrics sampler) stays interpreted. From source the
+ * policy is normal from the start and this changes nothing.
+ */
+let jitPolicyNormal = false;
+function normalJitPolicy(): void {
+  if (jitPolicyNormal) return;
+  jitPolicyNormal = true;
+  Bun.unsafe.setJITPolicy(1);
+}
+const normalJitOnAccept = (broker: Acceptor): Acceptor => ({
+  accept: (transport, listener) => {
+    normalJitPolicy();
+    return broker.accept(transport, listener);
+  },
+  logBounded: broker.logBounded?.bind(broker),
+});
+const normalJitOnRequest = (fetch: Fetch): Fetch => (request, env) => {
+  normalJitPolicy();
+  return fetch(request, env);
+};
+
 function readTextFile(path: string): string | undefined {
   try {
     return readFileSync(path, "utf8");
@@ -55,13 +81,16 @@ await serve({
   onSignal: (signal, handler) => void process.on(signal, handler),
   listenTcp: (broker, host, port, logger, tls) =>
     reloadableListener((p, t) => {
-      const server = listenTcp(broker, host, p, logger, t);
+      const server = listenTcp(normalJitOnAccept(broker), host, p, logger, t);
       return { port: server.port, stop: () => server.stop() };
     }, port, tls),
-  dial,
+  dial: (options, handlers) => {
+    normalJitPolicy();
+    return dial(options, handlers);
+  },
   listenWebSocket: (broker, host, port, path, logger, tls) =>
     reloadableListener((p, t) => {
-      const server = listenWebSocket(broker, host, p, path, logger, t);
+      const server = listenWebSocket(normalJitOnAccept(broker), host, p, path, logger, t);
       return { port: server.port ?? p, stop: () => void server.stop() };
     }, port, tls),
   openStore: (p) =>
@@ -70,7 +99,7 @@ await serve({
       maxDatabaseBytes: p.maxDatabaseBytes,
       authToken: p.authToken,
     }),
-  serveHttp,
+  serveHttp: (fetch, host, port, tls) => serveHttp(normalJitOnRequest(fetch), host, port, tls),
   openFilesLimit: () => parseProcLimits(readTextFile("/proc/self/limits") ?? ""),
   assets,
   // systemd-notify rather than a datagram of our own: neither Bun nor Deno sends on a Unix datagram
@@ -83,12 +112,8 @@ await serve({
   },
 });
 
-// Serving (a CLI command exits inside serve). The executable starts with JavaScriptCore's tier-up
-// thresholds raised (compile.ts, jitPolicy): start-up code runs once, and compiling it would page
-// in the optimizing JIT for nothing. From here on the normal policy, so traffic gets compiled as
-// usual; and one full collection drops the start-up garbage (config parsing, migrations) before
-// the broker idles. From source both are no-ops in effect. bench/executable-rss.ts measures them.
-Bun.unsafe.setJITPolicy(1);
+// Serving now (a CLI command exits inside serve): one full collection drops the start-up garbage
+// (config parsing, migrations) before the broker idles (bench/executable-rss.ts).
 Bun.gc(true);
 
 async function notifyWithSystemdNotify(fields: readonly string[]): Promise<void> {
