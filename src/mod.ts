@@ -28,6 +28,7 @@ export type * from "./hooks/types.ts";
 export { OutgoingBuffer } from "./util/outgoing-buffer.ts";
 export type { ByteSink } from "./util/outgoing-buffer.ts";
 export { configSchema, defaultConfig } from "./config/schema.ts";
+export { type NativeArgon2id, useNativeArgon2id } from "./security/passwords.ts";
 export type { Config, ListenerConfig, MqttLimits } from "./config/schema.ts";
 export { parseArgs, USAGE } from "./config/cli.ts";
 export { VERSION } from "./config/version.ts";

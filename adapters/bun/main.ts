@@ -1,16 +1,19 @@
 /** Gannet on Bun: composition only; the process logic is src/app/serve.ts. */
 import { readFileSync, writeSync } from "node:fs";
-import { type Acceptor, type Fetch, parseProcLimits, serve } from "../../src/mod.ts";
+import { type Acceptor, type Fetch, parseProcLimits, serve, useNativeArgon2id } from "../../src/mod.ts";
 import { assets, serveHttp } from "./admin.ts";
 import { host } from "./host.ts";
 import { listenWebSocket } from "./http.ts";
 import { openStore } from "./sqlite.ts";
 import { listenTcp } from "./tcp.ts";
 import { dial } from "./dial.ts";
+import { bunArgon2id } from "./argon2.ts";
 import { reloadableListener } from "./tls.ts";
 import { stopWhenScriptRunnerIsOrphaned } from "./script-parent.ts";
 
 stopWhenScriptRunnerIsOrphaned();
+
+useNativeArgon2id(bunArgon2id); // adapters/bun/argon2.ts: why
 
 const encoder = new TextEncoder();
 

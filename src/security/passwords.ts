@@ -21,8 +21,26 @@ export interface VerifyResult {
 const encoder = new TextEncoder();
 const bytesOf = (password: Uint8Array | string) => (typeof password === "string" ? encoder.encode(password) : password);
 
+/**
+ * An argon2id the runtime has built in (Bun.password), installed by the adapter: the same PHC
+ * strings (hash-wasm verifies its hashes and the other way round), but its working memory is freed
+ * after each hash, where the 19 MiB of hash-wasm's WebAssembly memory stayed resident after the
+ * first start's admin password (bench/executable-rss.ts, README "Single executable").
+ */
+export interface NativeArgon2id {
+  hash(password: Uint8Array, params: typeof ARGON2_PARAMS): Promise<string>;
+  verify(password: Uint8Array, hash: string): Promise<boolean>;
+}
+let native: NativeArgon2id | undefined;
+
+/** Hash and verify argon2id with `argon2` from now on (undefined: hash-wasm again). */
+export function useNativeArgon2id(argon2: NativeArgon2id | undefined): void {
+  native = argon2;
+}
+
 /** A new argon2id PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`) with a random salt. */
 export function hashPassword(password: string | Uint8Array): Promise<string> {
+  if (native) return native.hash(bytesOf(password), ARGON2_PARAMS);
   const salt = crypto.getRandomValues(new Uint8Array(SALT_BYTES));
   return argon2id({ password: bytesOf(password), salt, ...ARGON2_PARAMS, outputType: "encoded" });
 }
@@ -42,7 +60,7 @@ export async function verifyPassword(password: Uint8Array | string, hash: string
     case "argon2id": {
       let ok = false;
       try {
-        ok = await argon2Verify({ password: secret, hash });
+        ok = native ? await native.verify(secret, hash) : await argon2Verify({ password: secret, hash });
       } catch (_e: unknown) {
         ok = false; // malformed PHC string: the error may quote the hash, not worth surfacing
       }
