@@ -11,8 +11,9 @@
  *   slice, toString, length, readUInt8/16BE/32BE); `bl`'s main export wraps the same BufferList in a
  *   readable-stream Duplex that mqtt-packet never uses as a stream (+10 MiB with readable-stream).
  *
- * Both replacements apply only to imports from inside mqtt-packet; test/executable/ checks the
- * executable's MQTT round trip, test/protocol/ the codec from source.
+ * Both replacements apply only to imports from inside mqtt-packet. test/executable/lean-bundle.test.ts
+ * checks that the codec bundled with them decodes and encodes exactly as from source, and
+ * test/executable/executable.test.ts the executable's MQTT round trip.
  */
 import type { BunPlugin } from "bun";
 import { dirname, join } from "node:path";
