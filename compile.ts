@@ -153,6 +153,10 @@ async function build(target: Target, outfile: string, bytecode: boolean, bytecod
     entrypoints: [join(ROOT, ENTRY)],
     root: ROOT,
     minify: true,
+    // What is imported dynamically (the admin app, the CLI's security commands, hash-wasm, the remote
+    // libSQL client) goes into chunks of its own, loaded when first imported: code that is in the
+    // executable's main module costs resident memory even when it never runs.
+    splitting: true,
     bytecode,
     format: "esm",
     plugins: [leanExecutable],

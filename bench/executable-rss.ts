@@ -3,6 +3,7 @@
  *
  *   npx bun compile.ts --target linux-x64        # builds dist/gannet-linux-x64 first
  *   npx bun bench/executable-rss.ts [--binary dist/gannet-linux-x64] [--runs 5] [--idle-ms 3000] [--no-mosquitto]
+ *                                   [--just-written]
  *
  * Gannet runs with its default configuration (SQLite store, MQTT, WebSocket and admin ports, the
  * console) on free 127.0.0.1 ports, no clients. Each run starts it twice in a fresh directory: the
@@ -12,9 +13,16 @@
  * what the program allocated) and file-backed pages (the executable's code and embedded bundle that
  * the kernel paged in). Mosquitto runs with a minimal configuration (one listener, no persistence).
  * Prints medians; writes bench/results/executable-rss-<date>.json.
+ *
+ * Before each run the executable's pages are dropped from the page cache (`dd iflag=nocache
+ * count=0`, this file only), as on a gateway that boots: the file-backed part of RSS depends on how
+ * the file's pages came into the cache. A file just written (a fresh build, a cp) is cached in
+ * large folios that the kernel maps whole, and measured up to 5 MiB more than the same file read
+ * back through page faults (2026-12-07). --just-written measures that state instead: each run starts
+ * a fresh copy of the executable, as right after a build or an install, before the next boot.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { median, mosquittoBinary, ROOT, table, version } from "./brokers.ts";
@@ -29,6 +37,7 @@ const BINARY = resolve(ROOT, flag("--binary", "dist/gannet-linux-x64"));
 const RUNS = Number(flag("--runs", "5"));
 const IDLE_MS = Number(flag("--idle-ms", "3000"));
 const WITH_MOSQUITTO = !argv.includes("--no-mosquitto");
+const JUST_WRITTEN = argv.includes("--just-written");
 if (!existsSync(BINARY)) {
   console.error(`${relative(ROOT, BINARY)} does not exist: build it first with npx bun compile.ts --target linux-x64 (or pass --binary PATH)`);
   process.exit(2);
@@ -56,6 +65,11 @@ function memoryOf(pid: number): Omit<Sample, "readyMs"> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Drops `file`'s pages from the page cache (see the header); false when dd cannot. */
+function evictFromPageCache(file: string): boolean {
+  return spawnSync("dd", [`if=${file}`, "of=/dev/null", "iflag=nocache", "count=0"], { stdio: "ignore" }).status === 0;
+}
 
 /** Starts `cmd`, waits for `ready(output)`, then `IDLE_MS`, measures and stops it with SIGTERM. */
 function sample(cmd: string, args: string[], cwd: string, ready: (out: string) => boolean): Promise<Sample> {
@@ -87,9 +101,9 @@ function sample(cmd: string, args: string[], cwd: string, ready: (out: string) =
   });
 }
 
-async function gannet(dir: string): Promise<Sample> {
+async function gannet(dir: string, binary: string): Promise<Sample> {
   const [port, wsPort, adminPort] = [await freePort(), await freePort(), await freePort()];
-  return await sample(BINARY, [
+  return await sample(binary, [
     "--host", "127.0.0.1", "--port", String(port), "--ws-port", String(wsPort), "--admin-port", String(adminPort),
     "--log-format", "json", "--set", `persistence.path=${join(dir, "gannet.db")}`,
   ], dir, (out) => out.includes('"msg":"ready"'));
@@ -108,8 +122,16 @@ const mosq: Sample[] = [];
 for (let i = 0; i < RUNS; i++) {
   const dir = mkdtempSync(join(tmpdir(), "gannet-exe-rss-"));
   try {
-    first.push(await gannet(dir));
-    second.push(await gannet(dir));
+    let binary = BINARY;
+    if (JUST_WRITTEN) {
+      binary = join(dir, "gannet");
+      copyFileSync(BINARY, binary);
+    } else if (!evictFromPageCache(BINARY)) {
+      console.error(`note: could not drop ${BINARY} from the page cache (dd iflag=nocache): figures may be higher`);
+    }
+    if (WITH_MOSQUITTO) evictFromPageCache(mosquittoBinary());
+    first.push(await gannet(dir, binary));
+    second.push(await gannet(dir, binary));
     if (WITH_MOSQUITTO) mosq.push(await mosquitto(dir));
     console.error(`run ${i + 1}/${RUNS}: first ${JSON.stringify(first.at(-1))} second ${JSON.stringify(second.at(-1))}` +
       (WITH_MOSQUITTO ? ` mosquitto ${JSON.stringify(mosq.at(-1))}` : ""));
@@ -133,7 +155,8 @@ const results: Record<string, Summary> = {
 };
 if (WITH_MOSQUITTO) results.mosquitto = summary(mosq);
 const reference = results.mosquitto?.rssMiB;
-console.log(`${relative(ROOT, BINARY)} (${mib(statSync(BINARY).size / 1024)} MiB), medians of ${RUNS} runs, RSS ${IDLE_MS} ms after ready:\n`);
+console.log(`${relative(ROOT, BINARY)} (${mib(statSync(BINARY).size / 1024)} MiB), medians of ${RUNS} runs, RSS ${IDLE_MS} ms after ready, ` +
+  `${JUST_WRITTEN ? "a just-written copy of the executable" : "the executable dropped from the page cache before each run"}:\n`);
 console.log(table(
   ["process", "idle RSS MiB", "vs Mosquitto", "anonymous MiB", "file-backed MiB", "peak RSS MiB", "start to ready ms"],
   Object.entries(results).map(([name, s]) => [
@@ -144,7 +167,7 @@ console.log(table(
 const date = new Date().toISOString().slice(0, 10);
 const dir = join(ROOT, "bench", "results");
 mkdirSync(dir, { recursive: true });
-const file = join(dir, `executable-rss-${date}.json`);
+const file = join(dir, `executable-rss-${date}${JUST_WRITTEN ? "-just-written" : ""}.json`);
 writeFileSync(file, JSON.stringify({
   date,
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "" },
@@ -152,6 +175,7 @@ writeFileSync(file, JSON.stringify({
   mosquitto: WITH_MOSQUITTO ? version(mosquittoBinary(), ["-h"]) : undefined,
   runs: RUNS,
   idleMs: IDLE_MS,
+  pageCache: JUST_WRITTEN ? "just written" : "dropped before each run",
   results,
 }, null, 2) + "\n");
 console.log(`\nwritten ${relative(ROOT, file)}`);

@@ -1,12 +1,16 @@
 /**
- * Password hashes. Gannet writes argon2id PHC strings (hash-wasm: the same code on Bun, Deno and in
- * the compiled binary; argon2id hashes made by Bun's built-in password API verify here too). It
+ * Password hashes. Gannet writes argon2id PHC strings: with hash-wasm (Deno, tests), or with an
+ * argon2id the runtime has built in that the adapter installs (Bun.password: useNativeArgon2id); the
+ * hashes of either verify with the other, and argon2id hashes made by Bun's password API verify here. It
  * also verifies hashes imported from Mosquitto so users keep their passwords: `$7$` (Mosquitto 2:
  * PBKDF2-HMAC-SHA512) and `$6$` (Mosquitto 1.x: SHA-512 of password + salt). Anything that is not argon2id with the
  * current parameters reports `needsRehash`, so the caller re-hashes on the next good login.
  * Passwords never appear in an error message.
  */
-import { argon2id, argon2Verify } from "hash-wasm";
+
+/** hash-wasm, imported when first needed: Bun's executable hashes with Bun.password and never loads it. */
+let hashWasm: Promise<typeof import("hash-wasm")> | undefined;
+const loadHashWasm = () => hashWasm ??= import("hash-wasm");
 
 /** OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane. */
 export const ARGON2_PARAMS = { memorySize: 19_456, iterations: 2, parallelism: 1, hashLength: 32 } as const;
@@ -42,7 +46,9 @@ export function useNativeArgon2id(argon2: NativeArgon2id | undefined): void {
 export function hashPassword(password: string | Uint8Array): Promise<string> {
   if (native) return native.hash(bytesOf(password), ARGON2_PARAMS);
   const salt = crypto.getRandomValues(new Uint8Array(SALT_BYTES));
-  return argon2id({ password: bytesOf(password), salt, ...ARGON2_PARAMS, outputType: "encoded" });
+  return loadHashWasm().then(({ argon2id }) =>
+    argon2id({ password: bytesOf(password), salt, ...ARGON2_PARAMS, outputType: "encoded" })
+  );
 }
 
 /** What kind of hash `hash` is, or undefined when Gannet cannot verify it. */
@@ -60,7 +66,7 @@ export async function verifyPassword(password: Uint8Array | string, hash: string
     case "argon2id": {
       let ok = false;
       try {
-        ok = native ? await native.verify(secret, hash) : await argon2Verify({ password: secret, hash });
+        ok = native ? await native.verify(secret, hash) : await (await loadHashWasm()).argon2Verify({ password: secret, hash });
       } catch (_e: unknown) {
         ok = false; // malformed PHC string: the error may quote the hash, not worth surfacing
       }
