@@ -18,18 +18,21 @@
  * embedded as assets (read back through Bun.embeddedFiles), and the plugin scripts/lean-executable.ts,
  * which keeps mqtt-packet's unused `debug` and readable-stream out of the executable.
  *
- * Two build options keep the idle executable small (bench/executable-rss.ts, README "Single executable"):
+ * Three build options keep the idle executable small (bench/executable-rss.ts, README "Idle memory of
+ * the executable"):
  * - `jitPolicy` (START_JIT_POLICY): JavaScriptCore's tier-up thresholds are raised while the broker
- *   starts, so run-once start-up code (schemas, migrations) does not page in the optimizing JIT;
- *   adapters/bun/main.ts restores the normal policy once the broker serves.
+ *   starts, so run-once start-up code (schemas, migrations) does not page in the JIT compilers;
+ *   adapters/bun/main.ts restores the normal policy at the first connection (in or out).
+ * - `splitting`: dynamically imported code (the admin app, the CLI's security commands, hash-wasm,
+ *   the remote libSQL client) is a chunk of its own, read only when imported.
  * - `bytecodeOrder`: before the real builds, a probe build of the host's target is started twice in an
  *   empty directory (the second start, with the database present, is every later boot of a gateway)
  *   with BUN_BYTECODE_ORDER_OUT; the recorded profile puts the bytecode a start uses together, so
  *   fewer pages of the embedded bundle are read. One profile fits every target; it changes only the
  *   layout, never what runs. --no-bytecode-order skips it.
  *
- * Bun never downloads a
- * runtime here: every target gets --compile-executable-path, the runtime from the npm package
+ * Bun never downloads a runtime here: every target gets --compile-executable-path, the runtime from the
+ * npm package
  * @oven/bun-linux-<target> at exactly this Bun's version, fetched once with `npm pack` into
  * .cache/bun-runtimes/ (npm checks its integrity; npm would refuse to *install* a foreign-CPU
  * package without --force, `npm pack` does not care). Not this Bun itself, even for the host's
@@ -143,7 +146,7 @@ export function runtimeFor(target: Target): string {
 /**
  * The executable starts with JavaScriptCore's tier-up thresholds multiplied by this: start-up code
  * runs once and stays in the interpreter instead of paging in the JIT compilers (about 5 MiB of idle
- * RSS, 2026-12-07). adapters/bun/main.ts sets the normal policy (1) once the broker serves.
+ * RSS, 2026-12-07). adapters/bun/main.ts sets the normal policy (1) at the first connection.
  */
 const START_JIT_POLICY = 1000;
 
