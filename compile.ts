@@ -32,8 +32,7 @@
  *   layout, never what runs. --no-bytecode-order skips it.
  *
  * Bun never downloads a runtime here: every target gets --compile-executable-path, the runtime from the
- * npm package
- * @oven/bun-linux-<target> at exactly this Bun's version, fetched once with `npm pack` into
+ * npm package @oven/bun-linux-<target> at exactly this Bun's version, fetched once with `npm pack` into
  * .cache/bun-runtimes/ (npm checks its integrity; npm would refuse to *install* a foreign-CPU
  * package without --force, `npm pack` does not care). Not this Bun itself, even for the host's
  * target: which build the `bun` npm package installed (it may pick -baseline) must not change the result.
