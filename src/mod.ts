@@ -29,6 +29,7 @@ export { OutgoingBuffer } from "./util/outgoing-buffer.ts";
 export { allocatePacketsFromSlabs } from "./util/bytes.ts";
 export type { ByteSink } from "./util/outgoing-buffer.ts";
 export { configSchema, defaultConfig } from "./config/schema.ts";
+export { type NativeArgon2id, useNativeArgon2id } from "./security/passwords.ts";
 export type { Config, ListenerConfig, MqttLimits } from "./config/schema.ts";
 export { parseArgs, USAGE } from "./config/cli.ts";
 export { VERSION } from "./config/version.ts";

@@ -19,7 +19,6 @@ import { type ConfigOptions, parseArgs, USAGE, VERSION } from "../config/cli.ts"
 import type { Config } from "../config/schema.ts";
 import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, reportProblems, runConfigCommand } from "./commands.ts";
 import { resolveConfig } from "./config-source.ts";
-import { runSecurityCommand } from "./security-commands.ts";
 import { debugHooks } from "./debug-log.ts";
 import { Readiness } from "./readiness.ts";
 import { planReload } from "./reload.ts";
@@ -53,7 +52,8 @@ export async function serve(runtime: RuntimeAdapter): Promise<void> {
     case "serve":
       return await run(runtime, cli.options);
     case "security":
-      return runtime.exit(await runSecurityCommand(runtime, cli));
+      // Loaded only when run: the executable keeps these commands in a chunk of their own (compile.ts).
+      return runtime.exit(await (await import("./security-commands.ts")).runSecurityCommand(runtime, cli));
     default:
       return runtime.exit(runConfigCommand(runtime, cli));
   }

@@ -1,12 +1,16 @@
 /**
- * Password hashes. Gannet writes argon2id PHC strings (hash-wasm: the same code on Bun, Deno and in
- * the compiled binary; argon2id hashes made by Bun's built-in password API verify here too). It
+ * Password hashes. Gannet writes argon2id PHC strings: with hash-wasm (Deno, tests), or with an
+ * argon2id the runtime has built in that the adapter installs (Bun.password: useNativeArgon2id); the
+ * hashes of either verify with the other, and argon2id hashes made by Bun's password API verify here. It
  * also verifies hashes imported from Mosquitto so users keep their passwords: `$7$` (Mosquitto 2:
  * PBKDF2-HMAC-SHA512) and `$6$` (Mosquitto 1.x: SHA-512 of password + salt). Anything that is not argon2id with the
  * current parameters reports `needsRehash`, so the caller re-hashes on the next good login.
  * Passwords never appear in an error message.
  */
-import { argon2id, argon2Verify } from "hash-wasm";
+
+/** hash-wasm, imported when first needed: Bun's executable hashes with Bun.password and never loads it. */
+let hashWasm: Promise<typeof import("hash-wasm")> | undefined;
+const loadHashWasm = () => hashWasm ??= import("hash-wasm");
 
 /** OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane. */
 export const ARGON2_PARAMS = { memorySize: 19_456, iterations: 2, parallelism: 1, hashLength: 32 } as const;
@@ -21,10 +25,30 @@ export interface VerifyResult {
 const encoder = new TextEncoder();
 const bytesOf = (password: Uint8Array | string) => (typeof password === "string" ? encoder.encode(password) : password);
 
+/**
+ * An argon2id the runtime has built in (Bun.password), installed by the adapter: the same PHC
+ * strings (hash-wasm verifies its hashes and the other way round), but its working memory is freed
+ * after each hash, where the 19 MiB of hash-wasm's WebAssembly memory stayed resident after the
+ * first start's admin password (bench/executable-rss.ts, README "Single executable").
+ */
+export interface NativeArgon2id {
+  hash(password: Uint8Array, params: typeof ARGON2_PARAMS): Promise<string>;
+  verify(password: Uint8Array, hash: string): Promise<boolean>;
+}
+let native: NativeArgon2id | undefined;
+
+/** Hash and verify argon2id with `argon2` from now on (undefined: hash-wasm again). */
+export function useNativeArgon2id(argon2: NativeArgon2id | undefined): void {
+  native = argon2;
+}
+
 /** A new argon2id PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`) with a random salt. */
 export function hashPassword(password: string | Uint8Array): Promise<string> {
+  if (native) return native.hash(bytesOf(password), ARGON2_PARAMS);
   const salt = crypto.getRandomValues(new Uint8Array(SALT_BYTES));
-  return argon2id({ password: bytesOf(password), salt, ...ARGON2_PARAMS, outputType: "encoded" });
+  return loadHashWasm().then(({ argon2id }) =>
+    argon2id({ password: bytesOf(password), salt, ...ARGON2_PARAMS, outputType: "encoded" })
+  );
 }
 
 /** What kind of hash `hash` is, or undefined when Gannet cannot verify it. */
@@ -42,7 +66,7 @@ export async function verifyPassword(password: Uint8Array | string, hash: string
     case "argon2id": {
       let ok = false;
       try {
-        ok = await argon2Verify({ password: secret, hash });
+        ok = native ? await native.verify(secret, hash) : await (await loadHashWasm()).argon2Verify({ password: secret, hash });
       } catch (_e: unknown) {
         ok = false; // malformed PHC string: the error may quote the hash, not worth surfacing
       }

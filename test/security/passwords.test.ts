@@ -1,5 +1,5 @@
 /** Password hashing: argon2id round trips, Bun.password compatibility, Mosquitto $7$ and $6$ hashes. */
-import { describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,8 +9,10 @@ import {
   constantTimeEqual,
   hashPassword,
   hashScheme,
+  useNativeArgon2id,
   verifyPassword,
 } from "../../src/security/passwords.ts";
+import { bunArgon2id } from "../../adapters/bun/argon2.ts";
 
 /** Hashes made by the real mosquitto_passwd (`-H sha512-pbkdf2`, the default, or `-H sha512`). */
 function mosquittoHash(password: string, algorithm: "sha512-pbkdf2" | "sha512" = "sha512-pbkdf2"): string {
@@ -63,6 +65,53 @@ describe("argon2id", () => {
   test("Bun.password verifies Gannet's hashes", async () => {
     const hash = await hashPassword("both ways");
     expect(await Bun.password.verify("both ways", hash)).toBe(true);
+  });
+});
+
+describe("argon2id through the runtime (the Bun adapter installs Bun.password)", () => {
+  let fromHashWasm = "";
+  beforeAll(async () => {
+    fromHashWasm = await hashPassword("made by hash-wasm");
+    useNativeArgon2id(bunArgon2id);
+  });
+  afterAll(() => useNativeArgon2id(undefined));
+
+  test("hashPassword makes a PHC string with the current parameters: no rehash at the next login", async () => {
+    const hash = await hashPassword("correct horse");
+    expect(hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22,}\$[A-Za-z0-9+/]{43}$/);
+    expect(hash).not.toBe(await hashPassword("correct horse"));
+    expect(await verifyPassword("correct horse", hash)).toEqual({ ok: true, needsRehash: false });
+    expect(await verifyPassword("correct horsE", hash)).toEqual({ ok: false, needsRehash: false });
+  });
+
+  test("binary passwords round trip", async () => {
+    const password = new Uint8Array([0, 255, 1, 254, 0x80]);
+    const hash = await hashPassword(password);
+    expect((await verifyPassword(password, hash)).ok).toBe(true);
+    expect((await verifyPassword(new Uint8Array([0, 255, 1, 254]), hash)).ok).toBe(false);
+  });
+
+  test("hashes made by hash-wasm verify, and its hashes verify with hash-wasm", async () => {
+    expect(await verifyPassword("made by hash-wasm", fromHashWasm)).toEqual({ ok: true, needsRehash: false });
+    expect((await verifyPassword("not made by hash-wasm", fromHashWasm)).ok).toBe(false);
+    const hash = await hashPassword("made by Bun");
+    useNativeArgon2id(undefined);
+    try {
+      expect(await verifyPassword("made by Bun", hash)).toEqual({ ok: true, needsRehash: false });
+    } finally {
+      useNativeArgon2id(bunArgon2id);
+    }
+  });
+
+  test("a malformed argon2id hash never verifies", async () => {
+    for (const hash of ["$argon2id$", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$", "$argon2id$v=19$m=x,t=2,p=1$c2FsdHNhbHQ$aGFzaA"]) {
+      expect((await verifyPassword("x", hash)).ok).toBe(false);
+    }
+  });
+
+  test("parameters Bun.password cannot make are refused, not silently changed", () => {
+    expect(() => bunArgon2id.hash(new Uint8Array([1]), { ...ARGON2_PARAMS, parallelism: 2 } as unknown as typeof ARGON2_PARAMS))
+      .toThrow("2 lanes");
   });
 });
 
