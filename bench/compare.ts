@@ -26,9 +26,11 @@
  * generators' windows bound every broker's queue anyway.
  *
  * --window sets the fan-in generator's window (messages published and not yet received, 1000 by
- * default). A small window makes the run latency-bound: at 1000 Mosquitto waits (its CPU stays well
- * below 100%), so its figure is not its ceiling and ratios to it come out too flattering. Run with a
- * large window too (e.g. 20000) before quoting a ratio to Mosquitto.
+ * default). Look at each broker's CPU before quoting a ratio: a broker below ~95% was waiting on the
+ * window or the generator, not at its ceiling (Mosquitto at 1000 on a quiet machine: 98%; on a busy one
+ * it waited). A larger window (e.g. 20000) is fair at QoS 0 only: at QoS 1 it overruns Gannet's session
+ * queue bound (maxQueuedMessages, 1000) and the excess is dropped and counted as lost, as Mosquitto
+ * would with its default max_queued_messages.
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
