@@ -34,8 +34,9 @@ export type { Config, ListenerConfig, MqttLimits } from "./config/schema.ts";
 export { parseArgs, USAGE } from "./config/cli.ts";
 export { VERSION } from "./config/version.ts";
 export type { CliResult, ConfigOptions } from "./config/cli.ts";
-export { loadConfig } from "./config/load.ts";
-export type { LoadOptions, LoadResult } from "./config/load.ts";
+// Not loadConfig (src/config/load.ts): no adapter needs it, and reaching it from here would put `yaml`
+// in the executable's main chunk (src/app/config-source.ts loads it only for a file).
+export type { LoadOptions, LoadResult } from "./config/load-core.ts";
 export { serve } from "./app/serve.ts";
 export { parseProcLimits } from "./app/open-files.ts";
 export type {

@@ -8,22 +8,15 @@ import type { CommandIo } from "../ports/runtime.ts";
 export type { CommandIo } from "../ports/runtime.ts";
 
 
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_CONFIG = 2;
-
-/** Problems, one per line, then a summary line; returns the configuration exit code. */
-export function reportProblems(io: CommandIo, problems: readonly string[], summary: string): number {
-  io.print("stderr", problems.map((p) => `gannet: ${p}\n`).join("") + `gannet: ${summary}\n`);
-  return EXIT_CONFIG;
-}
+import { EXIT_CONFIG, EXIT_OK, reportProblems } from "./exit-codes.ts";
+export { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, reportProblems } from "./exit-codes.ts";
 
 const count = (n: number) => `${n} problem${n === 1 ? "" : "s"}`;
 
-export function runConfigCommand(
+export async function runConfigCommand(
   io: CommandIo,
   command: Extract<CliResult, { kind: "config-check" | "config-print" | "config-schema" | "config-example" }>,
-): number {
+): Promise<number> {
   switch (command.kind) {
     case "config-schema":
       io.print("stdout", JSON.stringify(jsonSchema(), null, 2) + "\n");
@@ -52,7 +45,7 @@ export function runConfigCommand(
       return EXIT_OK;
     }
     case "config-print": {
-      const result = resolveConfig(io, io.env, command.options);
+      const result = await resolveConfig(io, io.env, command.options);
       if (!result.ok) {
         return reportProblems(io, result.problems, `invalid configuration (${count(result.problems.length)})`);
       }

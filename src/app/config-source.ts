@@ -1,6 +1,7 @@
 /** Where the configuration comes from: the file named by --config, else the default path if present. */
 import { type ConfigOptions, DEFAULT_CONFIG_PATH } from "../config/cli.ts";
-import { type ConfigFile, loadConfig, type LoadResult } from "../config/load.ts";
+import { type ConfigFile, loadConfigWith, type LoadResult } from "../config/load-core.ts";
+import type { YamlParser } from "../config/yaml-source.ts";
 import { errorText } from "../util/errors.ts";
 import type { FileSystem } from "../ports/runtime.ts";
 export type { FileSystem } from "../ports/runtime.ts";
@@ -28,15 +29,25 @@ export function readConfigFile(fs: FileSystem, path: string | undefined): FileRe
 
 export type SourcedResult = LoadResult & { file?: string };
 
-/** File, environment and command-line options combined and validated. */
-export function resolveConfig(
+/** Never called: without a file there is nothing to parse. */
+const noFileToParse: YamlParser = () => {
+  throw new Error("no configuration file to parse");
+};
+
+/**
+ * File, environment and command-line options combined and validated. The YAML parser is imported
+ * only when there is a file: the executable keeps `yaml` in a chunk of its own (compile.ts), which a
+ * broker started without a configuration file never loads (about 1 MiB of idle RSS).
+ */
+export async function resolveConfig(
   fs: ConfigFileSystem,
   env: Readonly<Record<string, string | undefined>>,
   options: ConfigOptions,
-): SourcedResult {
+): Promise<SourcedResult> {
   const file = readConfigFile(fs, options.configPath);
   if (!file.ok) return file;
-  const result = loadConfig({
+  const parseYaml = file.file ? (await import("../config/yaml-source.ts")).parseYaml : noFileToParse;
+  const result = loadConfigWith(parseYaml, {
     file: file.file,
     env,
     overrides: options.overrides,

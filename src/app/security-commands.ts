@@ -53,7 +53,7 @@ export async function runSecurityCommand(
   io: SecurityIo,
   cli: { command: SecurityCommand; options: ConfigOptions },
 ): Promise<number> {
-  const resolved = resolveConfig(io, io.env, cli.options);
+  const resolved = await resolveConfig(io, io.env, cli.options);
   if (!resolved.ok) return reportProblems(io, resolved.problems, "invalid configuration");
   const { command } = cli;
   try {

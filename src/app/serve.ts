@@ -17,7 +17,7 @@ import type { Broker } from "../core/broker.ts";
 import { createBroker } from "../core/broker.ts";
 import { type ConfigOptions, parseArgs, USAGE, VERSION } from "../config/cli.ts";
 import type { Config } from "../config/schema.ts";
-import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, reportProblems, runConfigCommand } from "./commands.ts";
+import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, reportProblems } from "./exit-codes.ts";
 import { resolveConfig } from "./config-source.ts";
 import { debugHooks } from "./debug-log.ts";
 import { Readiness } from "./readiness.ts";
@@ -55,12 +55,13 @@ export async function serve(runtime: RuntimeAdapter): Promise<void> {
       // Loaded only when run: the executable keeps these commands in a chunk of their own (compile.ts).
       return runtime.exit(await (await import("./security-commands.ts")).runSecurityCommand(runtime, cli));
     default:
-      return runtime.exit(runConfigCommand(runtime, cli));
+      // Loaded only when run: the config commands bring `yaml` (src/app/config-source.ts: why).
+      return runtime.exit(await (await import("./commands.ts")).runConfigCommand(runtime, cli));
   }
 }
 
 async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<void> {
-  const loaded = resolveConfig(runtime, runtime.env, options);
+  const loaded = await resolveConfig(runtime, runtime.env, options);
   if (!loaded.ok) {
     reportProblems(runtime, loaded.problems, "not started: the configuration is invalid");
     return runtime.exit(EXIT_CONFIG);
@@ -137,9 +138,10 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
     broker.addHooks(debugHooks(logger));
   };
 
-  const reload = (): ReloadOutcome => {
+  const reload = async (): Promise<ReloadOutcome> => {
     if (stopping) return { ok: false, applied: [], restart: [], problems: ["shutting down"] };
-    const next = resolveConfig(runtime, runtime.env, options);
+    const next = await resolveConfig(runtime, runtime.env, options);
+    if (stopping) return { ok: false, applied: [], restart: [], problems: ["shutting down"] };
     if (!next.ok) {
       // One plain line per problem (file:line:column: ...), as `gannet config check` prints them.
       for (const problem of next.problems) logger.error(`reload failed: ${problem}`);

@@ -2,7 +2,7 @@
 import type { Management } from "../admin/mod.ts";
 import type { Broker } from "../core/broker.ts";
 import { VERSION } from "../config/version.ts";
-import { LOOPBACK } from "../config/load.ts";
+import { LOOPBACK } from "../config/load-core.ts";
 import type { Config, PersistenceConfig } from "../config/schema.ts";
 import type { KeyPath } from "../config/schema-walk.ts";
 import { LogThrottle } from "../util/log-throttle.ts";
@@ -11,7 +11,7 @@ import type { Logger } from "../ports/logger.ts";
 import type { Transport } from "../ports/transport.ts";
 import { MemoryStore } from "../store/memory.ts";
 import type { Store } from "../store/types.ts";
-import { EXIT_CONFIG, EXIT_FAILURE } from "./commands.ts";
+import { EXIT_CONFIG, EXIT_FAILURE } from "./exit-codes.ts";
 import { type DatabaseContext, explainOpenFailure, localDatabasePath, preflightDatabase } from "./database.ts";
 import { userName } from "./host.ts";
 import type { Readiness } from "./readiness.ts";

@@ -104,6 +104,8 @@ function syntaxErrors(text: string, errors: readonly RawError[]): YamlSyntaxErro
   return result.sort((a, b) => a.position.line - b.position.line);
 }
 
+export type YamlParser = (text: string) => { source: YamlSource } | { errors: YamlSyntaxError[] };
+
 export function parseYaml(text: string): { source: YamlSource } | { errors: YamlSyntaxError[] } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });

@@ -30,7 +30,7 @@ export async function apiSetup(options: { started?: boolean } = {}) {
       refreshes++;
       return Promise.resolve();
     },
-    reload: () => ({ ok: true, applied: ["logging"], restart: [], problems: [] }),
+    reload: async () => ({ ok: true, applied: ["logging"], restart: [], problems: [] }),
     broker,
     series,
     logs,

@@ -65,7 +65,7 @@ export interface Management {
   /** Make users, ACL rules and bans changed in the store apply now (not at the next refresh). */
   refreshSecurity(): Promise<void>;
   /** Re-read the configuration, as SIGHUP does. */
-  reload(): ReloadOutcome;
+  reload(): Promise<ReloadOutcome>;
   broker: ManagedBroker;
   /** The overview's time series (sampled every second by the process). */
   series: MetricsSeries;

@@ -156,7 +156,7 @@ export function systemRoutes(info: { version: string; runtime: string }) {
       }))
     .get(config.path, (c) => c.json({ config: maskSecrets(c.var.mgmt.config()) as Record<string, unknown> }, 200))
     .post(reload.path, async (c) => {
-      const outcome = c.var.mgmt.reload();
+      const outcome = await c.var.mgmt.reload();
       await audit(c, "config.reload", "", { ok: outcome.ok, applied: outcome.applied, restart: outcome.restart });
       return c.json(outcome, outcome.ok ? 200 : 400);
     });
