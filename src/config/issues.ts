@@ -2,7 +2,7 @@
  * Turns zod issues into problems a person can act on: the key path, what was expected and what was
  * found, and for unknown keys the closest known key ("did you mean").
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { configSchema } from "./schema.ts";
 import { formatPath, type KeyPath, keysAt, schemaAt } from "./schema-walk.ts";
 import { suggest } from "./suggest.ts";
@@ -40,12 +40,21 @@ function bound(issue: { origin: string; inclusive?: boolean }, value: unknown, b
   return `a number ${op} ${n}`;
 }
 
+/** As the full zod's ZodNumber.isInt: an integer format check (int(), int32()...) or an integer multipleOf. */
+function isInt(schema: z.core.$ZodNumber): boolean {
+  return (schema._zod.def.checks ?? []).some((check) => {
+    const def = check._zod.def as { check: string; format?: string; value?: unknown };
+    return (def.check === "number_format" && (def.format ?? "").includes("int")) ||
+      (def.check === "multiple_of" && Number.isSafeInteger(def.value));
+  });
+}
+
 function expected(issue: z.core.$ZodIssue, path: KeyPath): string | undefined {
   switch (issue.code) {
     case "invalid_type": {
       // zod says "number" for a non-number even when the option wants an integer.
       const target = schemaAt(configSchema, path);
-      if (issue.expected === "number" && target instanceof z.ZodNumber && target.isInt) return typeNames.int;
+      if (issue.expected === "number" && target instanceof z.core.$ZodNumber && isInt(target)) return typeNames.int;
       return typeNames[issue.expected] ?? issue.expected;
     }
     case "too_small":

@@ -3,7 +3,7 @@
  * Keys are resolved against the schema (not the current values), so any option can be set, and an
  * unknown key is an error with a suggestion, like in the file.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { configSchema } from "./schema.ts";
 import { formatPath, type KeyPath, keysAt, schemaAt } from "./schema-walk.ts";
 import { suggest } from "./suggest.ts";
@@ -34,8 +34,8 @@ function parseValue(text: string): unknown {
 /** String options keep the text as written (a path "123" stays a string). */
 function valueFor(path: KeyPath, text: string): unknown {
   const target = schemaAt(configSchema, path);
-  const isText = target instanceof z.ZodString ||
-    (target instanceof z.ZodEnum && Object.values(target.enum).every((v) => typeof v === "string"));
+  const isText = target instanceof z.core.$ZodString ||
+    (target instanceof z.core.$ZodEnum && Object.values(target._zod.def.entries).every((v) => typeof v === "string"));
   return isText ? text : parseValue(text);
 }
 
