@@ -25,6 +25,7 @@
 import mqtt from "mqtt-packet";
 import { type Conn, connect, send, waitFor } from "./load.ts";
 import { framer } from "./framer.ts";
+import { parseFlags, printResult } from "./cli.ts";
 
 export interface FanoutOptions {
   host: string;
@@ -179,31 +180,9 @@ export async function runFanout(o: FanoutOptions): Promise<FanoutResult> {
 }
 
 function parseCli(argv: string[]): FanoutOptions {
-  const o: FanoutOptions = { host: "127.0.0.1", port: 1883, subscribers: 100, duration: 10, warmup: 2, payload: 64, window: 500 };
-  for (let i = 0; i < argv.length; i += 2) {
-    const [flag, value] = [argv[i], argv[i + 1]];
-    if (value === undefined) throw new Error(`${flag} needs a value`);
-    switch (flag) {
-      case "--host": o.host = value; break;
-      case "--port": o.port = Number(value); break;
-      case "--subscribers": o.subscribers = Number(value); break;
-      case "--duration": o.duration = Number(value); break;
-      case "--warmup": o.warmup = Number(value); break;
-      case "--payload": o.payload = Number(value); break;
-      case "--window": o.window = Number(value); break;
-      default: throw new Error(`unknown flag ${flag}`);
-    }
-  }
+  const o = parseFlags(argv, { host: "127.0.0.1", port: 1883, subscribers: 100, duration: 10, warmup: 2, payload: 64, window: 500 });
   if (!(o.payload >= 5)) throw new Error("--payload must be at least 5 bytes (marker and sequence number)");
   return o;
 }
 
-if (import.meta.main) {
-  try {
-    console.log(JSON.stringify(await runFanout(parseCli(process.argv.slice(2)))));
-    process.exit(0);
-  } catch (e: unknown) {
-    console.error(`fanout: ${e instanceof Error ? e.message : String(e)}`);
-    process.exit(1);
-  }
-}
+if (import.meta.main) await printResult("fanout", () => runFanout(parseCli(process.argv.slice(2))));

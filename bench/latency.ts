@@ -16,6 +16,7 @@
 import mqtt from "mqtt-packet";
 import { type Conn, connect, send, waitFor } from "./load.ts";
 import { framer } from "./framer.ts";
+import { parseFlags, printResult } from "./cli.ts";
 
 export interface LatencyOptions {
   host: string;
@@ -136,30 +137,9 @@ export async function runLatency(o: LatencyOptions): Promise<LatencyResult> {
 }
 
 function parseCli(argv: string[]): LatencyOptions {
-  const o: LatencyOptions = { host: "127.0.0.1", port: 1883, rate: 2000, duration: 10, warmup: 2, payload: 64 };
-  for (let i = 0; i < argv.length; i += 2) {
-    const [flag, value] = [argv[i], argv[i + 1]];
-    if (value === undefined) throw new Error(`${flag} needs a value`);
-    switch (flag) {
-      case "--host": o.host = value; break;
-      case "--port": o.port = Number(value); break;
-      case "--rate": o.rate = Number(value); break;
-      case "--duration": o.duration = Number(value); break;
-      case "--warmup": o.warmup = Number(value); break;
-      case "--payload": o.payload = Number(value); break;
-      default: throw new Error(`unknown flag ${flag}`);
-    }
-  }
+  const o = parseFlags(argv, { host: "127.0.0.1", port: 1883, rate: 2000, duration: 10, warmup: 2, payload: 64 });
   if (!(o.payload >= 8)) throw new Error("--payload must be at least 8 bytes (the send time)");
   return o;
 }
 
-if (import.meta.main) {
-  try {
-    console.log(JSON.stringify(await runLatency(parseCli(process.argv.slice(2)))));
-    process.exit(0);
-  } catch (e: unknown) {
-    console.error(`latency: ${e instanceof Error ? e.message : String(e)}`);
-    process.exit(1);
-  }
-}
+if (import.meta.main) await printResult("latency", () => runLatency(parseCli(process.argv.slice(2))));

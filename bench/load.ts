@@ -28,6 +28,7 @@
  */
 import mqtt from "mqtt-packet";
 import type { Socket } from "bun";
+import { parseFlags, printResult } from "./cli.ts";
 import { framer } from "./framer.ts";
 
 export interface LoadOptions {
@@ -342,7 +343,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
 }
 
 function parseCli(argv: string[]): LoadOptions {
-  const o: LoadOptions = {
+  const o = parseFlags(argv, {
     host: "127.0.0.1",
     port: 1883,
     qos: 0,
@@ -353,39 +354,12 @@ function parseCli(argv: string[]): LoadOptions {
     window: 1000,
     pubWindow: 100,
     consumer: "eager",
-  };
-  for (let i = 0; i < argv.length; i += 2) {
-    const [flag, value] = [argv[i], argv[i + 1]];
-    if (value === undefined) throw new Error(`${flag} needs a value`);
-    switch (flag) {
-      case "--host": o.host = value; break;
-      case "--port": o.port = Number(value); break;
-      case "--qos": o.qos = Number(value) === 1 ? 1 : 0; break;
-      case "--duration": o.duration = Number(value); break;
-      case "--warmup": o.warmup = Number(value); break;
-      case "--publishers": o.publishers = Number(value); break;
-      case "--payload": o.payload = Number(value); break;
-      case "--window": o.window = Number(value); break;
-      case "--pub-window": o.pubWindow = Number(value); break;
-      case "--consumer":
-        if (value !== "eager" && value !== "batch") throw new Error("--consumer must be eager or batch");
-        o.consumer = value;
-        break;
-      default: throw new Error(`unknown flag ${flag}`);
-    }
-  }
+  });
+  if (o.qos !== 0 && o.qos !== 1) throw new Error("--qos must be 0 or 1");
+  if (o.consumer !== "eager" && o.consumer !== "batch") throw new Error("--consumer must be eager or batch");
   if (!(o.payload >= 5)) throw new Error("--payload must be at least 5 bytes (index and sequence number)");
   if (o.publishers > 255) throw new Error("--publishers must be at most 255");
-  return o;
+  return { ...o, qos: o.qos, consumer: o.consumer };
 }
 
-if (import.meta.main) {
-  try {
-    const result = await runLoad(parseCli(process.argv.slice(2)));
-    console.log(JSON.stringify(result));
-    process.exit(0);
-  } catch (e: unknown) {
-    console.error(`load: ${e instanceof Error ? e.message : String(e)}`);
-    process.exit(1);
-  }
-}
+if (import.meta.main) await printResult("load", () => runLoad(parseCli(process.argv.slice(2))));
