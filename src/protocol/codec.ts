@@ -97,6 +97,10 @@ export class PacketDecoder {
     if (packetId !== undefined && packetId < 0) {
       throw new ProtocolError(ReasonCode.MalformedPacket, `${packet.cmd} too short for its Packet Identifier`);
     }
+    // mqtt-packet's parser takes the protocol version of a CONNECT it reads as its own from then on:
+    // left so, a v5 CONNECT would make this shared 3.1.1 parser read every 3.1.1 client's SUBSCRIBE
+    // as v5 (and it would keep the CONNECT, password included). A fresh parser, once per connect.
+    if (packet.cmd === "connect") this.reset();
     const version = packet.cmd === "connect" ? packet.protocolVersion : this.version;
     if (version === 5) {
       const ordered = checkV5Properties(frame, packet.cmd, (packet as { qos?: number }).qos ?? 0);

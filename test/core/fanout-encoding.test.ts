@@ -15,13 +15,13 @@ afterEach(async () => {
 describe("a message encoded once for many subscribers", () => {
   test("[3.1.1 MQTT-2.3.1-2] [v5 MQTT-2.2.1-4] QoS 1 copies carry each client's own packet id", async () => {
     b = await inProcessBroker();
-    // 3.1.1 clients subscribe before any v5 client connects: mqtt-packet's generate then writes a
-    // 3.1.1 SUBSCRIBE with v5 options (its state is per process, not per call).
+    // The v5 client connects between the 3.1.1 clients' CONNECT and SUBSCRIBE: their SUBSCRIBEs must
+    // still be read as 3.1.1 (the broker's parsers are shared per protocol version).
     const { client: first } = await b.connect({ clientId: "first" });
     const { client: second } = await b.connect({ clientId: "second" });
+    const { client: third } = await b.connect({ clientId: "third", version: 5 });
     await first.subscribe("f/#", { qos: 1 });
     await second.subscribe([{ topic: "f/#", qos: 1 }, { topic: "only/second", qos: 1 }]);
-    const { client: third } = await b.connect({ clientId: "third", version: 5 });
     await third.subscribe("f/#", { qos: 1 });
     const { client: pub } = await b.connect({ clientId: "pub", version: 5 });
     // The second subscriber's session has used packet id 1 already (unacknowledged).

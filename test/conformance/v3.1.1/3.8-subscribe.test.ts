@@ -82,6 +82,33 @@ for (const runtime of RUNTIMES) {
       });
     }
 
+    test("[3.1.1 MQTT-3.8.4-1] [3.1.1 MQTT-3.10.4-4] an MQTT 5 client connecting in between does not change how a 3.1.1 client's SUBSCRIBE and UNSUBSCRIBE are read", async () => {
+      // The broker decodes with one parser per protocol version; reading a v5 CONNECT must not turn
+      // the 3.1.1 parser into a v5 one (a v5 SUBSCRIBE has a properties length after its packet id).
+      const topic = uniqueId("s/after-v5");
+      const pub = await connectClient(b(), { clientId: uniqueId("pub") });
+      const { raw } = await connectRaw(b(), { clientId: uniqueId("v4") });
+      const { raw: v5 } = await connectRaw(b(), { clientId: uniqueId("v5"), protocolVersion: 5 }); // the last CONNECT
+      try {
+        raw.send(subscribeBytes(7, [[topic, 1]]));
+        const ack = await raw.nextPacketOf("suback");
+        expect(ack.messageId).toBe(7);
+        expect(ack.granted).toEqual([1]);
+        await publish(pub, topic, "after v5", { qos: 1 });
+        const got = await raw.nextPacketOf("publish");
+        expect([got.topic, got.payload.toString()]).toEqual([topic, "after v5"]);
+        raw.sendPacket({ cmd: "puback", messageId: got.messageId });
+        const unsubscribe = Buffer.concat([u16(8), u16(Buffer.byteLength(topic)), Buffer.from(topic)]);
+        raw.send(Buffer.concat([Buffer.from([0xa2]), remainingLength(unsubscribe.length), unsubscribe]));
+        expect((await raw.nextPacketOf("unsuback")).messageId).toBe(8);
+        await expectOpen(raw);
+      } finally {
+        raw.close();
+        v5.close();
+        await closeAll(pub);
+      }
+    });
+
     test("[3.1.1 MQTT-3.8.4-5] [3.1.1 MQTT-3.9.3-2] a valid and an invalid filter together: the valid one is granted, the invalid one is not", async () => {
       const topic = uniqueId("s/mixed");
       const { raw } = await connectRaw(b(), { clientId: uniqueId("mix") });
