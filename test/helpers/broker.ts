@@ -5,7 +5,7 @@
  * process exits.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -41,6 +41,8 @@ export interface RunningBroker {
   readonly exited: boolean;
   /** Resident memory of the broker process now, in bytes (VmRSS from /proc). */
   residentBytes(): number;
+  /** How many file descriptors the broker process has open now (/proc/<pid>/fd). */
+  openFileCount(): number;
   /** stdout+stderr so far. */
   logs(): string;
   /** Resolves with the first log line (from the start of the logs) matching `re`. */
@@ -51,6 +53,8 @@ export interface RunningBroker {
   kill(signal?: string): Promise<void>;
   /** Send a signal and return at once (SIGHUP: reload). */
   sendSignal(signal: string): void;
+  /** A full garbage collection in the broker (started with `gcOnSignal`); its JavaScript heap after it. */
+  collectGarbage(): Promise<{ heapUsed: number }>;
 }
 
 export interface StartBrokerOptions {
@@ -68,6 +72,8 @@ export interface StartBrokerOptions {
   openFiles?: number;
   /** Extra environment variables for the broker process (e.g. NOTIFY_SOCKET). */
   env?: Record<string, string>;
+  /** Preload test/helpers/gc-on-signal.ts, for collectGarbage(). */
+  gcOnSignal?: boolean;
 }
 
 /** A path for a new, empty database file (its directory is removed when the test process exits). */
@@ -136,14 +142,19 @@ async function twoFreePorts(): Promise<[number, number]> {
   }
 }
 
-function commandFor(runtime: Runtime): { cmd: string; args: string[] } {
+function commandFor(runtime: Runtime, gcOnSignal = false): { cmd: string; args: string[] } {
   const bin = (name: string) => join(REPO_ROOT, "node_modules", ".bin", name);
-  if (runtime === "bun") return { cmd: bin("bun"), args: ["adapters/bun/main.ts"] };
+  const preload = gcOnSignal ? ["--preload", join(REPO_ROOT, "test", "helpers", "gc-on-signal.ts")] : [];
+  if (runtime === "bun") return { cmd: bin("bun"), args: [...preload, "adapters/bun/main.ts"] };
   return {
     // The real binary, not node_modules/.bin/deno: that is a Node wrapper which does not pass
     // signals on, so a SIGKILL or SIGTERM would leave the broker running without its parent.
     cmd: join(REPO_ROOT, "node_modules", "deno", "deno"),
-    args: ["run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "--allow-sys", "--allow-run=systemd-notify", "adapters/deno/main.ts"],
+    args: [
+      "run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "--allow-sys", "--allow-run=systemd-notify",
+      ...(gcOnSignal ? ["--v8-flags=--expose-gc", ...preload] : []),
+      "adapters/deno/main.ts",
+    ],
   };
 }
 
@@ -214,6 +225,10 @@ class BrokerProcess implements RunningBroker {
 
   get pid(): number {
     return this.child.pid ?? -1;
+  }
+
+  openFileCount(): number {
+    return readdirSync(`/proc/${this.pid}/fd`).length;
   }
 
   residentBytes(): number {
@@ -293,6 +308,15 @@ class BrokerProcess implements RunningBroker {
     this.child.kill(signal as NodeJS.Signals);
   }
 
+  private collections = 0;
+
+  async collectGarbage(): Promise<{ heapUsed: number }> {
+    this.collections++;
+    this.sendSignal("SIGUSR2");
+    const line = await this.waitForLog(new RegExp(`"test: full garbage collection ${this.collections}"`));
+    return { heapUsed: Number(JSON.parse(line).heapUsed) };
+  }
+
   async kill(signal = "SIGKILL"): Promise<void> {
     if (this.exited) return;
     try {
@@ -319,7 +343,7 @@ export function sleep(ms: number): Promise<void> {
 /** Start a broker and wait until it is ready (throws with the logs on failure). */
 export async function startBroker(opts: StartBrokerOptions): Promise<RunningBroker> {
   installExitHook();
-  const { cmd, args: base } = commandFor(opts.runtime);
+  const { cmd, args: base } = commandFor(opts.runtime, opts.gcOnSignal);
   const database = opts.database ?? tempDatabase();
   let lastError = "";
   for (let attempt = 1; attempt <= MAX_START_ATTEMPTS; attempt++) {
