@@ -78,7 +78,7 @@ async function client(port: number, id: string) {
       },
     });
   });
-  let pending: Uint8Array[] = [];
+  const pending: Uint8Array[] = [];
   const flush = () => {
     while (pending.length) {
       const head = pending[0];

@@ -8,7 +8,7 @@ import type { CommandIo } from "../ports/runtime.ts";
 export type { CommandIo } from "../ports/runtime.ts";
 
 
-import { EXIT_CONFIG, EXIT_OK, reportProblems } from "./exit-codes.ts";
+import { EXIT_OK, reportProblems } from "./exit-codes.ts";
 export { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, reportProblems } from "./exit-codes.ts";
 
 const count = (n: number) => `${n} problem${n === 1 ? "" : "s"}`;

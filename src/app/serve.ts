@@ -70,6 +70,7 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
   const openFiles = runtime.openFilesLimit?.();
   const logRing = new LogRing();
   const series = new MetricsSeries();
+  // deno-lint-ignore prefer-const -- set once the broker runs; shutdown(), defined before, reads it
   let sampler: ReturnType<typeof setInterval> | undefined;
   const logging = createReloadableLogger({
     level: config.logging.level,
@@ -87,7 +88,10 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
 
   const listeners: Listener[] = [];
   const secure: SecureListener[] = []; // tls/wss listeners, for certificate reload
+  // Set as start-up gets to them; shutdown() and reload(), defined before, read them.
+  // deno-lint-ignore prefer-const
   let admin: Listener | undefined;
+  // deno-lint-ignore prefer-const
   let broker: Broker | undefined;
   let security: Security | undefined;
   let bridges: Bridges | undefined;
@@ -177,6 +181,7 @@ async function run(runtime: RuntimeAdapter, options: ConfigOptions): Promise<voi
   runtime.onSignal("SIGINT", () => void shutdown("SIGINT"));
   runtime.onSignal("SIGHUP", () => void reload());
 
+  // deno-lint-ignore prefer-const -- set once the broker runs; the admin API reads it through a closure
   let management: Management | undefined; // the admin API's view of the broker, once it runs
   const started = startAdmin(runtime, config, readiness, loaded.isSet, logger, () => management);
   if (started === "failed") return runtime.exit(EXIT_FAILURE);

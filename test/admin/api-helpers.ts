@@ -30,7 +30,7 @@ export async function apiSetup(options: { started?: boolean } = {}) {
       refreshes++;
       return Promise.resolve();
     },
-    reload: async () => ({ ok: true, applied: ["logging"], restart: [], problems: [] }),
+    reload: () => Promise.resolve({ ok: true, applied: ["logging"], restart: [], problems: [] }),
     broker,
     series,
     logs,

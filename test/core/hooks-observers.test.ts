@@ -4,7 +4,7 @@
  * what beforePublish's answer does. Observers are called in registration order.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import type { ClientInfo, Hooks, Message, SubscriptionInfo } from "../../src/mod.ts";
+import type { ClientInfo, Hooks, Message } from "../../src/mod.ts";
 import { callsOf, pointsOf, rc, recorder, text, VERSIONS } from "../helpers/hooks.ts";
 import { type InProcessBroker, inProcessBroker, type InProcessOptions } from "../helpers/in-process.ts";
 

@@ -27,7 +27,7 @@ import { Database } from "bun:sqlite";
 import mqtt from "mqtt";
 import { migrations } from "../../src/store/sqlite/migrations.ts";
 import { freePort, REPO_ROOT } from "../helpers/broker.ts";
-import { MUSL_LOADER, muslLibraryPath } from "../helpers/musl-compat.ts";
+import { muslLibraryPath } from "../helpers/musl-compat.ts";
 import { releaseBuild, runtimeOf } from "../helpers/release-build.ts";
 
 const QEMU_ARM64 = "/usr/bin/qemu-aarch64-static";
@@ -239,7 +239,7 @@ for (const target of targets) {
       }
     }, 3 * target.startMs + 5_000);
 
-    afterAll(async () => {
+    afterAll(() => {
       if (running && running.child.exitCode === null) running.child.kill("SIGKILL");
       rmSync(work, { recursive: true, force: true });
     });

@@ -147,7 +147,6 @@ export async function connectCollecting(
 /** Fails if any message arrives within ms (default 300). */
 export function expectNoMessage(c: MqttClient, ms = 300): Promise<void> {
   return new Promise((resolve, reject) => {
-    // deno-lint-ignore no-explicit-any
     const onMessage = (topic: string, payload: Buffer) => {
       clearTimeout(timer);
       c.removeListener("message", onMessage);

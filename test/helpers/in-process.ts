@@ -195,7 +195,7 @@ export class TestClient {
     expect(this.received.slice(this.cursor).map(describePacket)).toEqual([]);
   }
 
-  async connect(o: ConnectOptions = {}): Promise<AnyPacket> {
+  connect(o: ConnectOptions = {}): Promise<AnyPacket> {
     this.send({
       cmd: "connect",
       protocolVersion: this.version,

@@ -11,7 +11,7 @@ import type { AclRule } from "../../security/types.ts";
 import { audit } from "./audit-log.ts";
 import type { AdminEnv } from "./env.ts";
 import { doc } from "./openapi.ts";
-import { jsonBody, params, query } from "./validate.ts";
+import { jsonBody, params } from "./validate.ts";
 
 const User = z.object({ username: z.string(), hash: z.string(), createdAt: z.number(), updatedAt: z.number() });
 const Username = z.object({ username: z.string().min(1).max(65535) });

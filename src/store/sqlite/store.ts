@@ -283,7 +283,7 @@ export class SqliteStore implements Store {
     return new Promise((resolve, reject) => target.waiters.push({ seq: target.ops, resolve, reject }));
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.closing ??= (async () => {
       const unreported = this.unreported;
       this.closed = true;

@@ -25,7 +25,7 @@ export function Config({ canChange }: { canChange: boolean }) {
       <Show async={overview}>
         {(o) => (
           <ul class="plain">
-            {o.listeners.map((l) => <li><code>{l.name}</code>: {l.connections} connection(s)</li>)}
+            {o.listeners.map((l) => <li key={l.name}><code>{l.name}</code>: {l.connections} connection(s)</li>)}
           </ul>
         )}
       </Show>
@@ -66,7 +66,7 @@ export function Logs() {
     >
       {shown.length === 0 ? <p class="state empty">No log lines at {level} or above yet.</p> : (
         <pre ref={box} class="logs" aria-live="off">
-          {shown.map((l) => <div class={`log ${l.level}`}>{l.line}</div>)}
+          {shown.map((l, i) => <div key={i} class={`log ${l.level}`}>{l.line}</div>)}
         </pre>
       )}
     </Page>
