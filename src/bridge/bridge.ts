@@ -26,6 +26,7 @@ import { Deque } from "../util/deque.ts";
 import type { Broker } from "../core/broker-api.ts";
 import type { BridgeSnapshot } from "../core/management.ts";
 import type { LocalDelivery, LocalSession, LocalSessionStats } from "../core/local-session.ts";
+import { BRIDGE_CLIENT_ID_PREFIX } from "../core/broker-api.ts";
 import { type InboundMessage, UpstreamLink, type UpstreamLimits } from "./link.ts";
 import { firstMatch, type TopicMapping } from "./topics.ts";
 import { parseUrl, rulesOverlap } from "./rules.ts";
@@ -96,7 +97,7 @@ export class Bridge {
 
   /** The local session's client id: `bridge:<name>` (its queue is the bridge's queue). */
   get localClientId(): string {
-    return `bridge:${this.config.name}`;
+    return BRIDGE_CLIENT_ID_PREFIX + this.config.name;
   }
 
   start(): void {

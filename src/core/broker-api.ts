@@ -12,6 +12,8 @@ import type { Store } from "../store/types.ts";
 import type { Counters } from "./context.ts";
 import type { LocalDelivery, LocalSession, LocalSessionOptions } from "./local-session.ts";
 import type * as management from "./management.ts";
+// Client ids reserved for in-process sessions (bridges, console viewers): part of the public interface.
+export { BRIDGE_CLIENT_ID_PREFIX, CONSOLE_CLIENT_ID_PREFIX, localSessionKind } from "./internal-client-ids.ts";
 
 export interface PublishOptions {
   topic: string;

@@ -6,6 +6,7 @@
 import type { MessageProperties, ProtocolVersion, QoS } from "../model/message.ts";
 import { optionsOf, type SubscriptionOptions } from "../model/subscription.ts";
 import { isValidTopicFilter, topicMatches } from "../protocol/topics.ts";
+import { localSessionKind } from "./internal-client-ids.ts";
 import type { RetainedStore } from "./retained.ts";
 import type { Session } from "./session.ts";
 import type { Subscription } from "./topic-index.ts";
@@ -54,6 +55,8 @@ export interface SessionSummary {
   messagesOut: number;
   bytesIn: number;
   bytesOut: number;
+  /** The broker's own in-process session: a bridge's queue or a console topic viewer. */
+  internal?: "bridge" | "console";
 }
 
 export interface SubscriptionSnapshot extends SubscriptionOptions {
@@ -143,6 +146,8 @@ export function sessionSummary(session: Session): SessionSummary {
     bytesIn: owner?.bytesIn ?? 0,
     bytesOut: owner?.bytesOut ?? 0,
   };
+  const internal = localSessionKind(session.clientId);
+  if (internal) summary.internal = internal;
   if (owner) {
     summary.username = owner.username;
     summary.protocolVersion = owner.protocolVersion;

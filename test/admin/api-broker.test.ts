@@ -3,6 +3,16 @@ import { describe, expect, test } from "bun:test";
 import { apiSetup } from "./api-helpers.ts";
 
 describe("admin API over the management seam", () => {
+  test("the broker's own sessions (a bridge's queue, a console viewer) are marked internal in the session list", async () => {
+    const { login, broker } = await apiSetup();
+    const root = await login("root", "root-password");
+    for (const clientId of ["bridge:cloud", "$console-k3x9"]) {
+      broker.openLocalSession({ clientId, cleanStart: true, sessionExpiryInterval: 0, maxInflight: 1 }, () => {}).resume();
+    }
+    const page = await (await root.as("/sessions")).json() as { items: Array<{ clientId: string; internal?: string }> };
+    expect(page.items.map((s) => [s.clientId, s.internal])).toEqual([["$console-k3x9", "console"], ["bridge:cloud", "bridge"]]);
+  });
+
   test("publish (text and base64, retained), retained list/one/delete, sessions, subscriptions, session delete", async () => {
     const { login, broker } = await apiSetup();
     const root = await login("root", "root-password");
@@ -35,6 +45,7 @@ describe("admin API over the management seam", () => {
     const sessions = await (await root.as("/sessions?search=bridge")).json() as { total: number; items: Array<Record<string, unknown>> };
     expect(sessions.total).toBe(1);
     expect(sessions.items[0]).toMatchObject({ clientId: "plant-bridge", subscriptions: 1, expiryInterval: 3600 });
+    expect(sessions.items[0]!.internal).toBeUndefined(); // any client id but the reserved prefixes
     expect(await (await root.as("/sessions?search=nothing-like-it")).json()).toMatchObject({ total: 0, items: [] });
     expect((await root.as("/sessions?sort=bogus")).status).toBe(400);
     const detail = await (await root.as("/sessions/plant-bridge")).json() as { subscriptionList: unknown[] };

@@ -8,6 +8,7 @@ import type { MqttClient } from "mqtt";
 import { RUNTIMES, type RunningBroker, startBroker } from "../helpers/broker.ts";
 import { closeAll, collectMessages, connectClient, expectNoMessage, nextMessage, publish, subscribe } from "../helpers/clients.ts";
 import { bridgeConfigFile, type Mosquitto, startMosquitto, target } from "../helpers/mosquitto.ts";
+import { connectRaw } from "../helpers/raw.ts";
 
 for (const runtime of RUNTIMES) {
   for (const version of [5, 4] as const) {
@@ -88,6 +89,18 @@ for (const runtime of RUNTIMES) {
         const m = await nextMessage(watcher, 3_000);
         expect(m.payload.toString()).toBe("connected");
         await closeAll(watcher);
+      });
+
+      test("a network client cannot take the bridge's own session: CONNECT as bridge:cloud is refused, forwarding goes on", async () => {
+        const { raw, connack } = await connectRaw(gannet, { clientId: "bridge:cloud", protocolVersion: 5, clean: false }, { protocolVersion: 5 });
+        raw.close();
+        expect(connack.reasonCode).toBe(0x85); // Client Identifier not valid
+        await subscribe(remote, "site17/#", { qos: 1 });
+        const next = nextMessage(remote, 5_000);
+        await publish(local, "plant/after-refusal", "still here", { qos: 1 });
+        expect((await next).topic).toBe("site17/plant/after-refusal");
+        await remote.unsubscribeAsync("site17/#");
+        expect(gannet.logs()).not.toContain("session taken over");
       });
     });
   }

@@ -101,4 +101,15 @@ for (const runtime of RUNTIMES) describe(`bridges page in chromium (broker on ${
     await page.screenshot({ path: join(SHOTS, `bridges${runtime === "bun" ? "" : `-${runtime}`}.png`), fullPage: true });
     expect(errors).toEqual([]);
   }, 60_000);
+
+  test("Sessions page: the bridge's own session is marked as its queue, with no Kick, Ban or Delete", async () => {
+    await page.getByRole("link", { name: "Sessions" }).click();
+    const bridgeRow = page.locator('tr[data-client="bridge:cloud"]');
+    await bridgeRow.waitFor({ timeout: 15_000 });
+    await expect(bridgeRow.locator(".badge").first().textContent()).resolves.toBe("bridge queue");
+    await expect(bridgeRow.getByRole("button").count()).resolves.toBe(0);
+    // A client's row next to it still has its actions.
+    await expect(page.locator(`tr[data-client="${local.options.clientId}"]`).getByRole("button", { name: "Kick" }).count()).resolves.toBe(1);
+    expect(errors).toEqual([]);
+  }, TIMEOUT);
 });

@@ -22,6 +22,7 @@ export const RC = {
   malformedPacket: 0x81,
   protocolError: 0x82,
   unsupportedProtocolVersion: 0x84,
+  clientIdentifierNotValid: 0x85,
   notAuthorized: 0x87,
   badAuthenticationMethod: 0x8c,
   sessionTakenOver: 0x8e,

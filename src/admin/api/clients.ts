@@ -33,6 +33,8 @@ export const SessionSummary = z.object({
   messagesOut: z.number(),
   bytesIn: z.number(),
   bytesOut: z.number(),
+  /** The broker's own in-process session: a bridge's queue or a console topic viewer. */
+  internal: z.enum(["bridge", "console"]).optional(),
 });
 export const Subscription = z.object({
   clientId: z.string(),

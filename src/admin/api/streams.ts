@@ -10,6 +10,7 @@ import { z } from "zod";
 import { Acl } from "../../security/acl.ts";
 import { isValidTopicFilter } from "../../protocol/topics.ts";
 import { randomToken } from "./logins.ts";
+import { CONSOLE_CLIENT_ID_PREFIX } from "../../core/broker-api.ts";
 import type { AdminEnv } from "./env.ts";
 import { ApiError } from "./errors.ts";
 import { doc } from "./openapi.ts";
@@ -106,7 +107,7 @@ export function streamRoutes(info: { version: string; runtime: string }) {
         let skipped = 0;
         const pending: string[] = [];
         const session = mgmt.broker.openLocalSession(
-          { clientId: `$console-${randomToken(6)}`, cleanStart: true, sessionExpiryInterval: 0, maxInflight: 100 },
+          { clientId: CONSOLE_CLIENT_ID_PREFIX + randomToken(6), cleanStart: true, sessionExpiryInterval: 0, maxInflight: 100 },
           (d) => {
             if (d.packetId) session.acknowledge(d.packetId);
             const now = mgmt.now();

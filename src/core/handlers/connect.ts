@@ -6,6 +6,7 @@ import { ConnectReturnCode, ProtocolError, ReasonCode, toV3ConnectReturnCode } f
 import { hasWildcard, isValidTopicName } from "../../protocol/topics.ts";
 import type { Connection } from "../connection.ts";
 import type { WillMessage } from "../context.ts";
+import { BRIDGE_CLIENT_ID_PREFIX, localSessionKind } from "../internal-client-ids.ts";
 import { checkTopicLimits, describeViolation } from "../topic-limits.ts";
 import { messageProperties } from "./publish.ts";
 
@@ -122,6 +123,12 @@ export function handleConnect(conn: Connection, packet: IConnectPacket, frame: U
   }
   conn.clientId = clientId;
   conn.username = packet.username; // conn.logger's lines carry the client id from now on
+  const reservedFor = localSessionKind(clientId);
+  if (reservedFor) {
+    // [v5 MQTT-3.1.3-8] [3.1.1 MQTT-3.1.3-9]: a client id the server rejects gets 0x85 / 0x02.
+    const owner = reservedFor === "bridge" ? `bridge "${clientId.slice(BRIDGE_CLIENT_ID_PREFIX.length)}"` : "console";
+    return refuse(conn, ReasonCode.ClientIdentifierNotValid, `client identifier reserved for the ${owner}'s own session: choose another`);
+  }
 
   if (packet.will) {
     if (!isValidTopicName(packet.will.topic)) return refuse(conn, ReasonCode.TopicNameInvalid, "invalid will topic");

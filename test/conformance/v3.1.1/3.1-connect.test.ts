@@ -169,6 +169,17 @@ for (const runtime of RUNTIMES) {
       await expectClosed(raw); // [3.1.1 MQTT-3.2.2-5]
     });
 
+    test("[3.1.1 MQTT-3.1.3-9] a client identifier reserved for the broker's own sessions (bridge:<name>): CONNACK 0x02, then close", async () => {
+      const raw = await openRaw(b());
+      raw.send(rawConnectBytes({ clientId: "bridge:cloud" }));
+      const p = await nextPacketOrClose(raw);
+      expect(p).not.toBe("closed");
+      expect(p.cmd).toBe("connack");
+      expect(p.returnCode).toBe(2);
+      expect(p.sessionPresent).toBe(false);
+      await expectClosed(raw);
+    });
+
     test("[3.1.1 MQTT-3.1.3-4] [3.1.1 MQTT-1.5.3-1] a client identifier that is not well-formed UTF-8: connection closed", async () => {
       const raw = await openRaw(b());
       const bytes = rawConnectBytes({ clientId: "abcd" });

@@ -379,6 +379,20 @@ for (const runtime of RUNTIMES) {
       }
     });
 
+    for (const id of ["bridge:cloud", "$console-abc123"]) {
+      test(`[v5 MQTT-3.1.3-8] the Client Identifier "${id}" (reserved for the broker's own sessions) is rejected: CONNACK 0x85, then close`, async () => {
+        const { raw, connack } = await connectV5(b, id);
+        try {
+          expect(connack.reasonCode).toBe(RC.clientIdentifierNotValid);
+          expect(connack.sessionPresent).toBe(false);
+          expect(connack.properties?.reasonString).toContain("reserved");
+          await expectClosedWith(raw, "connack", []);
+        } finally {
+          raw.close();
+        }
+      });
+    }
+
     test("[v5 MQTT-3.1.3-5] a 1 to 23 character alphanumeric Client Identifier is accepted", async () => {
       const id = "A" + Math.random().toString(36).slice(2, 12) + "z9";
       const { raw, connack } = await connectV5(b, id);

@@ -18,6 +18,10 @@ function hostOf(address: string): string | undefined {
 
 type Sort = "clientId" | "connectedAt" | "queued" | "messagesIn" | "messagesOut";
 const LIMIT = 50;
+const INTERNAL_TITLE = {
+  bridge: "The bridge's own session: its queue holds what waits for the upstream (see Bridges)",
+  console: "A topic viewer open in the console (Messages page); it ends with the viewer",
+} as const;
 
 export function Clients({ mode, canChange }: { mode: "clients" | "sessions"; canChange: boolean }) {
   const [search, setSearch] = useState("");
@@ -98,6 +102,7 @@ export function Clients({ mode, canChange }: { mode: "clients" | "sessions"; can
                     <tr data-client={s.clientId}>
                       <td>
                         <a href={`#/clients/${encodeURIComponent(s.clientId)}`}>{s.clientId}</a>
+                        {s.internal && <span class="badge" title={INTERNAL_TITLE[s.internal]}>{s.internal === "bridge" ? "bridge queue" : "console viewer"}</span>}
                         {!s.connected && <span class="badge">offline</span>}
                       </td>
                       <td>{s.username ?? "–"}</td>
@@ -108,8 +113,9 @@ export function Clients({ mode, canChange }: { mode: "clients" | "sessions"; can
                       <td>{count(s.messagesIn)}</td>
                       <td>{count(s.messagesOut)}</td>
                       <td class="row-actions">
-                        {canChange && s.connected && <Action label="Kick" run={() => kick(s.clientId)} confirm={`Disconnect ${s.clientId}?`} />}
-                        {canChange && (
+                        {/* A bridge's or a viewer's own session is managed by the broker, not kicked or banned. */}
+                        {canChange && !s.internal && s.connected && <Action label="Kick" run={() => kick(s.clientId)} confirm={`Disconnect ${s.clientId}?`} />}
+                        {canChange && !s.internal && (
                           <Action label="Ban" danger run={() => ban("clientId", s.clientId)} confirm={`Ban the client id ${s.clientId}?`} />
                         )}
                         {canChange && s.username !== undefined && (
@@ -118,7 +124,7 @@ export function Clients({ mode, canChange }: { mode: "clients" | "sessions"; can
                         {canChange && s.address !== undefined && hostOf(s.address) && (
                           <Action label="Ban address" danger run={() => ban("address", hostOf(s.address!)!)} confirm={`Ban the address ${hostOf(s.address)}?`} />
                         )}
-                        {canChange && mode === "sessions" && (
+                        {canChange && !s.internal && mode === "sessions" && (
                           <Action label="Delete" danger run={() => remove(s.clientId)} confirm={`Delete the session of ${s.clientId} and its queued messages?`} />
                         )}
                       </td>
