@@ -11,6 +11,17 @@ describe("admin API over the management seam", () => {
     }
     const page = await (await root.as("/sessions")).json() as { items: Array<{ clientId: string; internal?: string }> };
     expect(page.items.map((s) => [s.clientId, s.internal])).toEqual([["$console-k3x9", "console"], ["bridge:cloud", "bridge"]]);
+
+    // While their owner holds them they are neither kicked nor deleted (the bridge would stop unknowingly).
+    const kick = await root.as(`/sessions/${encodeURIComponent("bridge:cloud")}/disconnect`, "POST");
+    expect(kick.status).toBe(409);
+    expect(await kick.text()).toContain('queue of bridge \\"cloud\\": remove the bridge from the configuration');
+    expect((await root.as(`/sessions/${encodeURIComponent("bridge:cloud")}`, "DELETE")).status).toBe(409);
+    expect((await root.as(`/sessions/${encodeURIComponent("$console-k3x9")}`, "DELETE")).status).toBe(409);
+    // A removed bridge's left-over queue (its session detached, not expired) can be deleted.
+    const old = broker.openLocalSession({ clientId: "bridge:old", cleanStart: true, sessionExpiryInterval: 3600, maxInflight: 1 }, () => {});
+    old.close();
+    expect((await root.as(`/sessions/${encodeURIComponent("bridge:old")}`, "DELETE")).status).toBe(204);
   });
 
   test("publish (text and base64, retained), retained list/one/delete, sessions, subscriptions, session delete", async () => {

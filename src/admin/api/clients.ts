@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { isValidTopicFilter, isValidTopicName } from "../../protocol/topics.ts";
+import { BRIDGE_CLIENT_ID_PREFIX, localSessionKind } from "../../core/broker-api.ts";
 import { audit } from "./audit-log.ts";
 import type { AdminEnv } from "./env.ts";
 import { ApiError } from "./errors.ts";
@@ -86,12 +87,12 @@ const one = doc({ method: "get", path: "/sessions/:clientId", summary: "One clie
 const kick = doc({
   method: "post",
   path: "/sessions/:clientId/disconnect",
-  summary: "Disconnect a client (v5: DISCONNECT 0x98 Administrative action); its session lives on per its expiry",
+  summary: "Disconnect a client (v5: DISCONNECT 0x98 Administrative action); its session lives on per its expiry. 409 for a running bridge's or console viewer's own session",
   access: "admin",
   params: ClientId,
   status: 204,
 });
-const drop = doc({ method: "delete", path: "/sessions/:clientId", summary: "End a session, connected or not, and remove its stored state", access: "admin", params: ClientId, status: 204 });
+const drop = doc({ method: "delete", path: "/sessions/:clientId", summary: "End a session, connected or not, and remove its stored state. 409 for a running bridge's or console viewer's own session (a removed bridge's queue can be deleted)", access: "admin", params: ClientId, status: 204 });
 const subs = doc({
   method: "get",
   path: "/subscriptions",
@@ -153,6 +154,19 @@ function retainedView(r: { topic: string; payload: Uint8Array; qos: 0 | 1 | 2; p
   return { topic: r.topic, payload: toBase64(r.payload), text: textOf(r.payload), size: r.payload.length, qos: r.qos, properties, expiresAt: r.expiresAt };
 }
 
+/**
+ * The broker's own sessions, while their owner holds them, are not kicked or deleted here: a bridge
+ * would stop forwarding without knowing why. A removed bridge's left-over queue can be deleted.
+ */
+function refuseIfOwnedInternally(broker: AdminEnv["Variables"]["mgmt"]["broker"], clientId: string): void {
+  const kind = localSessionKind(clientId);
+  if (!kind || !broker.session(clientId)?.connected) return;
+  const why = kind === "bridge"
+    ? `is the queue of bridge ${JSON.stringify(clientId.slice(BRIDGE_CLIENT_ID_PREFIX.length))}: remove the bridge from the configuration and reload to stop it`
+    : "is a console topic viewer's: it ends when the viewer is closed";
+  throw new ApiError(409, "conflict", `session ${JSON.stringify(clientId)} ${why}`);
+}
+
 export function clientRoutes() {
   return new Hono<AdminEnv>()
     .get(sessions.path, query(sessions.query), (c) => c.json(c.var.mgmt.broker.listSessions(c.req.valid("query")), 200))
@@ -164,12 +178,14 @@ export function clientRoutes() {
     })
     .post(kick.path, params(kick.params), async (c) => {
       const { clientId } = c.req.valid("param");
+      refuseIfOwnedInternally(c.var.mgmt.broker, clientId);
       if (!c.var.mgmt.broker.disconnectClient(clientId)) throw new ApiError(404, "not_found", `client ${JSON.stringify(clientId)} is not connected`);
       await audit(c, "client.disconnect", clientId);
       return c.body(null, 204);
     })
     .delete(drop.path, params(drop.params), async (c) => {
       const { clientId } = c.req.valid("param");
+      refuseIfOwnedInternally(c.var.mgmt.broker, clientId);
       if (!(await c.var.mgmt.broker.deleteSession(clientId))) throw new ApiError(404, "not_found", `no session ${JSON.stringify(clientId)}`);
       await audit(c, "session.delete", clientId);
       return c.body(null, 204);

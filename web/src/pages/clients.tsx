@@ -113,7 +113,7 @@ export function Clients({ mode, canChange }: { mode: "clients" | "sessions"; can
                       <td>{count(s.messagesIn)}</td>
                       <td>{count(s.messagesOut)}</td>
                       <td class="row-actions">
-                        {/* A bridge's or a viewer's own session is managed by the broker, not kicked or banned. */}
+                        {/* A bridge's or a viewer's own session is the broker's: not kicked or banned, deleted only once its owner is gone. */}
                         {canChange && !s.internal && s.connected && <Action label="Kick" run={() => kick(s.clientId)} confirm={`Disconnect ${s.clientId}?`} />}
                         {canChange && !s.internal && (
                           <Action label="Ban" danger run={() => ban("clientId", s.clientId)} confirm={`Ban the client id ${s.clientId}?`} />
@@ -124,7 +124,7 @@ export function Clients({ mode, canChange }: { mode: "clients" | "sessions"; can
                         {canChange && s.address !== undefined && hostOf(s.address) && (
                           <Action label="Ban address" danger run={() => ban("address", hostOf(s.address!)!)} confirm={`Ban the address ${hostOf(s.address)}?`} />
                         )}
-                        {canChange && !s.internal && mode === "sessions" && (
+                        {canChange && (!s.internal || !s.connected) && mode === "sessions" && (
                           <Action label="Delete" danger run={() => remove(s.clientId)} confirm={`Delete the session of ${s.clientId} and its queued messages?`} />
                         )}
                       </td>
