@@ -110,6 +110,11 @@ for (const runtime of RUNTIMES) describe(`bridges page in chromium (broker on ${
     await expect(bridgeRow.getByRole("button").count()).resolves.toBe(0);
     // A client's row next to it still has its actions.
     await expect(page.locator(`tr[data-client="${local.options.clientId}"]`).getByRole("button", { name: "Kick" }).count()).resolves.toBe(1);
+    // Its own page says so too, and offers neither Kick nor Delete session while the bridge holds it.
+    await bridgeRow.getByRole("link", { name: "bridge:cloud" }).click();
+    await page.getByRole("heading", { name: "Client bridge:cloud" }).waitFor();
+    await page.locator(".facts .badge", { hasText: "bridge queue" }).waitFor();
+    await expect(page.getByRole("button", { name: /Kick|Delete session/ }).count()).resolves.toBe(0);
     expect(errors).toEqual([]);
   }, TIMEOUT);
 });

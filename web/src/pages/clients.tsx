@@ -18,6 +18,7 @@ function hostOf(address: string): string | undefined {
 
 type Sort = "clientId" | "connectedAt" | "queued" | "messagesIn" | "messagesOut";
 const LIMIT = 50;
+const INTERNAL_LABEL = { bridge: "bridge queue", console: "console viewer" } as const;
 const INTERNAL_TITLE = {
   bridge: "The bridge's own session: its queue holds what waits for the upstream (see Bridges)",
   console: "A topic viewer open in the console (Messages page); it ends with the viewer",
@@ -102,7 +103,7 @@ export function Clients({ mode, canChange }: { mode: "clients" | "sessions"; can
                     <tr data-client={s.clientId}>
                       <td>
                         <a href={`#/clients/${encodeURIComponent(s.clientId)}`}>{s.clientId}</a>
-                        {s.internal && <span class="badge" title={INTERNAL_TITLE[s.internal]}>{s.internal === "bridge" ? "bridge queue" : "console viewer"}</span>}
+                        {s.internal && <span class="badge" title={INTERNAL_TITLE[s.internal]}>{INTERNAL_LABEL[s.internal]}</span>}
                         {!s.connected && <span class="badge">offline</span>}
                       </td>
                       <td>{s.username ?? "–"}</td>
@@ -150,7 +151,10 @@ export function ClientDetail({ clientId, canChange }: { clientId: string; canCha
           <div class="contents">
             <dl class="facts">
               <dt>State</dt>
-              <dd>{d.connected ? "connected" : "offline"}</dd>
+              <dd>
+                {d.connected ? "connected" : "offline"}
+                {d.internal && <span class="badge" title={INTERNAL_TITLE[d.internal]}>{INTERNAL_LABEL[d.internal]}</span>}
+              </dd>
               <dt>User</dt>
               <dd>{d.username ?? "–"}</dd>
               <dt>Address</dt>
@@ -174,7 +178,7 @@ export function ClientDetail({ clientId, canChange }: { clientId: string; canCha
                 </div>
               )}
             </dl>
-            {canChange && (
+            {canChange && !(d.internal && d.connected) && (
               <div class="actions">
                 {d.connected && (
                   <Action
