@@ -54,7 +54,7 @@ export class PacketDecoder {
   private parser!: ParserLike;
   private decoded: Packet | null = null;
   private failure: Error | null = null;
-  private settings = { protocolVersion: 4 };
+  private settings!: { protocolVersion: number }; // the parser's, restored after each CONNECT
 
   constructor(private version: number = 4) {
     this.reset();

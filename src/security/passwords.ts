@@ -1,6 +1,6 @@
 /**
  * Password hashes. Gannet writes argon2id PHC strings: with hash-wasm (Deno, tests), or with an
- * argon2id the runtime has built in that the adapter installs (Bun.password: useNativeArgon2id); the
+ * argon2id the runtime has built in that the adapter installs (Bun's password API: useNativeArgon2id); the
  * hashes of either verify with the other, and argon2id hashes made by Bun's password API verify here. It
  * also verifies hashes imported from Mosquitto so users keep their passwords: `$7$` (Mosquitto 2:
  * PBKDF2-HMAC-SHA512) and `$6$` (Mosquitto 1.x: SHA-512 of password + salt). Anything that is not argon2id with the
@@ -8,7 +8,7 @@
  * Passwords never appear in an error message.
  */
 
-/** hash-wasm, imported when first needed: Bun's executable hashes with Bun.password and never loads it. */
+/** hash-wasm, imported when first needed: Bun's executable hashes with its runtime's argon2id and never loads it. */
 let hashWasm: Promise<typeof import("hash-wasm")> | undefined;
 const loadHashWasm = () => hashWasm ??= import("hash-wasm");
 
@@ -26,7 +26,7 @@ const encoder = new TextEncoder();
 const bytesOf = (password: Uint8Array | string) => (typeof password === "string" ? encoder.encode(password) : password);
 
 /**
- * An argon2id the runtime has built in (Bun.password), installed by the adapter: the same PHC
+ * An argon2id the runtime has built in (Bun's password API), installed by the adapter: the same PHC
  * strings (hash-wasm verifies its hashes and the other way round), but its working memory is freed
  * after each hash, where the 19 MiB of hash-wasm's WebAssembly memory stayed resident after the
  * first start's admin password (bench/executable-rss.ts, README "Single executable").
